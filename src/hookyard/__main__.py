@@ -1,0 +1,3 @@
+from hookyard.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""Admin JSON API under ``/api``, plus ``/healthz`` and ``/metrics``."""

@@ -1,0 +1,137 @@
+"""The admin API (Starlette: not on the hot path, so a framework earns its keep here)."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from hookyard.api.serialize import record_json, summary_json
+from hookyard.models import EventFilter
+from hookyard.store.base import Store
+from hookyard.timeparse import parse_time_us
+
+MAX_LIMIT = 1000
+
+
+def error(status: int, code: str, detail: str) -> JSONResponse:
+    return JSONResponse({"error": code, "detail": detail}, status_code=status)
+
+
+class BadQuery(ValueError):
+    pass
+
+
+def event_filter(params: Any) -> EventFilter:
+    """Query parameters to an EventFilter; raises BadQuery naming the parameter."""
+
+    def time_param(name: str) -> int | None:
+        raw = params.get(name)
+        if raw is None:
+            return None
+        try:
+            return parse_time_us(raw)
+        except ValueError as exc:
+            raise BadQuery(f"{name}: {exc}") from None
+
+    raw_limit = params.get("limit", "50")
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+        raise BadQuery(f"limit: expected an integer from 1 to {MAX_LIMIT}, got {raw_limit!r}")
+    verdict = params.get("verdict")
+    if verdict is not None and verdict not in ("valid", "invalid", "unsigned"):
+        raise BadQuery(f"verdict: expected valid, invalid or unsigned, got {verdict!r}")
+    return EventFilter(
+        source=params.get("source"),
+        event_type=params.get("type"),
+        verdict=verdict,
+        status=params.get("status"),
+        since_us=time_param("since"),
+        until_us=time_param("until"),
+        limit=int(raw_limit),
+        cursor=params.get("cursor"),
+    )
+
+
+class TokenAuth(BaseHTTPMiddleware):
+    def __init__(self, app: Any, token: str | None) -> None:
+        super().__init__(app)
+        self.expected = f"Bearer {token}".encode() if token else None
+
+    async def dispatch(
+        self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        if self.expected is not None and request.url.path.startswith("/api"):
+            given = request.headers.get("authorization", "").encode("latin-1")
+            if not hmac.compare_digest(given, self.expected):
+                return JSONResponse(
+                    {"error": "unauthorized", "detail": "missing or wrong bearer token"},
+                    status_code=401,
+                    headers={"www-authenticate": "Bearer"},
+                )
+        return await call_next(request)
+
+
+def create_admin_app(store: Store, *, admin_token: str | None) -> Starlette:
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok", "pending_writes": store.pending})
+
+    async def metrics(request: Request) -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    async def list_events(request: Request) -> Response:
+        try:
+            query = event_filter(request.query_params)
+        except BadQuery as exc:
+            return error(400, "bad_query", str(exc))
+        events = await store.list_events(query)
+        next_cursor = events[-1].id if len(events) == query.limit else None
+        return JSONResponse(
+            {"events": [summary_json(e) for e in events], "next_cursor": next_cursor}
+        )
+
+    async def get_event(request: Request) -> Response:
+        record = await store.get_event(request.path_params["event_id"])
+        if record is None:
+            return error(404, "not_found", "no event with that id")
+        return JSONResponse(record_json(record))
+
+    async def get_body(request: Request) -> Response:
+        found = await store.get_body(request.path_params["event_id"])
+        if found is None:
+            return error(404, "not_found", "no event with that id")
+        body, content_type = found
+        return Response(
+            body,
+            headers={
+                "content-type": content_type or "application/octet-stream",
+                "x-content-type-options": "nosniff",
+                "content-security-policy": "sandbox",
+            },
+        )
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return error(404, "not_found", f"no route {request.url.path}")
+
+    async def method_not_allowed(request: Request, exc: Exception) -> Response:
+        return error(405, "method_not_allowed", f"{request.method} is not allowed here")
+
+    routes = [
+        Route("/healthz", healthz),
+        Route("/metrics", metrics),
+        Route("/api/events", list_events),
+        Route("/api/events/{event_id}", get_event),
+        Route("/api/events/{event_id}/body", get_body),
+    ]
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(TokenAuth, token=admin_token)],
+        exception_handlers={404: not_found, 405: method_not_allowed},
+    )

@@ -1,0 +1,1 @@
+"""The ``hookyard`` command line: one module per command group, thin over the services."""

@@ -1,0 +1,46 @@
+"""``hookyard serve`` and ``hookyard migrate``."""
+
+from __future__ import annotations
+
+import asyncio
+
+import click
+
+from hookyard.cli.common import config_option, db_option, load
+from hookyard.logs import configure_logging
+from hookyard.store.base import open_store
+
+
+async def _migrate(url: str) -> list[int]:
+    store = open_store(url)
+    return await store.migrate()
+
+
+@click.command()
+@config_option
+@db_option
+@click.option("--host", default=None, help="Interface to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port to listen on (default 8000).")
+def serve(config_path: str | None, database: str | None, host: str | None, port: int | None) -> None:
+    """Run ingest, the admin API and delivery workers in one process."""
+    from hookyard.app import create_app
+    from hookyard.server import serve as run_server
+
+    settings = load(config_path, database=database, host=host, port=port)
+    configure_logging()
+    asyncio.run(_migrate(settings.server.database))  # fail here, in one line, not in the server
+    app = create_app(settings)
+    run_server(app, settings.server.host, settings.server.port)
+
+
+@click.command()
+@config_option
+@db_option
+def migrate(config_path: str | None, database: str | None) -> None:
+    """Create or upgrade the database schema."""
+    settings = load(config_path, database=database)
+    applied = asyncio.run(_migrate(settings.server.database))
+    if applied:
+        click.echo(f"applied migrations {', '.join(map(str, applied))}")
+    else:
+        click.echo("schema is up to date")

@@ -1,0 +1,248 @@
+"""Settings: one TOML file, secrets by reference, and errors that name file, key and problem."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hookyard.durations import parse_duration
+from hookyard.exceptions import ConfigError, SchemeError
+from hookyard.signatures.base import DEFAULT_TOLERANCE_SECONDS, Scheme
+from hookyard.signatures.registry import create_scheme
+
+DEFAULT_DATABASE = "sqlite:///hookyard.db"
+DEFAULT_MAX_BODY = 1024 * 1024
+DEFAULT_DEDUP_WINDOW = 72 * 3600
+SOURCE_KEYS = frozenset(
+    {"scheme", "secrets", "tolerance_seconds", "max_body_bytes", "dedup_window", "public_url"}
+)
+SERVER_KEYS = frozenset(
+    {"host", "port", "database", "admin_token", "max_body_bytes", "queue_size", "access_log"}
+)
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    name: str
+    scheme_name: str
+    scheme: Scheme
+    secrets: tuple[str, ...] = ()
+    tolerance_seconds: int | None = DEFAULT_TOLERANCE_SECONDS
+    max_body_bytes: int = DEFAULT_MAX_BODY
+    dedup_window_seconds: float = DEFAULT_DEDUP_WINDOW
+    #: The URL the provider posts to, for schemes that sign it (Square, Twilio).
+    public_url: str | None = None
+
+    def __repr__(self) -> str:  # never show secrets
+        return f"SourceConfig(name={self.name!r}, scheme={self.scheme_name!r})"
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    database: str = DEFAULT_DATABASE
+    admin_token: str | None = None
+    max_body_bytes: int = DEFAULT_MAX_BODY
+    queue_size: int = 10_000
+    access_log: bool = True
+
+    def __repr__(self) -> str:
+        return f"ServerConfig(host={self.host!r}, port={self.port}, database={self.database!r})"
+
+
+@dataclass(frozen=True)
+class Settings:
+    server: ServerConfig = field(default_factory=ServerConfig)
+    sources: Mapping[str, SourceConfig] = field(default_factory=dict)
+    destinations: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    raw: Mapping[str, Any] = field(default_factory=dict)
+    path: str | None = None
+
+
+class _Reader:
+    """Reads typed values out of a TOML table, raising ConfigError with the full key path."""
+
+    def __init__(self, origin: str) -> None:
+        self.origin = origin
+
+    def fail(self, key: str, problem: str) -> ConfigError:
+        return ConfigError(f"{self.origin}: {key}: {problem}")
+
+    def table(self, data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+        value = data.get(key.rpartition(".")[2], {})
+        if not isinstance(value, Mapping):
+            raise self.fail(key, "must be a table")
+        return value
+
+    def integer(self, data: Mapping[str, Any], key: str, default: int, *, minimum: int = 0) -> int:
+        value = data.get(key.rpartition(".")[2], default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(key, f"must be an integer, got {value!r}")
+        if value < minimum:
+            raise self.fail(key, f"must be at least {minimum}, got {value}")
+        return value
+
+    def string(self, data: Mapping[str, Any], key: str, default: str | None) -> str | None:
+        value = data.get(key.rpartition(".")[2], default)
+        if value is not None and not isinstance(value, str):
+            raise self.fail(key, f"must be a string, got {value!r}")
+        return value
+
+    def secret(self, value: object, key: str) -> str:
+        if not isinstance(value, str):
+            raise self.fail(key, "must be a string (a literal, env:NAME or file:PATH)")
+        try:
+            return resolve_secret(value)
+        except ValueError as exc:
+            raise self.fail(key, str(exc)) from None
+
+
+def resolve_secret(value: str) -> str:
+    """A literal secret, ``env:NAME`` or ``file:PATH`` (trailing newline dropped)."""
+    if value.startswith("env:"):
+        name = value[4:]
+        if name not in os.environ:
+            raise ValueError(f"environment variable {name} is not set")
+        return os.environ[name]
+    if value.startswith("file:"):
+        path = Path(value[5:]).expanduser()
+        try:
+            return path.read_text().rstrip("\r\n")
+        except OSError as exc:
+            raise ValueError(f"cannot read secret file {path}: {exc.strerror}") from None
+    return value
+
+
+def check_database_url(url: str) -> str:
+    if url.startswith("sqlite:///") and len(url) > len("sqlite:///"):
+        return url
+    if url.startswith(("postgresql://", "postgres://")):
+        return url
+    raise ValueError(f"unsupported database {url!r}; use sqlite:///PATH or postgresql://...")
+
+
+def _server(reader: _Reader, data: Mapping[str, Any]) -> ServerConfig:
+    table = reader.table(data, "server")
+    unknown = sorted(set(table) - SERVER_KEYS)
+    if unknown:
+        raise reader.fail(f"server.{unknown[0]}", "unknown key")
+    database = reader.string(table, "server.database", DEFAULT_DATABASE) or DEFAULT_DATABASE
+    try:
+        check_database_url(database)
+    except ValueError as exc:
+        raise reader.fail("server.database", str(exc)) from None
+    token = table.get("admin_token")
+    access_log = table.get("access_log", True)
+    if not isinstance(access_log, bool):
+        raise reader.fail("server.access_log", "must be true or false")
+    return ServerConfig(
+        host=reader.string(table, "server.host", "127.0.0.1") or "127.0.0.1",
+        port=reader.integer(table, "server.port", 8000, minimum=0),
+        database=database,
+        admin_token=None if token is None else reader.secret(token, "server.admin_token"),
+        max_body_bytes=reader.integer(table, "server.max_body_bytes", DEFAULT_MAX_BODY, minimum=1),
+        queue_size=reader.integer(table, "server.queue_size", 10_000, minimum=1),
+        access_log=access_log,
+    )
+
+
+def _source(reader: _Reader, name: str, table: Mapping[str, Any], server: ServerConfig) -> SourceConfig:
+    key = f"sources.{name}"
+    if not isinstance(table, Mapping):
+        raise reader.fail(key, "must be a table")
+    scheme_name = reader.string(table, f"{key}.scheme", "none") or "none"
+    raw_secrets = table.get("secrets", [])
+    if isinstance(raw_secrets, str):
+        raw_secrets = [raw_secrets]
+    if not isinstance(raw_secrets, list):
+        raise reader.fail(f"{key}.secrets", "must be a list of strings")
+    secrets = tuple(reader.secret(v, f"{key}.secrets[{i}]") for i, v in enumerate(raw_secrets))
+    options = {k: v for k, v in table.items() if k not in SOURCE_KEYS}
+    try:
+        scheme = create_scheme(scheme_name, options)
+        for secret in secrets:
+            scheme.sign(b"", secret, msg_id="probe", timestamp=0, url="https://probe.invalid/")
+    except SchemeError as exc:
+        raise reader.fail(key, str(exc)) from None
+    if scheme_name != "none" and not secrets:
+        raise reader.fail(f"{key}.secrets", f"scheme {scheme_name!r} needs at least one secret")
+    tolerance: int | None = reader.integer(
+        table, f"{key}.tolerance_seconds", DEFAULT_TOLERANCE_SECONDS, minimum=0
+    )
+    try:
+        window = parse_duration(table.get("dedup_window", DEFAULT_DEDUP_WINDOW))
+    except ValueError as exc:
+        raise reader.fail(f"{key}.dedup_window", str(exc)) from None
+    return SourceConfig(
+        name=name,
+        scheme_name=scheme_name,
+        scheme=scheme,
+        secrets=secrets,
+        tolerance_seconds=tolerance,
+        max_body_bytes=reader.integer(
+            table, f"{key}.max_body_bytes", server.max_body_bytes, minimum=1
+        ),
+        dedup_window_seconds=window,
+        public_url=reader.string(table, f"{key}.public_url", None),
+    )
+
+
+def settings_from_mapping(data: Mapping[str, Any], origin: str = "<config>") -> Settings:
+    reader = _Reader(origin)
+    unknown = sorted(set(data) - {"server", "sources", "destinations", "alerts", "mirror"})
+    if unknown:
+        raise reader.fail(unknown[0], "unknown section")
+    server = _server(reader, data)
+    sources_table = reader.table(data, "sources")
+    sources = {
+        name: _source(reader, name, table, server) for name, table in sources_table.items()
+    }
+    destinations = reader.table(data, "destinations")
+    return Settings(
+        server=server, sources=sources, destinations=dict(destinations), raw=data, path=origin
+    )
+
+
+def load_settings(path: str | os.PathLike[str]) -> Settings:
+    origin = str(path)
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"{origin}: file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{origin}: cannot read: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{origin}: not valid TOML: {exc}") from None
+    return settings_from_mapping(data, origin)
+
+
+def default_settings(database: str = DEFAULT_DATABASE) -> Settings:
+    """No config file: SQLite at ./hookyard.db and one unsigned ``demo`` source."""
+    server = ServerConfig(database=database)
+    demo = SourceConfig(name="demo", scheme_name="none", scheme=create_scheme("none"))
+    return Settings(server=server, sources={"demo": demo}, path=None)
+
+
+def with_overrides(
+    settings: Settings, *, host: str | None, port: int | None, database: str | None
+) -> Settings:
+    changes: dict[str, Any] = {}
+    if host is not None:
+        changes["host"] = host
+    if port is not None:
+        changes["port"] = port
+    if database is not None:
+        try:
+            changes["database"] = check_database_url(database)
+        except ValueError as exc:
+            raise ConfigError(f"--db: {exc}") from None
+    if not changes:
+        return settings
+    server = ServerConfig(**{**settings.server.__dict__, **changes})
+    return Settings(server, settings.sources, settings.destinations, settings.raw, settings.path)

@@ -1,0 +1,42 @@
+"""Errors hookyard raises on purpose.
+
+    HookyardError                 root; ``exit_code`` is what the CLI exits with
+    ├── ConfigError               a bad config file or flag (exit 2)
+    ├── UsageError                a bad command-line argument or input file (exit 2)
+    ├── SchemeError               a signature scheme misused: unknown name, bad key format (exit 2)
+    └── StoreError                the storage backend failed (exit 1)
+        ├── MigrationError        the schema could not be brought up to date
+        └── StoreSaturated        the write queue is full; ingest answers 503
+
+A user error is shown as one line, never a traceback.
+"""
+
+from __future__ import annotations
+
+
+class HookyardError(Exception):
+    exit_code = 1
+
+
+class ConfigError(HookyardError):
+    exit_code = 2
+
+
+class UsageError(HookyardError):
+    exit_code = 2
+
+
+class SchemeError(HookyardError):
+    exit_code = 2
+
+
+class StoreError(HookyardError):
+    exit_code = 1
+
+
+class MigrationError(StoreError):
+    pass
+
+
+class StoreSaturated(StoreError):
+    pass

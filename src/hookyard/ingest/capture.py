@@ -1,0 +1,77 @@
+"""Reading a request exactly as it arrived: the header list and the body under a limit."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from hookyard.ids import new_id
+from hookyard.models import CapturedRequest, HeaderList, header_value
+
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+RAW_HEADERS_KEY = "hookyard.raw_headers"
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class ClientGone(Exception):
+    pass
+
+
+def raw_headers(scope: MutableMapping[str, Any]) -> HeaderList:
+    """Headers with their original case when the server kept it (see ``server.py``)."""
+    raw = scope.get("extensions", {}).get(RAW_HEADERS_KEY)
+    return tuple(raw if raw is not None else scope["headers"])
+
+
+def declared_length(headers: HeaderList) -> int | None:
+    value = header_value(headers, "content-length")
+    if value is None or not value.strip().isdigit():
+        return None
+    return int(value)
+
+
+async def read_body(receive: Receive, limit: int) -> bytes:
+    """The whole body, refusing as soon as it passes ``limit`` (nothing past it is kept)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone
+        chunk = message.get("body", b"")
+        if chunk:
+            size += len(chunk)
+            if size > limit:
+                raise BodyTooLarge
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def capture(
+    scope: MutableMapping[str, Any], source: str, headers: HeaderList, body: bytes, received_us: int
+) -> CapturedRequest:
+    client = scope.get("client")
+    content_type = header_value(headers, "content-type")
+    return CapturedRequest(
+        id=new_id(),
+        source=source,
+        received_us=received_us,
+        remote_addr=client[0] if client else "",
+        method=scope["method"],
+        path=scope.get("raw_path", scope["path"].encode()).decode("latin-1"),
+        query_string=scope.get("query_string", b""),
+        headers=headers,
+        body=body,
+        body_sha256=hashlib.sha256(body).hexdigest(),
+        content_type=content_type.decode("latin-1") if content_type else "",
+    )
+
+
+def now_us() -> int:
+    return time.time_ns() // 1000

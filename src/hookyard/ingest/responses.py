@@ -1,0 +1,45 @@
+"""The few responses ingest sends, written straight to the ASGI ``send`` callable."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+
+async def send_json(
+    send: Send,
+    status: int,
+    payload: dict[str, Any],
+    *,
+    record_id: str | None = None,
+    extra_headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    if record_id is not None:
+        headers.append((b"x-hookyard-id", record_id.encode()))
+    if extra_headers:
+        headers.extend(extra_headers)
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def send_error(
+    send: Send,
+    status: int,
+    error: str,
+    detail: str,
+    *,
+    record_id: str | None = None,
+    extra_headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    payload: dict[str, Any] = {"error": error, "detail": detail}
+    if record_id is not None:
+        payload["id"] = record_id
+    await send_json(send, status, payload, record_id=record_id, extra_headers=extra_headers)

@@ -1,0 +1,188 @@
+"""Frozen value types shared by ingest, the store, the API and the CLI."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+HeaderList = tuple[tuple[bytes, bytes], ...]
+"""Request headers exactly as received: ordered, original case, repeats kept."""
+
+VerdictStatus = Literal["valid", "invalid", "unsigned"]
+EventStatus = Literal[
+    "pending", "delivered", "retrying", "dead", "disabled", "dry_run", "rejected", "stored"
+]
+
+
+def encode_headers(headers: HeaderList) -> bytes:
+    """Lossless text form of a header list (latin-1 maps every byte to one code point)."""
+    return json.dumps([[n.decode("latin-1"), v.decode("latin-1")] for n, v in headers]).encode()
+
+
+def decode_headers(blob: bytes) -> HeaderList:
+    return tuple((n.encode("latin-1"), v.encode("latin-1")) for n, v in json.loads(blob))
+
+
+def header_value(headers: HeaderList, name: str) -> bytes | None:
+    """First value of a header, matched case-insensitively."""
+    wanted = name.lower().encode("latin-1")
+    for key, value in headers:
+        if key.lower() == wanted:
+            return value
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The outcome of checking a request's signature.
+
+    ``computed`` and ``received`` are signatures (never secrets); ``signed_content``
+    describes what was signed (its length and SHA-256), so a failure can be explained
+    without echoing the payload.
+    """
+
+    status: VerdictStatus
+    reason: str = ""
+    secret_index: int | None = None
+    computed: str | None = None
+    received: str | None = None
+    signed_content: str | None = None
+    timestamp: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "invalid"
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "status": self.status,
+            "reason": self.reason,
+            "secret_index": self.secret_index,
+            "computed": self.computed,
+            "received": self.received,
+            "signed_content": self.signed_content,
+            "timestamp": self.timestamp,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CapturedRequest:
+    """One request as it arrived. Nothing here is ever re-serialised."""
+
+    id: str
+    source: str
+    received_us: int
+    remote_addr: str
+    method: str
+    path: str
+    query_string: bytes
+    headers: HeaderList
+    body: bytes
+    body_sha256: str
+    content_type: str
+
+    @property
+    def body_size(self) -> int:
+        return len(self.body)
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """What ingest hands to the store: the capture plus everything decided about it."""
+
+    request: CapturedRequest
+    verdict: Verdict
+    provider_event_id: str | None
+    event_type: str | None
+    dedup_window_us: int
+    destinations: tuple[str, ...] = ()
+
+    @property
+    def dedup_key(self) -> str | None:
+        """Only accepted requests with a provider id take part in dedup."""
+        if self.verdict.status == "invalid" or not self.provider_event_id:
+            return None
+        return self.provider_event_id
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    id: str
+    duplicate_of: str | None = None
+
+    @property
+    def duplicate(self) -> bool:
+        return self.duplicate_of is not None
+
+
+@dataclass(frozen=True, slots=True)
+class EventSummary:
+    id: str
+    source: str
+    received_us: int
+    method: str
+    path: str
+    body_size: int
+    body_sha256: str
+    content_type: str
+    verdict: VerdictStatus
+    verdict_reason: str
+    provider_event_id: str | None
+    event_type: str | None
+    status: str
+    duplicate_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    summary: EventSummary
+    remote_addr: str
+    query_string: bytes
+    headers: HeaderList
+    secret_index: int | None
+    last_duplicate_us: int | None
+    verdict_detail: dict[str, Any] = field(default_factory=dict)
+    dispatches: tuple[DispatchRecord, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchRecord:
+    id: str
+    event_id: str
+    destination: str
+    status: str
+    attempts: int
+    next_attempt_us: int | None
+    created_us: int
+    updated_us: int
+    replay_of: str | None
+    batch_id: str | None
+    attempt_log: tuple[AttemptRecord, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRecord:
+    dispatch_id: str
+    number: int
+    started_us: int
+    latency_ms: float
+    status_code: int | None
+    response_headers: tuple[tuple[str, str], ...]
+    response_excerpt: bytes
+    error_class: str | None
+    error_message: str | None
+    decision: str
+    next_attempt_us: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class EventFilter:
+    source: str | None = None
+    event_type: str | None = None  # glob: order.* matches order.created
+    verdict: str | None = None
+    status: str | None = None
+    since_us: int | None = None
+    until_us: int | None = None
+    limit: int = 50
+    cursor: str | None = None  # id of the last row of the previous page

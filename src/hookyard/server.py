@@ -1,0 +1,78 @@
+"""Running the app under uvicorn (uvloop + httptools), keeping header case.
+
+The ASGI spec lowercases header names. hookyard stores headers exactly as they
+arrived, so ``RawHeaderProtocol`` records the original names alongside, exposed to
+the app as ``scope["extensions"]["hookyard.raw_headers"]``.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from hookyard.app import HookyardApp
+from hookyard.ingest.capture import RAW_HEADERS_KEY
+
+GRACEFUL_SHUTDOWN_SECONDS = 10
+
+
+class RawHeaderProtocol(HttpToolsProtocol):  # type: ignore[misc]
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._raw_headers: list[tuple[bytes, bytes]] = []
+        self.scope["extensions"] = {RAW_HEADERS_KEY: self._raw_headers}
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        super().on_header(name, value)
+        self._raw_headers.append((bytes(name), bytes(value)))
+
+
+class _Server(uvicorn.Server):  # type: ignore[misc]
+    def __init__(self, config: uvicorn.Config, banner: bool) -> None:
+        super().__init__(config)
+        self.banner = banner
+
+    async def startup(self, sockets: Any = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started and self.banner:
+            for server in self.servers:
+                for sock in server.sockets:
+                    host, port = sock.getsockname()[:2]
+                    print_banner(self.config.app, host, port)
+
+
+def print_banner(app: HookyardApp, host: str, port: int) -> None:
+    base = f"http://{host}:{port}"
+    lines = [f"hookyard listening on {base} (database {app.settings.server.database})"]
+    for name, source in app.settings.sources.items():
+        lines.append(f"  source {name!r} ({source.scheme_name}): POST {base}/in/{name}")
+    if app.settings.sources:
+        first = next(iter(app.settings.sources))
+        lines.append(
+            f"send a first webhook:  curl -i -X POST {base}/in/{first} "
+            "-H 'content-type: application/json' -d '{\"type\": \"hello\"}'"
+        )
+    lines.append(f"then see it:           curl {base}/api/events")
+    print("\n".join(lines), flush=True)
+    sys.stdout.flush()
+
+
+def serve(app: HookyardApp, host: str, port: int, *, banner: bool = True) -> None:
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        loop="uvloop",
+        http=RawHeaderProtocol,
+        lifespan="on",
+        access_log=False,
+        log_config=None,
+        server_header=False,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        backlog=2048,
+    )
+    server = _Server(config, banner)
+    server.run()

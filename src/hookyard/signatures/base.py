@@ -1,0 +1,161 @@
+"""The contract every signature scheme implements, and the helpers they share.
+
+A scheme never raises on request input: anything malformed becomes an ``invalid``
+verdict with a precise reason. It raises ``SchemeError`` only for misuse by the
+operator (an unusable key or option), which is caught at config load time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from hookyard.exceptions import SchemeError
+from hookyard.models import HeaderList, Verdict, header_value
+
+DEFAULT_TOLERANCE_SECONDS = 300
+
+
+@dataclass(frozen=True, slots=True)
+class SignedMessage:
+    """What a verifier sees: headers as received, the raw body, and the URL it was sent to."""
+
+    headers: HeaderList
+    body: bytes
+    url: str | None = None
+
+    def header(self, name: str) -> str | None:
+        value = header_value(self.headers, name)
+        return None if value is None else value.decode("latin-1")
+
+    @classmethod
+    def from_text_headers(
+        cls, headers: Sequence[tuple[str, str]], body: bytes, url: str | None = None
+    ) -> SignedMessage:
+        pairs = tuple((n.encode("latin-1"), v.encode("latin-1")) for n, v in headers)
+        return cls(headers=pairs, body=body, url=url)
+
+
+class Scheme(ABC):
+    """One provider's way of signing webhooks."""
+
+    name: ClassVar[str]
+    #: True when the signature covers a timestamp that the receiver must check.
+    timestamped: ClassVar[bool] = False
+    #: True when the signature covers the request URL (ingest then passes it in).
+    needs_url: ClassVar[bool] = False
+    #: Option names this scheme accepts from ``[sources.NAME]`` besides the common ones.
+    options: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, options: Mapping[str, Any] | None = None) -> None:
+        options = dict(options or {})
+        unknown = sorted(set(options) - self.options)
+        if unknown:
+            raise SchemeError(f"scheme {self.name!r} has no option {unknown[0]!r}")
+        self.configure(options)
+
+    def configure(self, options: dict[str, Any]) -> None:
+        """Validate and keep scheme options; the default scheme takes none."""
+
+    @abstractmethod
+    def verify(
+        self,
+        message: SignedMessage,
+        secrets: Sequence[str],
+        *,
+        now: float,
+        tolerance: int | None = DEFAULT_TOLERANCE_SECONDS,
+    ) -> Verdict:
+        """Judge ``message``; ``tolerance=None`` skips the timestamp window."""
+
+    @abstractmethod
+    def sign(
+        self,
+        body: bytes,
+        secret: str,
+        *,
+        msg_id: str | None = None,
+        timestamp: int | None = None,
+        url: str | None = None,
+    ) -> list[tuple[str, str]]:
+        """Headers a sender adds so that ``verify`` accepts ``body``."""
+
+    def event_id(self, message: SignedMessage) -> str | None:
+        """The provider's id for this event, used for dedup; None when it has none."""
+        return None
+
+    def event_type(self, message: SignedMessage) -> str | None:
+        """The provider's event type; by default the top-level JSON ``type`` field."""
+        value = json_field(message.body, "type")
+        return value if isinstance(value, str) else None
+
+
+# -- helpers shared by schemes ---------------------------------------------------------------
+
+
+def constant_time_equal(a: str | bytes, b: str | bytes) -> bool:
+    left = a.encode("latin-1") if isinstance(a, str) else a
+    right = b.encode("latin-1") if isinstance(b, str) else b
+    return hmac.compare_digest(left, right)
+
+
+def describe_signed(content: bytes) -> str:
+    """Identify signed content without revealing it."""
+    return f"{len(content)} bytes, sha256 {hashlib.sha256(content).hexdigest()}"
+
+
+def window_problem(timestamp: int, now: float, tolerance: int | None) -> str | None:
+    """Why ``timestamp`` is outside the window around ``now``, or None when inside."""
+    if tolerance is None:
+        return None
+    skew = int(now) - timestamp
+    if skew > tolerance:
+        return f"timestamp too old: {skew}s before now, tolerance {tolerance}s"
+    if -skew > tolerance:
+        return f"timestamp in the future: {-skew}s after now, tolerance {tolerance}s"
+    return None
+
+
+def parse_unix_timestamp(raw: str | None) -> int | None:
+    if raw is None:
+        return None
+    raw = raw.strip()
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 12:
+        return None
+    return int(raw)
+
+
+_JSON_PARSE_LIMIT = 1 << 20
+
+
+def json_body(body: bytes) -> Any:
+    """Parse a body as JSON for id/type extraction; any failure gives None."""
+    if not body or len(body) > _JSON_PARSE_LIMIT or body.lstrip()[:1] not in (b"{", b"["):
+        return None
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+
+
+def json_field(body: bytes, *path: str) -> Any:
+    value = json_body(body)
+    for key in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
+
+
+def require_secret(secret: str, scheme: str) -> None:
+    if not secret:
+        raise SchemeError(f"scheme {scheme!r} needs a secret")
+
+
+def invalid(reason: str, **details: Any) -> Verdict:
+    return Verdict(status="invalid", reason=reason, **details)

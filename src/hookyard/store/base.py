@@ -1,0 +1,213 @@
+"""The store interface both backends implement, and what they share.
+
+Writes of ingested requests go through ``submit``, which group-commits: one writer
+takes every submission waiting, writes them in one transaction, and only then
+resolves their futures. ``submit`` raises ``StoreSaturated`` when more than
+``queue_size`` submissions are waiting, so ingest can answer 503 instead of queueing
+without bound.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from hookyard.exceptions import ConfigError
+from hookyard.models import (
+    EventFilter,
+    EventRecord,
+    EventSummary,
+    Submission,
+    WriteResult,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def load_migrations(dialect: str) -> list[Migration]:
+    folder = resources.files("hookyard.store").joinpath("migrations", dialect)
+    found = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            version, _, rest = entry.name.partition("_")
+            found.append(Migration(int(version), rest.removesuffix(".sql"), entry.read_text()))
+    return sorted(found, key=lambda m: m.version)
+
+
+def load_queries(dialect: str) -> dict[str, str]:
+    """Named statements from ``sql/DIALECT/queries.sql`` (blocks start with ``-- name: X``)."""
+    text = resources.files("hookyard.store").joinpath("sql", dialect, "queries.sql").read_text()
+    queries: dict[str, str] = {}
+    name = None
+    lines: list[str] = []
+    for line in text.splitlines():
+        if line.startswith("-- name:"):
+            if name:
+                queries[name] = "\n".join(lines).strip()
+            name, lines = line.split(":", 1)[1].strip(), []
+        elif not line.startswith("--"):
+            lines.append(line)
+    if name:
+        queries[name] = "\n".join(lines).strip()
+    return queries
+
+
+def verdict_detail(submission: Submission) -> str:
+    v = submission.verdict
+    return json.dumps(
+        {
+            "computed": v.computed,
+            "received": v.received,
+            "signed_content": v.signed_content,
+            "timestamp": v.timestamp,
+        }
+    )
+
+
+def initial_status(submission: Submission) -> str:
+    if submission.verdict.status == "invalid":
+        return "rejected"
+    return "pending" if submission.destinations else "stored"
+
+
+def event_row(submission: Submission, extra_duplicates: int = 0) -> tuple[Any, ...]:
+    """Column values for ``events``, in the order of the insert statements."""
+    r = submission.request
+    return (
+        r.id,
+        r.source,
+        r.received_us,
+        r.remote_addr,
+        r.method,
+        r.path,
+        r.query_string,
+        _headers_blob(submission),
+        r.body,
+        r.body_sha256,
+        r.body_size,
+        r.content_type,
+        submission.verdict.status,
+        submission.verdict.reason,
+        verdict_detail(submission),
+        submission.verdict.secret_index,
+        submission.provider_event_id,
+        submission.event_type,
+        initial_status(submission),
+        extra_duplicates,
+    )
+
+
+def _headers_blob(submission: Submission) -> bytes:
+    from hookyard.models import encode_headers
+
+    return encode_headers(submission.request.headers)
+
+
+def group_duplicates_in_batch(
+    batch: Sequence[Submission],
+) -> tuple[list[Submission], dict[str, str]]:
+    """Collapse repeats of one dedup key inside a batch onto the first submission.
+
+    Returns the submissions to write and, for each collapsed one, the id of the
+    submission it repeats.
+    """
+    first_by_key: dict[tuple[str, str], Submission] = {}
+    leaders: list[Submission] = []
+    follower_of: dict[str, str] = {}
+    for sub in batch:
+        key = sub.dedup_key
+        if key is None:
+            leaders.append(sub)
+            continue
+        lookup = (sub.request.source, key)
+        leader = first_by_key.get(lookup)
+        if leader is None:
+            first_by_key[lookup] = sub
+            leaders.append(sub)
+        else:
+            follower_of[sub.request.id] = leader.request.id
+    return leaders, follower_of
+
+
+def resolve_followers(
+    batch: Sequence[Submission], leader_results: dict[str, WriteResult], follower_of: dict[str, str]
+) -> list[WriteResult]:
+    """Results in batch order; a follower is a duplicate of whatever its leader's event is."""
+    results = []
+    for sub in batch:
+        rid = sub.request.id
+        if rid in follower_of:
+            leader = leader_results[follower_of[rid]]
+            results.append(WriteResult(id=rid, duplicate_of=leader.duplicate_of or leader.id))
+        else:
+            results.append(leader_results[rid])
+    return results
+
+
+def follower_counts(follower_of: dict[str, str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for leader in follower_of.values():
+        counts[leader] = counts.get(leader, 0) + 1
+    return counts
+
+
+class Store(ABC):
+    """What ingest, the API and the CLI need from storage."""
+
+    url: str
+
+    @abstractmethod
+    async def start(self) -> None:
+        """Connect, apply migrations, and start the writer."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Stop taking submissions, write every one already taken, then disconnect."""
+
+    @abstractmethod
+    async def migrate(self) -> list[int]:
+        """Apply pending migrations; returns the versions applied."""
+
+    @abstractmethod
+    async def submit(self, submission: Submission) -> WriteResult:
+        """Store one request durably (group commit); raises StoreSaturated when full."""
+
+    @property
+    @abstractmethod
+    def pending(self) -> int:
+        """Submissions taken but not yet committed."""
+
+    @abstractmethod
+    async def get_event(self, event_id: str) -> EventRecord | None: ...
+
+    @abstractmethod
+    async def get_body(self, event_id: str) -> tuple[bytes, str] | None:
+        """The exact stored body and its content type."""
+
+    @abstractmethod
+    async def list_events(self, query: EventFilter) -> list[EventSummary]:
+        """Newest first, ``query.limit`` rows after ``query.cursor``."""
+
+    @abstractmethod
+    async def count_events(self) -> int: ...
+
+
+def open_store(url: str, *, queue_size: int = 10_000) -> Store:
+    if url.startswith("sqlite:///"):
+        from hookyard.store.sqlite import SqliteStore
+
+        return SqliteStore(url, queue_size=queue_size)
+    if url.startswith(("postgresql://", "postgres://")):
+        from hookyard.store.postgres import PostgresStore
+
+        return PostgresStore(url, queue_size=queue_size)
+    raise ConfigError(f"unsupported database {url!r}; use sqlite:///PATH or postgresql://...")

@@ -1,0 +1,252 @@
+"""PostgreSQL backend through asyncpg: group commit as one statement per batch.
+
+Two writer connections take turns: while one batch commits, the next one gathers,
+so batching happens without ever waiting on purpose. Dedup holds across processes
+because it rests on the ``dedup_keys`` primary key, not on a read before the write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+
+from hookyard.exceptions import MigrationError, StoreError, StoreSaturated
+from hookyard.ids import new_id
+from hookyard.models import EventFilter, EventRecord, EventSummary, Submission, WriteResult
+from hookyard.store import filters
+from hookyard.store.base import (
+    Store,
+    event_row,
+    follower_counts,
+    group_duplicates_in_batch,
+    load_migrations,
+    load_queries,
+    resolve_followers,
+)
+from hookyard.store.rows import (
+    attempt_from_row,
+    dispatch_from_row,
+    record_from_row,
+    summary_from_row,
+)
+
+log = logging.getLogger("hookyard.store")
+Q = load_queries("postgres")
+MAX_BATCH = 512
+WRITERS = 2
+MIGRATION_LOCK = 0x686F6F6B  # "hook"
+
+
+def batch_parameters(leaders: Sequence[Submission], extra: dict[str, int]) -> list[Any]:
+    """Column arrays for ``write_batch``, one entry per submission."""
+    columns: list[list[Any]] = [[] for _ in range(22)]
+    dispatch_ids: list[str] = []
+    dispatch_events: list[str] = []
+    dispatch_destinations: list[str] = []
+    for sub in leaders:
+        row = event_row(sub, extra.get(sub.request.id, 0))
+        for index, value in enumerate(row):
+            columns[index].append(value)
+        columns[20].append(sub.dedup_key)
+        columns[21].append(sub.request.received_us + sub.dedup_window_us)
+        if sub.verdict.status != "invalid":
+            for destination in sub.destinations:
+                dispatch_ids.append(new_id())
+                dispatch_events.append(sub.request.id)
+                dispatch_destinations.append(destination)
+    return [*columns, dispatch_ids, dispatch_events, dispatch_destinations]
+
+
+async def apply_migrations(conn: asyncpg.Connection) -> list[int]:
+    await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+    try:
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations "
+            "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_us BIGINT NOT NULL)"
+        )
+        done = {r[0] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+        applied = []
+        for migration in load_migrations("postgres"):
+            if migration.version in done:
+                continue
+            async with conn.transaction():
+                await conn.execute(migration.sql)
+                await conn.execute(
+                    "INSERT INTO schema_migrations VALUES ($1, $2, $3)",
+                    migration.version,
+                    migration.name,
+                    time.time_ns() // 1000,
+                )
+            applied.append(migration.version)
+        return applied
+    except asyncpg.PostgresError as exc:
+        raise MigrationError(f"migration failed: {exc}") from exc
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
+
+
+class PostgresStore(Store):
+    def __init__(self, url: str, *, queue_size: int = 10_000) -> None:
+        self.url = url
+        self.queue_size = queue_size
+        self._queue: deque[tuple[Submission, asyncio.Future[WriteResult]]] = deque()
+        self._wakeup = asyncio.Event()
+        self._writers: list[asyncio.Task[None]] = []
+        self._pool: asyncpg.Pool | None = None
+        self._closing = False
+        self._in_flight = 0
+        self.batches = 0
+
+    async def _connect(self) -> asyncpg.Connection:
+        try:
+            return await asyncpg.connect(self.url)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise StoreError(f"cannot connect to PostgreSQL: {exc}") from None
+
+    async def migrate(self) -> list[int]:
+        conn = await self._connect()
+        try:
+            return await apply_migrations(conn)
+        finally:
+            await conn.close()
+
+    async def start(self) -> None:
+        await self.migrate()
+        try:
+            self._pool = await asyncpg.create_pool(self.url, min_size=1, max_size=4)
+        except (OSError, asyncpg.PostgresError) as exc:
+            raise StoreError(f"cannot connect to PostgreSQL: {exc}") from None
+        self._wakeup = asyncio.Event()
+        for index in range(WRITERS):
+            conn = await self._connect()
+            self._writers.append(
+                asyncio.create_task(self._writer(conn), name=f"hookyard-pg-writer-{index}")
+            )
+
+    async def close(self) -> None:
+        self._closing = True
+        self._wakeup.set()
+        await asyncio.gather(*self._writers, return_exceptions=True)
+        self._writers = []
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    # -- writes --------------------------------------------------------------------------
+
+    @property
+    def pending(self) -> int:
+        return len(self._queue) + self._in_flight
+
+    async def submit(self, submission: Submission) -> WriteResult:
+        if self._closing or not self._writers:
+            raise StoreSaturated("store is not accepting writes")
+        if self.pending >= self.queue_size:
+            raise StoreSaturated(f"{self.pending} writes waiting")
+        future: asyncio.Future[WriteResult] = asyncio.get_running_loop().create_future()
+        self._queue.append((submission, future))
+        self._wakeup.set()
+        return await future
+
+    async def _writer(self, conn: asyncpg.Connection) -> None:
+        try:
+            while True:
+                if not self._queue:
+                    if self._closing:
+                        return
+                    self._wakeup.clear()
+                    await self._wakeup.wait()
+                    continue
+                batch = [self._queue.popleft() for _ in range(min(MAX_BATCH, len(self._queue)))]
+                self._in_flight += len(batch)
+                try:
+                    conn = await self._write(conn, batch)
+                finally:
+                    self._in_flight -= len(batch)
+        finally:
+            with contextlib.suppress(Exception):
+                await conn.close()
+
+    async def _write(
+        self, conn: asyncpg.Connection, batch: list[tuple[Submission, asyncio.Future[WriteResult]]]
+    ) -> asyncpg.Connection:
+        submissions = [sub for sub, _ in batch]
+        try:
+            results = await self._write_batch(conn, submissions)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.error("store write failed: %s", exc)
+            error = StoreError(f"store write failed: {exc}")
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(error)
+            if conn.is_closed() or isinstance(exc, OSError | asyncpg.InterfaceError):
+                with contextlib.suppress(Exception):
+                    await conn.close()
+                with contextlib.suppress(StoreError):
+                    conn = await self._connect()
+            return conn
+        self.batches += 1
+        for (_, future), result in zip(batch, results, strict=True):
+            if not future.done():
+                future.set_result(result)
+        return conn
+
+    async def _write_batch(
+        self, conn: asyncpg.Connection, batch: Sequence[Submission]
+    ) -> list[WriteResult]:
+        leaders, follower_of = group_duplicates_in_batch(batch)
+        extra = follower_counts(follower_of)
+        rows = await conn.fetch(Q["write_batch"], *batch_parameters(leaders, extra))
+        by_id = {sub.request.id: sub for sub in leaders}
+        results: dict[str, WriteResult] = {}
+        for rid, stored, original in rows:
+            if stored:
+                results[rid] = WriteResult(id=rid)
+                continue
+            if original is None:
+                # Another process took the key after this statement's snapshot began.
+                sub = by_id[rid]
+                original = await conn.fetchval(Q["dedup_owner"], sub.request.source, sub.dedup_key)
+                await conn.execute(
+                    Q["count_duplicates"], 1 + extra.get(rid, 0), sub.request.received_us, original
+                )
+            results[rid] = WriteResult(id=rid, duplicate_of=original)
+        return resolve_followers(batch, results, follower_of)
+
+    # -- reads ---------------------------------------------------------------------------
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise StoreError("store is not started")
+        return self._pool
+
+    async def get_event(self, event_id: str) -> EventRecord | None:
+        async with self.pool.acquire() as conn:
+            row = await conn.fetchrow(Q["get_event"], event_id)
+            if row is None:
+                return None
+            dispatches = []
+            for d in await conn.fetch(Q["event_dispatches"], event_id):
+                attempts = await conn.fetch(Q["dispatch_attempts"], d[0])
+                dispatches.append(dispatch_from_row(d, [attempt_from_row(a) for a in attempts]))
+            return record_from_row(row, dispatches)
+
+    async def get_body(self, event_id: str) -> tuple[bytes, str] | None:
+        row = await self.pool.fetchrow(Q["get_body"], event_id)
+        return None if row is None else (bytes(row[0]), row[1])
+
+    async def list_events(self, query: EventFilter) -> list[EventSummary]:
+        sql, params = filters.list_sql(query, lambda n: f"${n}")
+        return [summary_from_row(row) for row in await self.pool.fetch(sql, *params)]
+
+    async def count_events(self) -> int:
+        count: int = await self.pool.fetchval(Q["count_events"])
+        return count

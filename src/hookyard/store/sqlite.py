@@ -1,0 +1,340 @@
+"""Embedded SQLite backend: WAL, ``synchronous=FULL``, one writer thread doing group commit.
+
+One thread owns the only write connection (two writers on one file fight over the
+lock). Every submission waiting when it wakes goes into one transaction; a single
+``call_soon_threadsafe`` then releases the whole batch on the event loop. Reads run
+on a small pool of read-only connections, which WAL lets proceed during writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from hookyard.exceptions import MigrationError, StoreError, StoreSaturated
+from hookyard.ids import new_id
+from hookyard.models import EventFilter, EventRecord, EventSummary, Submission, WriteResult
+from hookyard.store import filters
+from hookyard.store.base import (
+    Store,
+    event_row,
+    follower_counts,
+    group_duplicates_in_batch,
+    load_migrations,
+    load_queries,
+    resolve_followers,
+)
+from hookyard.store.rows import (
+    attempt_from_row,
+    dispatch_from_row,
+    record_from_row,
+    summary_from_row,
+)
+
+T = TypeVar("T")
+log = logging.getLogger("hookyard.store")
+MAX_BATCH = 512
+Q = load_queries("sqlite")
+
+
+@dataclass(slots=True)
+class _Job:
+    """A submission to group-commit, or a function to run inside the writer's transaction."""
+
+    future: asyncio.Future[Any]
+    submission: Submission | None = None
+    call: Callable[[sqlite3.Connection], Any] | None = None
+
+
+def connect(path: str, *, readonly: bool = False) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    conn.execute("PRAGMA busy_timeout = 30000")
+    if readonly:
+        conn.execute("PRAGMA query_only = 1")
+    else:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+    return conn
+
+
+def split_statements(script: str) -> list[str]:
+    statements, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    if current.strip() and not all(
+        ln.strip().startswith("--") or not ln.strip() for ln in current.splitlines()
+    ):
+        statements.append(current.strip())
+    return statements
+
+
+def apply_migrations(conn: sqlite3.Connection) -> list[int]:
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations "
+        "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_us INTEGER NOT NULL)"
+    )
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+        applied = []
+        for migration in load_migrations("sqlite"):
+            if migration.version in done:
+                continue
+            for statement in split_statements(migration.sql):
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                (migration.version, migration.name, time.time_ns() // 1000),
+            )
+            applied.append(migration.version)
+        conn.execute("COMMIT")
+        return applied
+    except sqlite3.Error as exc:
+        conn.execute("ROLLBACK")
+        raise MigrationError(f"migration failed: {exc}") from exc
+
+
+def write_submissions(conn: sqlite3.Connection, batch: Sequence[Submission]) -> list[WriteResult]:
+    """Insert a batch inside the caller's transaction, deduplicating on provider ids."""
+    leaders, follower_of = group_duplicates_in_batch(batch)
+    extra = follower_counts(follower_of)
+    results: dict[str, WriteResult] = {}
+    for sub in leaders:
+        req = sub.request
+        key = sub.dedup_key
+        repeats = extra.get(req.id, 0)
+        if key is not None:
+            claimed = conn.execute(
+                Q["claim_dedup_key"],
+                (req.source, key, req.id, req.received_us, req.received_us + sub.dedup_window_us),
+            ).fetchone()
+            if claimed is None:
+                (original,) = conn.execute(Q["dedup_owner"], (req.source, key)).fetchone()
+                conn.execute(Q["count_duplicates"], (1 + repeats, req.received_us, original))
+                results[req.id] = WriteResult(id=req.id, duplicate_of=original)
+                continue
+        conn.execute(Q["insert_event"], event_row(sub, repeats))
+        if sub.verdict.status != "invalid":
+            for destination in sub.destinations:
+                conn.execute(
+                    Q["insert_dispatch"],
+                    (new_id(), req.id, destination, req.received_us, req.received_us, req.received_us),
+                )
+        results[req.id] = WriteResult(id=req.id)
+    return resolve_followers(batch, results, follower_of)
+
+
+class _Writer(threading.Thread):
+    def __init__(self, path: str, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(name="hookyard-sqlite-writer", daemon=True)
+        self.path = path
+        self.loop = loop
+        self.jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self.batches = 0
+
+    def run(self) -> None:
+        conn = connect(self.path)
+        try:
+            while True:
+                first = self.jobs.get()
+                batch = [first]
+                while len(batch) < MAX_BATCH:
+                    try:
+                        batch.append(self.jobs.get_nowait())
+                    except queue.Empty:
+                        break
+                stop = any(job is None for job in batch)
+                jobs = [job for job in batch if job is not None]
+                if jobs:
+                    outcomes = self._process(conn, jobs)
+                    self.loop.call_soon_threadsafe(_resolve, jobs, outcomes)
+                if stop:
+                    return
+        finally:
+            conn.close()
+
+    def _process(self, conn: sqlite3.Connection, jobs: list[_Job]) -> list[tuple[Any, BaseException | None]]:
+        try:
+            outcomes = self._transaction(conn, jobs)
+            self.batches += 1
+            return outcomes
+        except Exception as exc:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            if len(jobs) == 1:
+                log.error("store write failed: %s", exc)
+                return [(None, StoreError(f"store write failed: {exc}"))]
+            # Isolate the job that broke the batch: the others still commit.
+            return [self._process(conn, [job])[0] for job in jobs]
+
+    def _transaction(self, conn: sqlite3.Connection, jobs: list[_Job]) -> list[tuple[Any, BaseException | None]]:
+        conn.execute("BEGIN IMMEDIATE")
+        submissions = [job.submission for job in jobs if job.submission is not None]
+        written = iter(write_submissions(conn, submissions))
+        outcomes: list[tuple[Any, BaseException | None]] = []
+        for job in jobs:
+            if job.submission is not None:
+                outcomes.append((next(written), None))
+                continue
+            assert job.call is not None
+            conn.execute("SAVEPOINT job")
+            try:
+                outcomes.append((job.call(conn), None))
+                conn.execute("RELEASE job")
+            except Exception as exc:
+                conn.execute("ROLLBACK TO job")
+                conn.execute("RELEASE job")
+                outcomes.append((None, exc))
+        conn.execute("COMMIT")
+        return outcomes
+
+
+def _resolve(jobs: list[_Job], outcomes: list[tuple[Any, BaseException | None]]) -> None:
+    for job, (value, error) in zip(jobs, outcomes, strict=True):
+        if job.future.done():
+            continue
+        if error is not None:
+            job.future.set_exception(error)
+        else:
+            job.future.set_result(value)
+
+
+class SqliteStore(Store):
+    def __init__(self, url: str, *, queue_size: int = 10_000) -> None:
+        self.url = url
+        self.path = url.removeprefix("sqlite:///")
+        self.queue_size = queue_size
+        self._pending = 0
+        self._writer: _Writer | None = None
+        self._closing = False
+        self._readers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="hookyard-sqlite-read")
+        self._local = threading.local()
+        #: Called on the event loop after a commit that created dispatches (worker wake-up).
+        self.on_dispatch: list[Callable[[], None]] = []
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def migrate(self) -> list[int]:
+        def run() -> list[int]:
+            parent = Path(self.path).parent
+            try:
+                parent.mkdir(parents=True, exist_ok=True)
+                conn = connect(self.path)
+            except (OSError, sqlite3.Error) as exc:
+                raise StoreError(f"cannot open database {self.path}: {exc}") from None
+            try:
+                return apply_migrations(conn)
+            finally:
+                conn.close()
+
+        return await asyncio.to_thread(run)
+
+    async def start(self) -> None:
+        await self.migrate()
+        self._writer = _Writer(self.path, asyncio.get_running_loop())
+        self._writer.start()
+
+    async def close(self) -> None:
+        self._closing = True
+        if self._writer is not None:
+            self._writer.jobs.put(None)
+            await asyncio.to_thread(self._writer.join)
+            self._writer = None
+        self._readers.shutdown(wait=True)
+
+    # -- writes --------------------------------------------------------------------------
+
+    @property
+    def pending(self) -> int:
+        return self._pending
+
+    async def submit(self, submission: Submission) -> WriteResult:
+        result: WriteResult = await self._enqueue(_Job(self._future(), submission=submission))
+        if submission.destinations and not result.duplicate:
+            for wake in self.on_dispatch:
+                wake()
+        return result
+
+    async def run_in_writer(self, call: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``call`` inside the writer's next transaction (serialised with ingest)."""
+        value: T = await self._enqueue(_Job(self._future(), call=call))
+        return value
+
+    def _future(self) -> asyncio.Future[Any]:
+        return asyncio.get_running_loop().create_future()
+
+    async def _enqueue(self, job: _Job) -> Any:
+        if self._writer is None or self._closing:
+            raise StoreSaturated("store is not accepting writes")
+        if self._pending >= self.queue_size:
+            raise StoreSaturated(f"{self._pending} writes waiting")
+        self._pending += 1
+        try:
+            self._writer.jobs.put(job)
+            return await job.future
+        finally:
+            self._pending -= 1
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def _reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.path, readonly=True)
+            self._local.conn = conn
+        return conn
+
+    async def read(self, call: Callable[[sqlite3.Connection], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._readers, lambda: call(self._reader()))
+
+    async def get_event(self, event_id: str) -> EventRecord | None:
+        def run(conn: sqlite3.Connection) -> EventRecord | None:
+            row = conn.execute(Q["get_event"], (event_id,)).fetchone()
+            if row is None:
+                return None
+            dispatches = [
+                dispatch_from_row(
+                    d,
+                    [attempt_from_row(a) for a in conn.execute(Q["dispatch_attempts"], (d[0],))],
+                )
+                for d in conn.execute(Q["event_dispatches"], (event_id,)).fetchall()
+            ]
+            return record_from_row(row, dispatches)
+
+        return await self.read(run)
+
+    async def get_body(self, event_id: str) -> tuple[bytes, str] | None:
+        def run(conn: sqlite3.Connection) -> tuple[bytes, str] | None:
+            row = conn.execute(Q["get_body"], (event_id,)).fetchone()
+            return None if row is None else (bytes(row[0]), row[1])
+
+        return await self.read(run)
+
+    async def list_events(self, query: EventFilter) -> list[EventSummary]:
+        sql, params = filters.list_sql(query, lambda _: "?")
+
+        def run(conn: sqlite3.Connection) -> list[EventSummary]:
+            return [summary_from_row(row) for row in conn.execute(sql, params)]
+
+        return await self.read(run)
+
+    async def count_events(self) -> int:
+        def run(conn: sqlite3.Connection) -> int:
+            count: int = conn.execute(Q["count_events"]).fetchone()[0]
+            return count
+
+        return await self.read(run)
