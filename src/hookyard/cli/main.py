@@ -21,14 +21,24 @@ cli.add_command(serve)
 cli.add_command(migrate)
 
 
+OPTIONAL_COMMANDS = (
+    ("hookyard.cli.signatures", "verify"),
+    ("hookyard.cli.signatures", "sign"),
+    ("hookyard.cli.worker", "worker"),
+    ("hookyard.cli.dlq", "dlq"),
+    ("hookyard.cli.events", "events"),
+    ("hookyard.cli.replay", "replay"),
+    ("hookyard.cli.replay", "replay_corpus"),
+    ("hookyard.cli.export", "export"),
+    ("hookyard.cli.conformance", "conformance"),
+)
+
+
 def _register_optional() -> None:
     """Command groups that live in their own modules."""
     import importlib
 
-    for module_name, attr in (
-        ("hookyard.cli.signatures", "verify"),
-        ("hookyard.cli.signatures", "sign"),
-    ):
+    for module_name, attr in OPTIONAL_COMMANDS:
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
