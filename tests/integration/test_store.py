@@ -1,0 +1,186 @@
+"""One behaviour suite for every storage backend (the ``database_url`` fixture runs each twice)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from hookyard.exceptions import StoreSaturated
+from hookyard.models import EventFilter
+from hookyard.store import open_store
+from hookyard.store.base import Store
+from support.factories import submission
+
+BINARY = bytes(range(256)) * 4 + b"\xff\xfe\x00invalid utf-8 \xc3\x28"
+
+
+async def test_round_trip_keeps_bytes_and_header_list(store: Store) -> None:
+    headers = ((b"Content-Type", b"application/octet-stream"), (b"X-Dup", b"1"), (b"x-dup", b"2"),
+               (b"X-Latin", "caf\u00e9".encode("latin-1")))
+    sub = submission(BINARY, headers=headers)
+    result = await store.submit(sub)
+    assert result.id == sub.request.id and not result.duplicate
+    record = await store.get_event(result.id)
+    assert record is not None
+    assert record.headers == headers
+    assert record.summary.body_sha256 == sub.request.body_sha256
+    assert record.summary.body_size == len(BINARY)
+    assert record.summary.status == "stored"
+    assert await store.get_body(result.id) == (BINARY, "application/json")
+
+
+async def test_unknown_event_is_none(store: Store) -> None:
+    assert await store.get_event("01NOPE") is None
+    assert await store.get_body("01NOPE") is None
+
+
+async def test_repeat_of_provider_id_is_a_duplicate_counted_on_the_original(store: Store) -> None:
+    first = await store.submit(submission(provider_id="evt_1"))
+    again = await store.submit(submission(provider_id="evt_1"))
+    assert again.duplicate_of == first.id
+    record = await store.get_event(first.id)
+    assert record is not None and record.summary.duplicate_count == 1
+    assert record.last_duplicate_us is not None
+    assert await store.get_event(again.id) is None  # a repeat is counted, not stored again
+    assert await store.count_events() == 1
+
+
+async def test_concurrent_identical_requests_store_exactly_one(store: Store) -> None:
+    results = await asyncio.gather(*(store.submit(submission(provider_id="evt_c")) for _ in range(50)))
+    originals = {r.duplicate_of or r.id for r in results}
+    assert len(originals) == 1
+    assert sum(not r.duplicate for r in results) == 1
+    record = await store.get_event(originals.pop())
+    assert record is not None and record.summary.duplicate_count == 49
+
+
+async def test_dedup_is_per_source(store: Store) -> None:
+    a = await store.submit(submission(provider_id="evt_s", source="a"))
+    b = await store.submit(submission(provider_id="evt_s", source="b"))
+    assert not a.duplicate and not b.duplicate
+
+
+async def test_repeat_after_the_window_is_a_new_event(store: Store) -> None:
+    first = await store.submit(submission(provider_id="evt_w", window_s=10, received_us=1_000_000))
+    later = await store.submit(submission(provider_id="evt_w", window_s=10, received_us=12_000_000))
+    assert not later.duplicate
+    inside = await store.submit(submission(provider_id="evt_w", window_s=10, received_us=13_000_000))
+    assert inside.duplicate_of == later.id
+    assert first.id != later.id
+
+
+async def test_rejected_requests_are_stored_but_never_deduped_or_dispatched(store: Store) -> None:
+    bad = await store.submit(
+        submission(provider_id="evt_r", verdict="invalid", destinations=("sink",))
+    )
+    good = await store.submit(submission(provider_id="evt_r", destinations=("sink",)))
+    assert not good.duplicate
+    rejected = await store.get_event(bad.id)
+    assert rejected is not None
+    assert rejected.summary.status == "rejected" and rejected.dispatches == ()
+    accepted = await store.get_event(good.id)
+    assert accepted is not None and accepted.summary.status == "pending"
+    assert [d.destination for d in accepted.dispatches] == ["sink"]
+
+
+async def test_one_dispatch_per_destination_in_the_same_commit(store: Store) -> None:
+    result = await store.submit(submission(destinations=("a", "b", "c")))
+    record = await store.get_event(result.id)
+    assert record is not None
+    assert sorted(d.destination for d in record.dispatches) == ["a", "b", "c"]
+    assert all(d.status == "pending" and d.attempts == 0 for d in record.dispatches)
+
+
+async def test_list_filters_and_cursor_pagination(store: Store) -> None:
+    ids = []
+    for i in range(7):
+        kind = "order.created" if i % 2 == 0 else "order.paid"
+        sub = submission(source="shop" if i < 5 else "other", event_type=kind,
+                         received_us=1_000_000 * (i + 1), verdict="valid" if i != 3 else "invalid")
+        ids.append((await store.submit(sub)).id)
+    newest_first = list(reversed(ids))
+    page1 = await store.list_events(EventFilter(limit=3))
+    page2 = await store.list_events(EventFilter(limit=3, cursor=page1[-1].id))
+    page3 = await store.list_events(EventFilter(limit=3, cursor=page2[-1].id))
+    assert [e.id for e in page1 + page2 + page3] == newest_first
+    shop = await store.list_events(EventFilter(source="shop"))
+    assert {e.id for e in shop} == set(ids[:5])
+    created = await store.list_events(EventFilter(event_type="order.c*"))
+    assert {e.id for e in created} == {ids[0], ids[2], ids[4], ids[6]}
+    exact = await store.list_events(EventFilter(event_type="order.paid"))
+    assert {e.id for e in exact} == {ids[1], ids[3], ids[5]}
+    invalid = await store.list_events(EventFilter(verdict="invalid"))
+    assert [e.id for e in invalid] == [ids[3]]
+    window = await store.list_events(EventFilter(since_us=2_000_000, until_us=4_000_000))
+    assert {e.id for e in window} == {ids[1], ids[2]}
+    rejected = await store.list_events(EventFilter(status="rejected"))
+    assert [e.id for e in rejected] == [ids[3]]
+
+
+async def test_like_wildcards_in_types_are_literal(store: Store) -> None:
+    await store.submit(submission(event_type="a_b"))
+    await store.submit(submission(event_type="axb"))
+    found = await store.list_events(EventFilter(event_type="a_*"))
+    assert [e.event_type for e in found] == ["a_b"]
+
+
+async def test_close_commits_everything_already_taken(database_url: str) -> None:
+    store = open_store(database_url)
+    await store.start()
+    tasks = [asyncio.create_task(store.submit(submission())) for _ in range(200)]
+    await asyncio.sleep(0)
+    await store.close()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    stored = [r for r in results if not isinstance(r, BaseException)]
+    refused = [r for r in results if isinstance(r, BaseException)]
+    assert all(isinstance(r, StoreSaturated) for r in refused)
+    reopened = open_store(database_url)
+    await reopened.start()
+    try:
+        assert await reopened.count_events() == len(stored)
+        for r in stored:
+            assert await reopened.get_event(r.id) is not None
+    finally:
+        await reopened.close()
+
+
+async def test_full_queue_answers_saturated(database_url: str) -> None:
+    store = open_store(database_url, queue_size=1)
+    await store.start()
+    try:
+        results = await asyncio.gather(
+            *(store.submit(submission()) for _ in range(20)), return_exceptions=True
+        )
+    finally:
+        await store.close()
+    saturated = [r for r in results if isinstance(r, StoreSaturated)]
+    assert saturated, "a full queue must refuse"
+    assert all(not isinstance(r, BaseException) or isinstance(r, StoreSaturated) for r in results)
+
+
+async def test_migrations_are_idempotent(database_url: str) -> None:
+    store = open_store(database_url)
+    first = await store.migrate()
+    assert await store.migrate() == []
+    assert first in ([1], [])  # [] when another test already migrated this database
+
+
+@pytest.mark.postgres
+async def test_dedup_holds_across_processes(pg_url: str) -> None:
+    """Two stores (as two ingest processes would) racing on one provider id store it once."""
+    stores = [open_store(pg_url), open_store(pg_url)]
+    for s in stores:
+        await s.start()
+    try:
+        subs = [submission(provider_id=f"evt_x{i}") for i in range(30)]
+        twins = [submission(provider_id=f"evt_x{i}") for i in range(30)]
+        results = await asyncio.gather(
+            *(stores[0].submit(s) for s in subs), *(stores[1].submit(s) for s in twins)
+        )
+        assert sum(not r.duplicate for r in results) == 30
+        assert await stores[0].count_events() == 30
+    finally:
+        for s in stores:
+            await s.close()
+
