@@ -166,7 +166,7 @@ def _source(reader: _Reader, name: str, table: Mapping[str, Any], server: Server
     try:
         scheme = create_scheme(scheme_name, options)
         for secret in secrets:
-            scheme.sign(b"", secret, msg_id="probe", timestamp=0, url="https://probe.invalid/")
+            scheme.check_secret(secret)
     except SchemeError as exc:
         raise reader.fail(key, str(exc)) from None
     if scheme_name != "none" and not secrets:

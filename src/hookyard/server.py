@@ -7,7 +7,9 @@ the app as ``scope["extensions"]["hookyard.raw_headers"]``.
 
 from __future__ import annotations
 
+import signal
 import sys
+from types import FrameType
 from typing import Any
 
 import uvicorn
@@ -34,6 +36,12 @@ class _Server(uvicorn.Server):  # type: ignore[misc]
     def __init__(self, config: uvicorn.Config, banner: bool) -> None:
         super().__init__(config)
         self.banner = banner
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        # uvicorn re-raises the signal after shutdown; a drained SIGTERM is a clean exit (0).
+        if sig == signal.SIGTERM:
+            self._captured_signals.remove(sig)
 
     async def startup(self, sockets: Any = None) -> None:
         await super().startup(sockets=sockets)

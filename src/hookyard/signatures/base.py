@@ -85,6 +85,14 @@ class Scheme(ABC):
     ) -> list[tuple[str, str]]:
         """Headers a sender adds so that ``verify`` accepts ``body``."""
 
+    def check_secret(self, secret: str) -> None:
+        """Raise ``SchemeError`` when ``secret`` is unusable; config loading calls this.
+
+        The default signs an empty probe. Schemes whose keys may be verify-only (public
+        keys) override it, since such a key is valid yet cannot sign.
+        """
+        self.sign(b"", secret, msg_id="probe", timestamp=0, url="https://probe.invalid/")
+
     def event_id(self, message: SignedMessage) -> str | None:
         """The provider's id for this event, used for dedup; None when it has none."""
         return None
