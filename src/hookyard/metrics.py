@@ -12,3 +12,14 @@ INGEST_LATENCY = Histogram(
     "Time from first byte to response, including the durable commit",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
 )
+
+
+_outcome_counters: dict[str, Counter] = {}
+
+
+def count_ingest(outcome: str, seconds: float) -> None:
+    counter = _outcome_counters.get(outcome)
+    if counter is None:
+        counter = _outcome_counters[outcome] = INGEST_REQUESTS.labels(outcome)
+    counter.inc()
+    INGEST_LATENCY.observe(seconds)

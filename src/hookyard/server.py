@@ -68,8 +68,9 @@ def print_banner(app: HookyardApp, host: str, port: int) -> None:
     sys.stdout.flush()
 
 
-def serve(app: HookyardApp, host: str, port: int, *, banner: bool = True) -> None:
-    config = uvicorn.Config(
+def server_config(app: Any, host: str, port: int) -> uvicorn.Config:
+    """The server settings hookyard runs with (also used by the ingest benchmark's baseline)."""
+    return uvicorn.Config(
         app,
         host=host,
         port=port,
@@ -79,8 +80,12 @@ def serve(app: HookyardApp, host: str, port: int, *, banner: bool = True) -> Non
         access_log=False,
         log_config=None,
         server_header=False,
+        proxy_headers=False,  # the remote address is the peer; X-Forwarded-For is kept as a header
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         backlog=2048,
     )
-    server = _Server(config, banner)
+
+
+def serve(app: HookyardApp, host: str, port: int, *, banner: bool = True) -> None:
+    server = _Server(server_config(app, host, port), banner)
     server.run()

@@ -51,7 +51,9 @@ ErrorKind = Literal[
     "handler_rejected",  # a Python handler refused the event for good
 ]
 #: Failures that may go away by themselves, so waiting and trying again makes sense.
-RETRYABLE_ERRORS: frozenset[str] = frozenset({"connect", "timeout", "network", "protocol", "handler"})
+RETRYABLE_ERRORS: frozenset[str] = frozenset(
+    {"connect", "timeout", "network", "protocol", "handler"}
+)
 
 DecisionKind = Literal["delivered", "retry", "dead", "disable"]
 JitterMode = Literal["proportional", "full"]
@@ -170,7 +172,7 @@ class Decision:
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:
-    """Seconds to wait from a ``Retry-After`` value (delay-seconds or HTTP-date); None if unusable."""
+    """Seconds to wait per a ``Retry-After`` value (delay-seconds or HTTP-date), else None."""
     if value is None:
         return None
     text = value.strip()
@@ -252,12 +254,17 @@ def _retryable(policy: RetryPolicy, outcome: Outcome) -> tuple[bool, str]:
 BreakerState = Literal["closed", "open", "half_open"]
 
 
+DEFAULT_FAILURE_THRESHOLD = 10
+DEFAULT_OPEN_SECONDS = 30.0
+DEFAULT_MAX_OPEN_SECONDS = 600.0
+
+
 @dataclass(frozen=True, slots=True)
 class BreakerConfig:
-    failure_threshold: int = 10
-    open_seconds: float = 30.0
+    failure_threshold: int = DEFAULT_FAILURE_THRESHOLD
+    open_seconds: float = DEFAULT_OPEN_SECONDS
     #: Each failed probe doubles the open time, up to this bound.
-    max_open_seconds: float = 600.0
+    max_open_seconds: float = DEFAULT_MAX_OPEN_SECONDS
 
 
 @dataclass(slots=True)
@@ -308,6 +315,13 @@ class CircuitBreaker:
         if self.state == "closed" and self.failures >= self.config.failure_threshold:
             self.open_seconds = self.config.open_seconds
             self._open(now)
+
+    def record(self, destination_ok: bool, now: float) -> None:
+        """Feed one ``Decision.destination_ok`` in."""
+        if destination_ok:
+            self.record_success()
+        else:
+            self.record_failure(now)
 
     def _open(self, now: float) -> None:
         self.state = "open"
@@ -379,14 +393,12 @@ def parse_breaker(data: object, key: str) -> BreakerConfig | None:
     unknown = sorted(set(data) - BREAKER_KEYS)
     if unknown:
         raise ConfigError(f"{key}.{unknown[0]}: unknown key")
-    threshold = data.get("failure_threshold", BreakerConfig.failure_threshold)
+    threshold = data.get("failure_threshold", DEFAULT_FAILURE_THRESHOLD)
     if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 1:
         raise ConfigError(f"{key}.failure_threshold: must be an integer of at least 1")
-    open_seconds = _duration(
-        data.get("open_seconds", BreakerConfig.open_seconds), f"{key}.open_seconds"
-    )
+    open_seconds = _duration(data.get("open_seconds", DEFAULT_OPEN_SECONDS), f"{key}.open_seconds")
     max_open = _duration(
-        data.get("max_open_seconds", max(BreakerConfig.max_open_seconds, open_seconds)),
+        data.get("max_open_seconds", max(DEFAULT_MAX_OPEN_SECONDS, open_seconds)),
         f"{key}.max_open_seconds",
     )
     if max_open < open_seconds:
@@ -425,7 +437,7 @@ def _jitter(value: object, key: str) -> tuple[float, JitterMode]:
     if value == "full":
         return 0.0, "full"
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1:
-        raise ConfigError(f"{key}: must be a fraction in [0, 1), \"full\" or false")
+        raise ConfigError(f'{key}: must be a fraction in [0, 1), "full" or false')
     return float(value), "proportional"
 
 
@@ -447,4 +459,4 @@ def _status_item(item: object, key: str) -> Sequence[int]:
     if isinstance(item, str) and len(item) == 3 and item[0] in "12345" and item[1:] == "xx":
         start = int(item[0]) * 100
         return range(start, start + 100)
-    raise ConfigError(f"{key}: {item!r} is not a status code (100-599) or a class like \"5xx\"")
+    raise ConfigError(f'{key}: {item!r} is not a status code (100-599) or a class like "5xx"')

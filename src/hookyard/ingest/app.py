@@ -27,7 +27,7 @@ from hookyard.ingest.capture import (
 )
 from hookyard.ingest.responses import Send, send_error, send_json
 from hookyard.logs import log_event
-from hookyard.metrics import INGEST_LATENCY, INGEST_REQUESTS
+from hookyard.metrics import count_ingest
 from hookyard.models import CapturedRequest, Submission, Verdict
 from hookyard.signatures.base import SignedMessage
 from hookyard.store.base import Store
@@ -107,8 +107,7 @@ class IngestApp:
         name = scope["path"][len("/in/") :]
         result = await self._handle(scope, receive, send, name)
         elapsed = time.perf_counter() - started
-        INGEST_REQUESTS.labels(result.outcome).inc()
-        INGEST_LATENCY.observe(elapsed)
+        count_ingest(result.outcome, elapsed)
         if self.access_log:
             log_event(
                 log,

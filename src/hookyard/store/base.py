@@ -63,6 +63,8 @@ def load_queries(dialect: str) -> dict[str, str]:
 
 def verdict_detail(submission: Submission) -> str:
     v = submission.verdict
+    if v.computed is None and v.received is None and v.signed_content is None and v.timestamp is None:
+        return "{}"
     return json.dumps(
         {
             "computed": v.computed,

@@ -107,33 +107,62 @@ def apply_migrations(conn: sqlite3.Connection) -> list[int]:
         raise MigrationError(f"migration failed: {exc}") from exc
 
 
+def _dedup_owners(
+    conn: sqlite3.Connection, keyed: Sequence[Submission]
+) -> dict[tuple[str, str], tuple[str, int]]:
+    """Current owner and expiry of each dedup key in the batch, in one query per chunk."""
+    owners: dict[tuple[str, str], tuple[str, int]] = {}
+    for start in range(0, len(keyed), 400):  # 2 variables a key; SQLite allows 32766
+        chunk = keyed[start : start + 400]
+        values = ",".join(["(?, ?)"] * len(chunk))
+        params = [v for sub in chunk for v in (sub.request.source, sub.dedup_key)]
+        sql = Q["dedup_owners"].replace("(VALUES_LIST)", f"(VALUES {values})")
+        for source, key, event_id, expires_us in conn.execute(sql, params):
+            owners[(source, key)] = (event_id, expires_us)
+    return owners
+
+
 def write_submissions(conn: sqlite3.Connection, batch: Sequence[Submission]) -> list[WriteResult]:
-    """Insert a batch inside the caller's transaction, deduplicating on provider ids."""
+    """Insert a batch inside the caller's ``BEGIN IMMEDIATE`` transaction, deduplicating.
+
+    The write lock is held, so the owner lookup cannot race another writer; the
+    ``dedup_keys`` primary key still backs it up (a violation fails the batch, which the
+    writer then retries one submission at a time). Statements are set-based: a few
+    calls into SQLite per batch rather than several per row.
+    """
     leaders, follower_of = group_duplicates_in_batch(batch)
     extra = follower_counts(follower_of)
+    owners = _dedup_owners(conn, [s for s in leaders if s.dedup_key is not None])
+    new_keys: list[tuple[str, str, str, int, int]] = []
+    takeovers: list[tuple[str, int, int, str, str]] = []
+    repeats: list[tuple[int, int, str]] = []
+    events: list[tuple[object, ...]] = []
+    dispatches: list[tuple[str, str, str, int, int, int]] = []
     results: dict[str, WriteResult] = {}
     for sub in leaders:
         req = sub.request
         key = sub.dedup_key
-        repeats = extra.get(req.id, 0)
         if key is not None:
-            claimed = conn.execute(
-                Q["claim_dedup_key"],
-                (req.source, key, req.id, req.received_us, req.received_us + sub.dedup_window_us),
-            ).fetchone()
-            if claimed is None:
-                (original,) = conn.execute(Q["dedup_owner"], (req.source, key)).fetchone()
-                conn.execute(Q["count_duplicates"], (1 + repeats, req.received_us, original))
-                results[req.id] = WriteResult(id=req.id, duplicate_of=original)
+            owner = owners.get((req.source, key))
+            expires = req.received_us + sub.dedup_window_us
+            if owner is not None and owner[1] > req.received_us:
+                repeats.append((1 + extra.get(req.id, 0), req.received_us, owner[0]))
+                results[req.id] = WriteResult(id=req.id, duplicate_of=owner[0])
                 continue
-        conn.execute(Q["insert_event"], event_row(sub, repeats))
+            if owner is None:
+                new_keys.append((req.source, key, req.id, req.received_us, expires))
+            else:
+                takeovers.append((req.id, req.received_us, expires, req.source, key))
+        events.append(event_row(sub, extra.get(req.id, 0)))
         if sub.verdict.status != "invalid":
-            for destination in sub.destinations:
-                conn.execute(
-                    Q["insert_dispatch"],
-                    (new_id(), req.id, destination, req.received_us, req.received_us, req.received_us),
-                )
+            t = req.received_us
+            dispatches.extend((new_id(), req.id, d, t, t, t) for d in sub.destinations)
         results[req.id] = WriteResult(id=req.id)
+    conn.executemany(Q["insert_dedup_key"], new_keys)
+    conn.executemany(Q["take_over_dedup_key"], takeovers)
+    conn.executemany(Q["insert_event"], events)
+    conn.executemany(Q["count_duplicates"], repeats)
+    conn.executemany(Q["insert_dispatch"], dispatches)
     return resolve_followers(batch, results, follower_of)
 
 

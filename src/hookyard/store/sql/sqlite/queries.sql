@@ -1,19 +1,19 @@
 -- Named statements for the SQLite backend. Placeholders are positional (?).
 
--- name: claim_dedup_key
--- Takes the key for a new event, or takes over a key whose window has passed.
--- Returns a row only when this event now owns the key.
-INSERT INTO dedup_keys (source, provider_event_id, event_id, first_seen_us, expires_us)
-VALUES (?, ?, ?, ?, ?)
-ON CONFLICT (source, provider_event_id) DO UPDATE
-    SET event_id = excluded.event_id,
-        first_seen_us = excluded.first_seen_us,
-        expires_us = excluded.expires_us
-    WHERE dedup_keys.expires_us <= excluded.first_seen_us
-RETURNING event_id;
+-- name: dedup_owners
+-- (VALUES_LIST) is replaced by one (?, ?) pair per key of the batch.
+SELECT source, provider_event_id, event_id, expires_us
+FROM dedup_keys
+WHERE (source, provider_event_id) IN (VALUES_LIST);
 
--- name: dedup_owner
-SELECT event_id FROM dedup_keys WHERE source = ? AND provider_event_id = ?;
+-- name: insert_dedup_key
+INSERT INTO dedup_keys (source, provider_event_id, event_id, first_seen_us, expires_us)
+VALUES (?, ?, ?, ?, ?);
+
+-- name: take_over_dedup_key
+-- The previous owner's window has passed: the key now belongs to the new event.
+UPDATE dedup_keys SET event_id = ?, first_seen_us = ?, expires_us = ?
+WHERE source = ? AND provider_event_id = ?;
 
 -- name: count_duplicates
 UPDATE events

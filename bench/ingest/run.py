@@ -1,0 +1,174 @@
+"""Ingest benchmark: bare ASGI baseline vs hookyard on SQLite vs hookyard on PostgreSQL, one run.
+
+Usage: ./run bench ingest [--duration 15] [--connections 32] [--no-postgres]
+Prints req/s, p50, p99, rows stored vs 2xx counted, and the ratios to the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+HERE = Path(__file__).resolve().parent
+PG_ADMIN = os.environ.get("HOOKYARD_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+CONFIG = """
+[server]
+queue_size = 20000
+[sources.bench]
+scheme = "none"
+id_header = "X-Event-Id"
+"""
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
+    for _ in range(200):
+        if process.poll() is not None:
+            raise SystemExit(f"server exited with {process.returncode}")
+        try:
+            httpx.get(url, timeout=0.5)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    raise SystemExit("server did not start")
+
+
+def run_wrk(port: int, path: str, duration: int, connections: int) -> dict[str, float]:
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "5s",
+         "-s", str(HERE / "post.lua"), f"http://127.0.0.1:{port}{path}"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    line = next(ln for ln in out.splitlines() if ln.startswith("WRK "))
+    data = json.loads(line[4:])
+    ok = data["requests"] - data["non2xx"]
+    return {
+        "rps": data["requests"] / (data["duration_us"] / 1e6),
+        "p50_ms": data["p50_us"] / 1000,
+        "p99_ms": data["p99_us"] / 1000,
+        "ok": ok,
+        "errors": data["non2xx"] + data["connect"] + data["read"] + data["write"] + data["timeout"],
+    }
+
+
+def start(cmd: list[str], cwd: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def bench_bare(workdir: Path, duration: int, connections: int) -> dict[str, float]:
+    port = free_port()
+    proc = start([sys.executable, str(HERE / "bare.py"), str(port)], workdir)
+    try:
+        wait_ready(f"http://127.0.0.1:{port}/", proc)
+        return run_wrk(port, "/in/bench", duration, connections)
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+def bench_hookyard(workdir: Path, db: str, duration: int, connections: int) -> dict[str, float]:
+    port = free_port()
+    (workdir / "bench.toml").write_text(CONFIG)
+    proc = start([sys.executable, "-m", "hookyard", "serve", "--config", "bench.toml",
+                  "--db", db, "--port", str(port)], workdir)
+    try:
+        wait_ready(f"http://127.0.0.1:{port}/healthz", proc)
+        result = run_wrk(port, "/in/bench", duration, connections)
+    finally:
+        proc.terminate()
+        proc.wait()
+    result["rows"] = count_rows(db)
+    return result
+
+
+def count_rows(db: str) -> int:
+    if db.startswith("sqlite:///"):
+        with sqlite3.connect(db.removeprefix("sqlite:///")) as conn:
+            count: int = conn.execute("SELECT count(*) FROM events").fetchone()[0]
+            return count
+
+    async def pg() -> int:
+        conn = await asyncpg.connect(db)
+        try:
+            value: int = await conn.fetchval("SELECT count(*) FROM events")
+            return value
+        finally:
+            await conn.close()
+
+    return asyncio.run(pg())
+
+
+async def pg_database(name: str, drop: bool = False) -> str:
+    conn = await asyncpg.connect(PG_ADMIN)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not drop:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--duration", type=int, default=15)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--no-postgres", action="store_true")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed (bench/ingest/run.sh installs it)")
+    results: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        results["a bare ASGI"] = bench_bare(workdir, args.duration, args.connections)
+        results["b hookyard SQLite"] = bench_hookyard(
+            workdir, f"sqlite:///{workdir / 'bench.db'}", args.duration, args.connections)
+        if not args.no_postgres:
+            url = asyncio.run(pg_database("hookyard_bench"))
+            try:
+                results["c hookyard PostgreSQL"] = bench_hookyard(
+                    workdir, url, args.duration, args.connections)
+            finally:
+                asyncio.run(pg_database("hookyard_bench", drop=True))
+    report(results, args)
+
+
+def report(results: dict[str, dict[str, float]], args: argparse.Namespace) -> None:
+    base = results["a bare ASGI"]["rps"]
+    print(f"\ningest benchmark: 2 KB JSON, unique ids, {args.connections} connections, "
+          f"{args.duration}s each, wrk -t1, {os.cpu_count()} cores")
+    print(f"{'variant':24} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'2xx':>9} {'rows':>9} "
+          f"{'errors':>7} {'x bare':>7}")
+    for name, r in results.items():
+        rows = f"{int(r['rows'])}" if "rows" in r else "-"
+        print(f"{name:24} {r['rps']:9.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {int(r['ok']):9d} "
+              f"{rows:>9} {int(r['errors']):7d} {r['rps'] / base:7.2f}")
+    print("\nrows >= 2xx always; rows - 2xx <= connections (requests in flight when wrk stopped "
+          "were committed but their answers not counted)")
+    for name, r in results.items():
+        if "rows" in r and not (r["ok"] <= r["rows"] <= r["ok"] + args.connections):
+            print(f"!! {name}: rows {int(r['rows'])} vs 2xx {int(r['ok'])}")
+
+
+if __name__ == "__main__":
+    main()
