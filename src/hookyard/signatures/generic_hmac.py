@@ -250,24 +250,13 @@ class GenericHmac(Scheme):
         key = plain_secret_key(secret, self.name)
         return encode_digest(hmac_digest(key, content, self.algorithm), self.encoding)
 
-    def _content(self, body: bytes, msg_id: str | None, timestamp: str | None) -> bytes:
+    def _content(self, body: bytes, msg_id: bytes, timestamp: bytes) -> bytes:
         if len(self.template) == 1 and self.template[0] == (b"", "body"):
             return body  # the common case: no copy
-        values = {
-            "body": body,
-            "id": (msg_id or "").encode("latin-1", "replace"),
-            "timestamp": (timestamp or "").encode("latin-1", "replace"),
-        }
-        return render_template(self.template, values)
+        return render_template(self.template, {"body": body, "id": msg_id, "timestamp": timestamp})
 
-    def verify(
-        self,
-        message: SignedMessage,
-        secrets: Sequence[str],
-        *,
-        now: float,
-        tolerance: int | None = DEFAULT_TOLERANCE_SECONDS,
-    ) -> Verdict:
+    def _received(self, message: SignedMessage) -> str | Verdict:
+        """The received signature in canonical form, or the verdict on why there is none."""
         raw = message.header(self.header)
         if raw is None:
             return invalid(f"missing header {self.header}")
@@ -280,22 +269,46 @@ class GenericHmac(Scheme):
         if received is None:
             shape = expected_shape(self.encoding, self.size)
             return invalid(f"malformed {self.header}: expected {shape}", received=raw[:200])
-        timestamp: int | None = None
-        raw_ts: str | None = None
-        if self.timestamp_header:
-            raw_ts = message.header(self.timestamp_header)
-            if raw_ts is None:
-                return invalid(f"missing header {self.timestamp_header}")
-            timestamp = parse_unix_timestamp(raw_ts)
-            if timestamp is None:
-                return invalid(f"malformed {self.timestamp_header} {clip(raw_ts)}")
-            raw_ts = raw_ts.strip()
-        msg_id: str | None = None
-        if "id" in _template_fields(self.template):
-            msg_id = message.header(self.id_header or "")
-            if msg_id is None:
-                return invalid(f"missing header {self.id_header}")
-        content = self._content(message.body, msg_id, raw_ts)
+        return received
+
+    def _timestamp(self, message: SignedMessage) -> tuple[int | None, str] | Verdict:
+        """The timestamp and its header text ("" when not configured), or a verdict."""
+        if not self.timestamp_header:
+            return None, ""
+        raw = message.header(self.timestamp_header)
+        if raw is None:
+            return invalid(f"missing header {self.timestamp_header}")
+        timestamp = parse_unix_timestamp(raw)
+        if timestamp is None:
+            return invalid(f"malformed {self.timestamp_header} {clip(raw)}")
+        return timestamp, raw.strip()
+
+    def _msg_id(self, message: SignedMessage) -> str | Verdict:
+        if "id" not in _template_fields(self.template):
+            return ""
+        msg_id = message.header(self.id_header or "")
+        return invalid(f"missing header {self.id_header}") if msg_id is None else msg_id
+
+    def verify(
+        self,
+        message: SignedMessage,
+        secrets: Sequence[str],
+        *,
+        now: float,
+        tolerance: int | None = DEFAULT_TOLERANCE_SECONDS,
+    ) -> Verdict:
+        received = self._received(message)
+        if isinstance(received, Verdict):
+            return received
+        stamp = self._timestamp(message)
+        if isinstance(stamp, Verdict):
+            return stamp
+        msg_id = self._msg_id(message)
+        if isinstance(msg_id, Verdict):
+            return msg_id
+        timestamp, raw_ts = stamp
+        # Header text is latin-1 decoded: encoding it back gives the bytes the sender signed.
+        content = self._content(message.body, msg_id.encode("latin-1"), raw_ts.encode("latin-1"))
         return judge_secrets(
             content,
             (received,),
@@ -324,7 +337,8 @@ class GenericHmac(Scheme):
         if self.timestamp_header:
             ts = str(int(time.time()) if timestamp is None else timestamp)
             headers.append((self.timestamp_header, ts))
-        signature = self._signer(secret, self._content(body, msg_id, ts))
+        content = self._content(body, (msg_id or "").encode(), (ts or "").encode())
+        signature = self._signer(secret, content)
         headers.append((self.header, self.prefix + signature))
         return headers
 

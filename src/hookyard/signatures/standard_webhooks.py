@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -150,6 +151,44 @@ def _missing_versions(wants_v1: bool, wants_v1a: bool, v1: list[str], v1a: list[
     return f"no {wanted} signature in webhook-signature"
 
 
+@dataclass(frozen=True, slots=True)
+class _Candidates:
+    v1: list[str]
+    v1a: list[bytes]  # decoded; entries that are not 64 bytes of base64 can never match
+    shown: str
+
+
+def _candidates(raw: str, keys: Sequence[VerifierKey]) -> _Candidates | Verdict:
+    """The entries the configured keys can check, or the verdict on why there are none."""
+    wants_v1a = any(not isinstance(key, bytes) for key in keys)
+    wants_v1 = not wants_v1a or any(isinstance(key, bytes) for key in keys)
+    v1, v1a = parse_signatures(raw)
+    problem = _missing_versions(wants_v1, wants_v1a, v1, v1a)
+    if problem:
+        return invalid(problem, received=raw[:200])
+    if wants_v1a and len(v1a) > MAX_V1A_SIGNATURES:
+        return invalid(
+            f"too many v1a signatures in webhook-signature: {len(v1a)}, "
+            f"at most {MAX_V1A_SIGNATURES}",
+            received=raw[:200],
+        )
+    decoded = [s for s in map(_decode_ed25519, v1a) if s is not None] if wants_v1a else []
+    shown = " ".join((v1 if wants_v1 else []) + (v1a if wants_v1a else []))
+    return _Candidates(v1, decoded, shown)
+
+
+def v1_signature(key: bytes, content: bytes) -> str:
+    return base64.b64encode(hmac.new(key, content, hashlib.sha256).digest()).decode()
+
+
+def _check(key: VerifierKey, content: bytes, candidates: _Candidates) -> tuple[bool, str | None]:
+    """Whether ``key`` accepts an entry, and the signature it computed (v1 only)."""
+    if isinstance(key, bytes):
+        computed = v1_signature(key, content)
+        return any(constant_time_equal(computed, c) for c in candidates.v1), computed
+    return _ed25519_matches(key, candidates.v1a, content), None
+
+
 class StandardWebhooks(Scheme):
     name = "standard-webhooks"
     timestamped = True
@@ -189,49 +228,33 @@ class StandardWebhooks(Scheme):
         if timestamp is None:
             return invalid(f"malformed webhook-timestamp {raw_ts[:40]!r}")
         keys = [verifier_key(secret) for secret in secrets]
-        wants_v1a = any(not isinstance(key, bytes) for key in keys)
-        wants_v1 = not wants_v1a or any(isinstance(key, bytes) for key in keys)
-        v1, v1a = parse_signatures(raw_sig)
-        shown = " ".join((v1 if wants_v1 else []) + (v1a if wants_v1a else []))
-        problem = _missing_versions(wants_v1, wants_v1a, v1, v1a)
-        if problem:
-            return invalid(problem, received=raw_sig[:200])
-        if wants_v1a and len(v1a) > MAX_V1A_SIGNATURES:
-            return invalid(
-                f"too many v1a signatures in webhook-signature: {len(v1a)}, "
-                f"at most {MAX_V1A_SIGNATURES}",
-                received=raw_sig[:200],
-            )
-        content = signed_content(msg_id, raw_ts.strip(), message.body)
+        candidates = _candidates(raw_sig, keys)
+        if isinstance(candidates, Verdict):
+            return candidates
+        # Header text is latin-1 decoded: encoding it back gives the bytes the sender signed.
+        content = b"%s.%s.%s" % (msg_id.encode("latin-1"), raw_ts.strip().encode(), message.body)
         details: dict[str, Any] = {
-            "received": shown,
+            "received": candidates.shown,
             "signed_content": describe_signed(content),
             "timestamp": timestamp,
         }
-        ed25519_signatures = [s for s in map(_decode_ed25519, v1a) if s is not None]
         first_computed: str | None = None
         for index, key in enumerate(keys):
-            if isinstance(key, bytes):
-                computed = base64.b64encode(
-                    hmac.new(key, content, hashlib.sha256).digest()
-                ).decode()
-                first_computed = first_computed or computed
-                matched = any(constant_time_equal(computed, candidate) for candidate in v1)
-                label, shown_computed = "v1", computed
-            else:
-                matched = _ed25519_matches(key, ed25519_signatures, content)
-                label, shown_computed = "v1a", None
-            if matched:
-                window = window_problem(timestamp, now, tolerance)
-                if window:
-                    return invalid(window, secret_index=index, computed=shown_computed, **details)
-                return Verdict(
-                    status="valid",
-                    reason=f"{label} signature matches",
-                    secret_index=index,
-                    computed=shown_computed,
-                    **details,
-                )
+            matched, computed = _check(key, content, candidates)
+            first_computed = first_computed or computed
+            if not matched:
+                continue
+            window = window_problem(timestamp, now, tolerance)
+            if window:
+                return invalid(window, secret_index=index, computed=computed, **details)
+            label = "v1" if isinstance(key, bytes) else "v1a"
+            return Verdict(
+                status="valid",
+                reason=f"{label} signature matches",
+                secret_index=index,
+                computed=computed,
+                **details,
+            )
         return invalid(
             "signature mismatch" if secrets else "no secret configured",
             computed=first_computed,
@@ -269,5 +292,4 @@ def sign_entry(secret: str, content: bytes) -> str:
     if secret.startswith(WHSK):
         signature = signing_key(secret).sign(content)
         return "v1a," + base64.b64encode(signature).decode()
-    digest = hmac.new(hmac_key(secret), content, hashlib.sha256).digest()
-    return "v1," + base64.b64encode(digest).decode()
+    return "v1," + v1_signature(hmac_key(secret), content)

@@ -3,8 +3,9 @@
 ``Twitch-Eventsub-Message-Signature: sha256=<hex>`` is the HMAC-SHA256, keyed with
 the subscription's secret, of the message id, the timestamp header exactly as sent
 and the raw body, concatenated. The timestamp is RFC 3339 with nanoseconds
-(``2023-01-01T12:00:00.123456789Z``), so it is parsed here rather than with
-``datetime.fromisoformat``, which stops at microseconds on older Pythons.
+(``2023-01-01T12:00:00.123456789Z``). It is parsed here rather than with
+``datetime.fromisoformat``, which also takes forms that are not RFC 3339 (basic
+``20230101T120000``, times without an offset) that Twitch never sends.
 """
 
 from __future__ import annotations
