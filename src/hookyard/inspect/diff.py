@@ -86,7 +86,7 @@ class JsonChange:
     new_type: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        entry: dict[str, Any] = {"path": self.path, "kind": self.kind}
+        entry: dict[str, Any] = {"path": _utf8_safe(self.path), "kind": self.kind}
         if self.old_type is not None:
             entry["old"] = _plain(self.old)
             entry["old_type"] = self.old_type
@@ -384,15 +384,16 @@ def _compare_node(item: tuple[_Path, Any, Any], stack: list[_Work]) -> JsonChang
     elif isinstance(x, list) and isinstance(y, list):
         common = min(len(x), len(y))
         work.extend(((path, str(i)), x[i], y[i]) for i in range(common))
-        prefix = _pointer(path)
-        work.extend(
-            JsonChange(f"{prefix}/{i}", "removed", old=x[i], old_type=json_type(x[i]))
-            for i in range(common, len(x))
-        )
-        work.extend(
-            JsonChange(f"{prefix}/{i}", "added", new=y[i], new_type=json_type(y[i]))
-            for i in range(common, len(y))
-        )
+        if len(x) != len(y):  # joining the path costs O(depth); only pay it when used
+            prefix = _pointer(path)
+            work.extend(
+                JsonChange(f"{prefix}/{i}", "removed", old=x[i], old_type=json_type(x[i]))
+                for i in range(common, len(x))
+            )
+            work.extend(
+                JsonChange(f"{prefix}/{i}", "added", new=y[i], new_type=json_type(y[i]))
+                for i in range(common, len(y))
+            )
     elif not _same_scalar(x, y):
         return JsonChange(_pointer(path), "changed", x, y, x_type, y_type)
     stack.extend(reversed(work))
@@ -400,9 +401,31 @@ def _compare_node(item: tuple[_Path, Any, Any], stack: list[_Work]) -> JsonChang
 
 
 def _plain(value: Any) -> Any:
-    # A round trip through json turns JsonNumber into plain numbers (or their text
-    # when no plain number is exact) without a recursive walk of our own.
-    return json.loads(json.dumps(value, default=to_plain))
+    # A round trip through json (C code, depth-checked) turns JsonNumber into plain
+    # numbers, or their text when no plain number is exact.
+    dumped = json.dumps(value, default=to_plain)
+    plain = json.loads(dumped)
+    # "\ud800" is legal in a JSON string but cannot be encoded as UTF-8, so a
+    # consumer serialising with ensure_ascii=False would fail. Rare: only walk
+    # when the dump shows a surrogate escape at all.
+    return _scrub_surrogates(plain) if "\\ud" in dumped else plain
+
+
+def _utf8_safe(text: str) -> str:
+    """Lone surrogates as visible ``\\udXXX`` text, so the string encodes as UTF-8."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _scrub_surrogates(value: Any) -> Any:
+    # Recursion is bounded: values come from load_json (at most MAX_JSON_DEPTH
+    # deep) and json.dumps above already walked the same depth.
+    if isinstance(value, str):
+        return _utf8_safe(value)
+    if isinstance(value, list):
+        return [_scrub_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {_utf8_safe(k): _scrub_surrogates(v) for k, v in value.items()}
+    return value
 
 
 # --------------------------------------------------------------------------- body

@@ -520,15 +520,18 @@ def mask_value(name: str, value: str) -> str:
 
 
 def _mask_cookie_pairs(value: str, *, every_pair: bool) -> str:
-    parts = value.split(";")
     masked: list[str] = []
-    for index, part in enumerate(parts):
+    for index, part in enumerate(value.split(";")):
+        if not part.strip() or not (every_pair or index == 0):
+            # Empty segments and Set-Cookie attributes (Path, HttpOnly, ...) hide nothing.
+            masked.append(part)
+            continue
         cookie_name, sep, _ = part.partition("=")
-        if sep and (every_pair or index == 0):
+        if sep:
             masked.append(f"{cookie_name}=****")
         else:
-            # Set-Cookie attributes (Path, HttpOnly, ...) are not secret.
-            masked.append(part)
+            # A bare value with no name is all secret.
+            masked.append(part[: len(part) - len(part.lstrip())] + "****")
     return ";".join(masked) + " " + _length_hint(value)
 
 
@@ -710,7 +713,9 @@ def _xml_refusal(data: bytes) -> str | None:
     (billion laughs) or fetch (XXE). Expat itself reports the DOCTYPE, whatever
     the document's encoding, so this cannot be fooled by UTF-16 or comments.
     """
-    parser = expat.ParserCreate()
+    # Namespace-aware, like minidom's own parser, so both reject the same documents
+    # (an unbound prefix is well-formed XML but not well-formed with namespaces).
+    parser = expat.ParserCreate(namespace_separator=" ")
     parser.StartDoctypeDeclHandler = _refuse_doctype
     parser.EntityDeclHandler = _refuse_entity
     try:
@@ -719,7 +724,7 @@ def _xml_refusal(data: bytes) -> str | None:
         return f"{exc}; not pretty-printed (entities are never expanded)"
     except expat.ExpatError as exc:
         return f"not well-formed XML ({exc})"
-    except ValueError as exc:  # e.g. an unknown declared encoding
+    except (ValueError, LookupError) as exc:  # e.g. an unknown declared encoding
         return f"not readable XML ({exc})"
     return None
 
@@ -729,8 +734,12 @@ def _pretty_xml(data: bytes, notes: list[str]) -> str | None:
     if refusal is not None:
         notes.append(refusal)
         return None
-    # Safe: _xml_refusal rejected every document with a DOCTYPE, so no entities exist.
-    document = minidom.parseString(data)  # noqa: S318
+    try:
+        # Safe: _xml_refusal rejected every document with a DOCTYPE, so no entities exist.
+        document = minidom.parseString(data)  # noqa: S318
+    except (expat.ExpatError, ValueError, LookupError) as exc:
+        notes.append(f"not readable XML ({exc})")
+        return None
     pretty = document.toprettyxml(indent="  ")
     # toprettyxml re-indents existing whitespace nodes into blank lines; drop them.
     lines = [line for line in pretty.splitlines() if line.strip()]
