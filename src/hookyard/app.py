@@ -48,7 +48,7 @@ class HookyardApp:
         elif kind == "lifespan":
             await self._lifespan(receive, send)
         else:
-            await self.admin(scope, receive, send)  # type: ignore[arg-type]
+            await self.admin(scope, receive, send)
 
     async def startup(self) -> None:
         await self.store.start()
@@ -76,6 +76,16 @@ class HookyardApp:
                 return
 
 
-def create_app(settings: Settings, store: Store | None = None) -> HookyardApp:
+def create_app(
+    settings: Settings, store: Store | None = None, *, with_workers: bool = True
+) -> HookyardApp:
+    from hookyard.delivery.routing import make_router
+    from hookyard.delivery.worker import DeliveryService
+
     store = store or open_store(settings.server.database, queue_size=settings.server.queue_size)
-    return HookyardApp(settings, store)
+    app = HookyardApp(settings, store, router=make_router(settings.destinations.values()))
+    if with_workers and settings.destinations:
+        app.services.append(
+            DeliveryService(store, settings.destinations, alerts=settings.alerts)
+        )
+    return app

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from hookyard.delivery.alerts import AlertConfig, parse_alerts
 from hookyard.durations import parse_duration
 from hookyard.exceptions import ConfigError, SchemeError
 from hookyard.signatures.base import DEFAULT_TOLERANCE_SECONDS, Scheme
 from hookyard.signatures.registry import create_scheme
+
+if TYPE_CHECKING:
+    from hookyard.delivery.destinations import Destination
 
 DEFAULT_DATABASE = "sqlite:///hookyard.db"
 DEFAULT_MAX_BODY = 1024 * 1024
@@ -59,9 +64,10 @@ class ServerConfig:
 class Settings:
     server: ServerConfig = field(default_factory=ServerConfig)
     sources: Mapping[str, SourceConfig] = field(default_factory=dict)
-    destinations: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    destinations: Mapping[str, Destination] = field(default_factory=dict)
     raw: Mapping[str, Any] = field(default_factory=dict)
     path: str | None = None
+    alerts: AlertConfig | None = None
 
 
 class _Reader:
@@ -202,9 +208,20 @@ def settings_from_mapping(data: Mapping[str, Any], origin: str = "<config>") -> 
     sources = {
         name: _source(reader, name, table, server) for name, table in sources_table.items()
     }
-    destinations = reader.table(data, "destinations")
+    from hookyard.delivery.destinations import parse_destinations  # it reads secrets via us
+
+    try:
+        destinations = parse_destinations(reader.table(data, "destinations"), sources=sources)
+        alerts = parse_alerts(reader.table(data, "alerts"))
+    except ConfigError as exc:
+        raise ConfigError(f"{origin}: {exc}") from None
     return Settings(
-        server=server, sources=sources, destinations=dict(destinations), raw=data, path=origin
+        server=server,
+        sources=sources,
+        destinations=destinations,
+        raw=data,
+        path=origin,
+        alerts=alerts,
     )
 
 
@@ -245,4 +262,4 @@ def with_overrides(
     if not changes:
         return settings
     server = ServerConfig(**{**settings.server.__dict__, **changes})
-    return Settings(server, settings.sources, settings.destinations, settings.raw, settings.path)
+    return dataclasses.replace(settings, server=server)

@@ -186,3 +186,31 @@ class EventFilter:
     until_us: int | None = None
     limit: int = 50
     cursor: str | None = None  # id of the last row of the previous page
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedDispatch:
+    """A dispatch a worker holds a lease on, with the stored request it must deliver."""
+
+    dispatch_id: str
+    destination: str
+    attempts: int
+    replay_of: str | None
+    batch_id: str | None
+    event_id: str
+    source: str
+    event_type: str | None
+    provider_event_id: str | None
+    content_type: str
+    headers: HeaderList
+    body: bytes
+
+    @property
+    def idempotency_key(self) -> str:
+        """The same on every retry and replay: the provider's id, else hookyard's."""
+        return self.provider_event_id or self.event_id
+
+
+DispatchStatus = Literal[
+    "pending", "in_flight", "delivered", "retrying", "dead", "disabled", "dry_run"
+]

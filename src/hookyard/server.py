@@ -21,18 +21,18 @@ from hookyard.ingest.capture import RAW_HEADERS_KEY
 GRACEFUL_SHUTDOWN_SECONDS = 10
 
 
-class RawHeaderProtocol(HttpToolsProtocol):  # type: ignore[misc]
+class RawHeaderProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._raw_headers: list[tuple[bytes, bytes]] = []
-        self.scope["extensions"] = {RAW_HEADERS_KEY: self._raw_headers}
+        self.scope["extensions"] = {RAW_HEADERS_KEY: self._raw_headers}  # type: ignore[dict-item]
 
     def on_header(self, name: bytes, value: bytes) -> None:
         super().on_header(name, value)
         self._raw_headers.append((bytes(name), bytes(value)))
 
 
-class _Server(uvicorn.Server):  # type: ignore[misc]
+class _Server(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, banner: bool) -> None:
         super().__init__(config)
         self.banner = banner
@@ -49,7 +49,9 @@ class _Server(uvicorn.Server):  # type: ignore[misc]
             for server in self.servers:
                 for sock in server.sockets:
                     host, port = sock.getsockname()[:2]
-                    print_banner(self.config.app, host, port)
+                    app = self.config.app
+                    if isinstance(app, HookyardApp):
+                        print_banner(app, host, port)
 
 
 def print_banner(app: HookyardApp, host: str, port: int) -> None:

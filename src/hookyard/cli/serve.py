@@ -21,7 +21,11 @@ async def _migrate(url: str) -> list[int]:
 @db_option
 @click.option("--host", default=None, help="Interface to listen on (default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port to listen on (default 8000).")
-def serve(config_path: str | None, database: str | None, host: str | None, port: int | None) -> None:
+@click.option("--no-worker", is_flag=True, help="Ingest and API only; run `hookyard worker` elsewhere.")
+def serve(
+    config_path: str | None, database: str | None, host: str | None, port: int | None,
+    no_worker: bool,
+) -> None:
     """Run ingest, the admin API and delivery workers in one process."""
     from hookyard.app import create_app
     from hookyard.server import serve as run_server
@@ -29,7 +33,7 @@ def serve(config_path: str | None, database: str | None, host: str | None, port:
     settings = load(config_path, database=database, host=host, port=port)
     configure_logging()
     asyncio.run(_migrate(settings.server.database))  # fail here, in one line, not in the server
-    app = create_app(settings)
+    app = create_app(settings, with_workers=not no_worker)
     run_server(app, settings.server.host, settings.server.port)
 
 

@@ -17,7 +17,11 @@ from importlib import resources
 from typing import Any
 
 from hookyard.exceptions import ConfigError
+from hookyard.store.rows import Row
 from hookyard.models import (
+    AttemptRecord,
+    ClaimedDispatch,
+    DispatchRecord,
     EventFilter,
     EventRecord,
     EventSummary,
@@ -114,6 +118,41 @@ def _headers_blob(submission: Submission) -> bytes:
     return encode_headers(submission.request.headers)
 
 
+def attempt_row(attempt: AttemptRecord) -> tuple[Any, ...]:
+    return (
+        attempt.dispatch_id,
+        attempt.number,
+        attempt.started_us,
+        attempt.latency_ms,
+        attempt.status_code,
+        json.dumps([list(pair) for pair in attempt.response_headers]),
+        attempt.response_excerpt,
+        attempt.error_class,
+        attempt.error_message,
+        attempt.decision,
+        attempt.next_attempt_us,
+    )
+
+
+def claimed_from_row(row: Row) -> ClaimedDispatch:
+    from hookyard.models import decode_headers
+
+    return ClaimedDispatch(
+        dispatch_id=row[0],
+        destination=row[1],
+        attempts=row[2],
+        replay_of=row[3],
+        batch_id=row[4],
+        event_id=row[5],
+        source=row[6],
+        event_type=row[7],
+        provider_event_id=row[8],
+        content_type=row[9],
+        headers=decode_headers(bytes(row[10])),
+        body=bytes(row[11]),
+    )
+
+
 def group_duplicates_in_batch(
     batch: Sequence[Submission],
 ) -> tuple[list[Submission], dict[str, str]]:
@@ -201,6 +240,68 @@ class Store(ABC):
 
     @abstractmethod
     async def count_events(self) -> int: ...
+
+    # -- delivery ------------------------------------------------------------------------
+
+    @abstractmethod
+    async def claim_due(
+        self, worker_id: str, *, now_us: int, lease_us: int, limit: int, destinations: Sequence[str]
+    ) -> list[ClaimedDispatch]:
+        """Lease up to ``limit`` due dispatches (or ones whose lease expired) to ``worker_id``."""
+
+    @abstractmethod
+    async def record_attempt(
+        self,
+        worker_id: str,
+        attempt: AttemptRecord,
+        *,
+        status: str,
+        processed_key: tuple[str, str, str] | None = None,
+    ) -> bool:
+        """Store an attempt and the dispatch's new status in one transaction.
+
+        ``processed_key`` (destination, key, event id) is committed with it, which is what
+        makes Python handlers effectively-once. Returns False when the lease was lost.
+        """
+
+    @abstractmethod
+    async def release_leases(self, worker_id: str, *, now_us: int) -> int:
+        """Hand back everything ``worker_id`` holds, due now (graceful shutdown)."""
+
+    @abstractmethod
+    async def postpone(
+        self, worker_id: str, dispatch_id: str, *, next_attempt_us: int, now_us: int
+    ) -> None:
+        """Give a claimed dispatch back, due at ``next_attempt_us``, without spending an attempt."""
+
+    @abstractmethod
+    async def is_processed(self, destination: str, key: str) -> bool: ...
+
+    @abstractmethod
+    async def set_destination_disabled(
+        self, name: str, disabled: bool, *, reason: str, now_us: int
+    ) -> None:
+        """Disable (holding its dispatches) or re-enable (releasing them) a destination."""
+
+    @abstractmethod
+    async def disabled_destinations(self) -> dict[str, str]: ...
+
+    @abstractmethod
+    async def list_dispatches(
+        self,
+        *,
+        status: str | None = None,
+        destination: str | None = None,
+        since_us: int | None = None,
+        until_us: int | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> list[DispatchRecord]:
+        """Dispatches newest first, each with its attempts; the DLQ is ``status='dead'``."""
+
+    @abstractmethod
+    async def retry_dead(self, dispatch_ids: Sequence[str], *, now_us: int) -> int:
+        """Put dead dispatches back in line, due now; returns how many moved."""
 
 
 def open_store(url: str, *, queue_size: int = 10_000) -> Store:

@@ -55,3 +55,41 @@ def list_sql(query: EventFilter, placeholder: Callable[[int], str]) -> tuple[str
         f"ORDER BY id DESC LIMIT {placeholder(len(params))}"
     )
     return sql, params
+
+
+DISPATCH_COLUMNS = (
+    "id, event_id, destination, status, attempts, next_attempt_us, created_us, updated_us, "
+    "replay_of, batch_id"
+)
+
+
+def dispatch_sql(
+    *,
+    status: str | None,
+    destination: str | None,
+    since_us: int | None,
+    until_us: int | None,
+    cursor: str | None,
+    limit: int,
+    placeholder: Callable[[int], str],
+) -> tuple[str, list[Any]]:
+    """Dispatches newest first (the dead-letter queue is ``status='dead'``)."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    for sql, value in (
+        ("status = {}", status),
+        ("destination = {}", destination),
+        ("updated_us >= {}", since_us),
+        ("updated_us < {}", until_us),
+        ("id < {}", cursor),
+    ):
+        if value is not None:
+            params.append(value)
+            clauses.append(sql.format(placeholder(len(params))))
+    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+    params.append(limit)
+    return (
+        f"SELECT {DISPATCH_COLUMNS} FROM dispatches{where} ORDER BY id DESC "
+        f"LIMIT {placeholder(len(params))}",
+        params,
+    )

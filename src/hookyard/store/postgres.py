@@ -12,17 +12,28 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import asyncpg
 
 from hookyard.exceptions import MigrationError, StoreError, StoreSaturated
 from hookyard.ids import new_id
-from hookyard.models import EventFilter, EventRecord, EventSummary, Submission, WriteResult
+from hookyard.models import (
+    AttemptRecord,
+    ClaimedDispatch,
+    DispatchRecord,
+    EventFilter,
+    EventRecord,
+    EventSummary,
+    Submission,
+    WriteResult,
+)
 from hookyard.store import filters
 from hookyard.store.base import (
     Store,
+    attempt_row,
+    claimed_from_row,
     event_row,
     follower_counts,
     group_duplicates_in_batch,
@@ -42,6 +53,7 @@ Q = load_queries("postgres")
 MAX_BATCH = 512
 WRITERS = 2
 MIGRATION_LOCK = 0x686F6F6B  # "hook"
+DISPATCH_CHANNEL = "hookyard_dispatch"
 
 
 def batch_parameters(leaders: Sequence[Submission], extra: dict[str, int]) -> list[Any]:
@@ -203,7 +215,10 @@ class PostgresStore(Store):
     ) -> list[WriteResult]:
         leaders, follower_of = group_duplicates_in_batch(batch)
         extra = follower_counts(follower_of)
-        rows = await conn.fetch(Q["write_batch"], *batch_parameters(leaders, extra))
+        params = batch_parameters(leaders, extra)
+        rows = await conn.fetch(Q["write_batch"], *params)
+        if params[-1]:  # dispatches were written: wake workers on every machine
+            await conn.execute("SELECT pg_notify($1, '')", DISPATCH_CHANNEL)
         by_id = {sub.request.id: sub for sub in leaders}
         results: dict[str, WriteResult] = {}
         for rid, stored, original in rows:
@@ -250,3 +265,105 @@ class PostgresStore(Store):
     async def count_events(self) -> int:
         count: int = await self.pool.fetchval(Q["count_events"])
         return count
+
+    # -- delivery ------------------------------------------------------------------------
+
+    async def claim_due(
+        self, worker_id: str, *, now_us: int, lease_us: int, limit: int, destinations: Sequence[str]
+    ) -> list[ClaimedDispatch]:
+        rows = await self.pool.fetch(
+            Q["claim_due"], worker_id, now_us + lease_us, now_us, list(destinations), limit
+        )
+        return [claimed_from_row(row) for row in rows]
+
+    async def record_attempt(
+        self,
+        worker_id: str,
+        attempt: AttemptRecord,
+        *,
+        status: str,
+        processed_key: tuple[str, str, str] | None = None,
+    ) -> bool:
+        async with self.pool.acquire() as conn, conn.transaction():
+            event_id = await conn.fetchval(
+                Q["finish_attempt"], status, attempt.next_attempt_us, attempt.status_code,
+                attempt.started_us, attempt.dispatch_id, worker_id,
+            )
+            if event_id is None:
+                return False
+            await conn.execute(Q["insert_attempt"], *attempt_row(attempt))
+            if processed_key is not None:
+                await conn.execute(Q["insert_processed_key"], *processed_key, attempt.started_us)
+            await conn.execute(Q["refresh_event_status"], event_id)
+            return True
+
+    async def release_leases(self, worker_id: str, *, now_us: int) -> int:
+        result = await self.pool.execute(Q["release_leases"], now_us, worker_id)
+        return int(result.split()[-1])
+
+    async def postpone(
+        self, worker_id: str, dispatch_id: str, *, next_attempt_us: int, now_us: int
+    ) -> None:
+        await self.pool.execute(Q["postpone"], next_attempt_us, now_us, dispatch_id, worker_id)
+
+    async def is_processed(self, destination: str, key: str) -> bool:
+        return await self.pool.fetchval(Q["is_processed"], destination, key) is not None
+
+    async def set_destination_disabled(
+        self, name: str, disabled: bool, *, reason: str, now_us: int
+    ) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(Q["set_destination_state"], name, disabled, reason, now_us)
+            query = Q["hold_destination"] if disabled else Q["resume_destination"]
+            for event_id in {r[0] for r in await conn.fetch(query, now_us, name)}:
+                await conn.execute(Q["refresh_event_status"], event_id)
+            if not disabled:
+                await conn.execute("SELECT pg_notify($1, '')", DISPATCH_CHANNEL)
+
+    async def disabled_destinations(self) -> dict[str, str]:
+        return {r[0]: r[1] for r in await self.pool.fetch(Q["disabled_destinations"])}
+
+    async def list_dispatches(
+        self,
+        *,
+        status: str | None = None,
+        destination: str | None = None,
+        since_us: int | None = None,
+        until_us: int | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> list[DispatchRecord]:
+        sql, params = filters.dispatch_sql(
+            status=status, destination=destination, since_us=since_us, until_us=until_us,
+            cursor=cursor, limit=limit, placeholder=lambda n: f"${n}",
+        )
+        async with self.pool.acquire() as conn:
+            found = []
+            for d in await conn.fetch(sql, *params):
+                attempts = await conn.fetch(Q["dispatch_attempts"], d[0])
+                found.append(dispatch_from_row(d, [attempt_from_row(a) for a in attempts]))
+            return found
+
+    async def retry_dead(self, dispatch_ids: Sequence[str], *, now_us: int) -> int:
+        async with self.pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(Q["retry_dead"], now_us, list(dispatch_ids))
+            for event_id in {r[0] for r in rows}:
+                await conn.execute(Q["refresh_event_status"], event_id)
+            if rows:
+                await conn.execute("SELECT pg_notify($1, '')", DISPATCH_CHANNEL)
+            return len(rows)
+
+    async def listen_for_dispatches(self, wake: Callable[[], None]) -> Callable[[], Awaitable[None]]:
+        """Call ``wake`` whenever any process commits new due dispatches (LISTEN/NOTIFY)."""
+        conn = await self._connect()
+
+        def on_notify(*_: object) -> None:
+            wake()
+
+        await conn.add_listener(DISPATCH_CHANNEL, on_notify)
+
+        async def stop() -> None:
+            with contextlib.suppress(Exception):
+                await conn.close()
+
+        return stop

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from hookyard.models import (
     AttemptRecord,
@@ -15,7 +15,13 @@ from hookyard.models import (
 )
 
 
-def summary_from_row(row: Sequence[Any]) -> EventSummary:
+class Row(Protocol):
+    """A result row of either driver: sqlite3 tuples and asyncpg Records both index by position."""
+
+    def __getitem__(self, index: int, /) -> Any: ...
+
+
+def summary_from_row(row: Row) -> EventSummary:
     return EventSummary(
         id=row[0],
         source=row[1],
@@ -34,7 +40,7 @@ def summary_from_row(row: Sequence[Any]) -> EventSummary:
     )
 
 
-def record_from_row(row: Sequence[Any], dispatches: Sequence[DispatchRecord]) -> EventRecord:
+def record_from_row(row: Row, dispatches: Sequence[DispatchRecord]) -> EventRecord:
     return EventRecord(
         summary=summary_from_row(row),
         remote_addr=row[14],
@@ -47,7 +53,7 @@ def record_from_row(row: Sequence[Any], dispatches: Sequence[DispatchRecord]) ->
     )
 
 
-def dispatch_from_row(row: Sequence[Any], attempts: Sequence[AttemptRecord]) -> DispatchRecord:
+def dispatch_from_row(row: Row, attempts: Sequence[AttemptRecord]) -> DispatchRecord:
     return DispatchRecord(
         id=row[0],
         event_id=row[1],
@@ -63,14 +69,14 @@ def dispatch_from_row(row: Sequence[Any], attempts: Sequence[AttemptRecord]) -> 
     )
 
 
-def attempt_from_row(row: Sequence[Any]) -> AttemptRecord:
+def attempt_from_row(row: Row) -> AttemptRecord:
     return AttemptRecord(
         dispatch_id=row[0],
         number=row[1],
         started_us=row[2],
         latency_ms=row[3],
         status_code=row[4],
-        response_headers=tuple(tuple(pair) for pair in json.loads(row[5])),  # type: ignore[misc]
+        response_headers=tuple((str(n), str(v)) for n, v in json.loads(row[5])),
         response_excerpt=bytes(row[6]),
         error_class=row[7],
         error_message=row[8],

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import queue
 import sqlite3
@@ -23,10 +24,21 @@ from typing import Any, TypeVar
 
 from hookyard.exceptions import MigrationError, StoreError, StoreSaturated
 from hookyard.ids import new_id
-from hookyard.models import EventFilter, EventRecord, EventSummary, Submission, WriteResult
+from hookyard.models import (
+    AttemptRecord,
+    ClaimedDispatch,
+    DispatchRecord,
+    EventFilter,
+    EventRecord,
+    EventSummary,
+    Submission,
+    WriteResult,
+)
 from hookyard.store import filters
 from hookyard.store.base import (
     Store,
+    attempt_row,
+    claimed_from_row,
     event_row,
     follower_counts,
     group_duplicates_in_batch,
@@ -367,3 +379,133 @@ class SqliteStore(Store):
             return count
 
         return await self.read(run)
+
+    # -- delivery ------------------------------------------------------------------------
+
+    async def claim_due(
+        self, worker_id: str, *, now_us: int, lease_us: int, limit: int, destinations: Sequence[str]
+    ) -> list[ClaimedDispatch]:
+        names = json.dumps(list(destinations))
+
+        def run(conn: sqlite3.Connection) -> list[ClaimedDispatch]:
+            ids = [
+                row[0]
+                for row in conn.execute(
+                    Q["claim_due"],
+                    (worker_id, now_us + lease_us, now_us, now_us, now_us, names, limit),
+                ).fetchall()
+            ]
+            if not ids:
+                return []
+            rows = conn.execute(Q["claimed_rows"], (json.dumps(ids),)).fetchall()
+            return [claimed_from_row(row) for row in rows]
+
+        return await self.run_in_writer(run)
+
+    async def record_attempt(
+        self,
+        worker_id: str,
+        attempt: AttemptRecord,
+        *,
+        status: str,
+        processed_key: tuple[str, str, str] | None = None,
+    ) -> bool:
+        def run(conn: sqlite3.Connection) -> bool:
+            row = conn.execute(
+                Q["finish_attempt"],
+                (status, attempt.next_attempt_us, attempt.status_code, attempt.started_us,
+                 attempt.dispatch_id, worker_id),
+            ).fetchone()
+            if row is None:
+                return False
+            conn.execute(Q["insert_attempt"], attempt_row(attempt))
+            if processed_key is not None:
+                conn.execute(Q["insert_processed_key"], (*processed_key, attempt.started_us))
+            conn.execute(Q["refresh_event_status"], (row[0], row[0]))
+            return True
+
+        return await self.run_in_writer(run)
+
+    async def release_leases(self, worker_id: str, *, now_us: int) -> int:
+        def run(conn: sqlite3.Connection) -> int:
+            return conn.execute(Q["release_leases"], (now_us, now_us, worker_id)).rowcount
+
+        return await self.run_in_writer(run)
+
+    async def postpone(
+        self, worker_id: str, dispatch_id: str, *, next_attempt_us: int, now_us: int
+    ) -> None:
+        def run(conn: sqlite3.Connection) -> None:
+            conn.execute(Q["postpone"], (next_attempt_us, now_us, dispatch_id, worker_id))
+
+        await self.run_in_writer(run)
+
+    async def is_processed(self, destination: str, key: str) -> bool:
+        def run(conn: sqlite3.Connection) -> bool:
+            return conn.execute(Q["is_processed"], (destination, key)).fetchone() is not None
+
+        return await self.read(run)
+
+    async def set_destination_disabled(
+        self, name: str, disabled: bool, *, reason: str, now_us: int
+    ) -> None:
+        def run(conn: sqlite3.Connection) -> None:
+            conn.execute(Q["set_destination_state"], (name, int(disabled), reason, now_us))
+            if disabled:
+                conn.execute(Q["hold_destination"], (now_us, name))
+                status = "disabled"
+            else:
+                conn.execute(Q["resume_destination"], (now_us, now_us, name))
+                status = "pending"
+            for (event_id,) in conn.execute(
+                Q["dispatch_events_with_status"], (name, status)
+            ).fetchall():
+                conn.execute(Q["refresh_event_status"], (event_id, event_id))
+
+        await self.run_in_writer(run)
+
+    async def disabled_destinations(self) -> dict[str, str]:
+        def run(conn: sqlite3.Connection) -> dict[str, str]:
+            return dict(conn.execute(Q["disabled_destinations"]).fetchall())
+
+        return await self.read(run)
+
+    async def list_dispatches(
+        self,
+        *,
+        status: str | None = None,
+        destination: str | None = None,
+        since_us: int | None = None,
+        until_us: int | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> list[DispatchRecord]:
+        sql, params = filters.dispatch_sql(
+            status=status, destination=destination, since_us=since_us, until_us=until_us,
+            cursor=cursor, limit=limit, placeholder=lambda _: "?",
+        )
+
+        def run(conn: sqlite3.Connection) -> list[DispatchRecord]:
+            return [
+                dispatch_from_row(
+                    d, [attempt_from_row(a) for a in conn.execute(Q["dispatch_attempts"], (d[0],))]
+                )
+                for d in conn.execute(sql, params).fetchall()
+            ]
+
+        return await self.read(run)
+
+    async def retry_dead(self, dispatch_ids: Sequence[str], *, now_us: int) -> int:
+        def run(conn: sqlite3.Connection) -> int:
+            rows = conn.execute(
+                Q["retry_dead"], (now_us, now_us, json.dumps(list(dispatch_ids)))
+            ).fetchall()
+            for event_id in {r[0] for r in rows}:
+                conn.execute(Q["refresh_event_status"], (event_id, event_id))
+            return len(rows)
+
+        moved = await self.run_in_writer(run)
+        if moved:
+            for wake in self.on_dispatch:
+                wake()
+        return moved

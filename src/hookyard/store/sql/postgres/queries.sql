@@ -91,3 +91,92 @@ FROM dispatches WHERE event_id = $1 ORDER BY id;
 SELECT dispatch_id, number, started_us, latency_ms, status_code, response_headers,
        response_excerpt, error_class, error_message, decision, next_attempt_us
 FROM attempts WHERE dispatch_id = $1 ORDER BY number;
+
+-- name: claim_due
+-- SKIP LOCKED lets many workers on many machines claim side by side without waiting.
+WITH due AS (
+    SELECT id FROM dispatches
+    WHERE ((status IN ('pending', 'retrying') AND next_attempt_us <= $3)
+           OR (status = 'in_flight' AND lease_expires_us < $3))
+      AND destination = ANY($4::text[])
+    ORDER BY next_attempt_us
+    LIMIT $5
+    FOR UPDATE SKIP LOCKED
+),
+claimed AS (
+    UPDATE dispatches d
+    SET status = 'in_flight', lease_owner = $1, lease_expires_us = $2, updated_us = $3
+    FROM due WHERE d.id = due.id
+    RETURNING d.id, d.destination, d.attempts, d.replay_of, d.batch_id, d.event_id
+)
+SELECT c.id, c.destination, c.attempts, c.replay_of, c.batch_id, e.id, e.source, e.event_type,
+       e.provider_event_id, e.content_type, e.headers, e.body
+FROM claimed c JOIN events e ON e.id = c.event_id;
+
+-- name: finish_attempt
+UPDATE dispatches
+SET status = $1, attempts = attempts + 1, next_attempt_us = $2, last_status_code = $3,
+    lease_owner = NULL, lease_expires_us = NULL, updated_us = $4
+WHERE id = $5 AND lease_owner = $6
+RETURNING event_id;
+
+-- name: insert_attempt
+INSERT INTO attempts (dispatch_id, number, started_us, latency_ms, status_code, response_headers,
+                      response_excerpt, error_class, error_message, decision, next_attempt_us)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11);
+
+-- name: refresh_event_status
+UPDATE events SET status = (
+    SELECT CASE
+        WHEN count(*) FILTER (WHERE status = 'dead') > 0 THEN 'dead'
+        WHEN count(*) FILTER (WHERE status IN ('retrying', 'in_flight')) > 0 THEN 'retrying'
+        WHEN count(*) FILTER (WHERE status = 'disabled') > 0 THEN 'disabled'
+        WHEN count(*) FILTER (WHERE status = 'pending') > 0 THEN 'pending'
+        WHEN count(*) FILTER (WHERE status = 'delivered') > 0 THEN 'delivered'
+        ELSE 'dry_run'
+    END
+    FROM dispatches WHERE event_id = $1
+)
+WHERE id = $1;
+
+-- name: release_leases
+UPDATE dispatches
+SET status = CASE WHEN attempts = 0 THEN 'pending' ELSE 'retrying' END,
+    lease_owner = NULL, lease_expires_us = NULL, next_attempt_us = $1, updated_us = $1
+WHERE lease_owner = $2 AND status = 'in_flight';
+
+-- name: insert_processed_key
+INSERT INTO processed_keys (destination, key, event_id, processed_us) VALUES ($1, $2, $3, $4)
+ON CONFLICT (destination, key) DO NOTHING;
+
+-- name: is_processed
+SELECT 1 FROM processed_keys WHERE destination = $1 AND key = $2;
+
+-- name: set_destination_state
+INSERT INTO destination_state (name, disabled, reason, updated_us) VALUES ($1, $2, $3, $4)
+ON CONFLICT (name) DO UPDATE
+    SET disabled = excluded.disabled, reason = excluded.reason, updated_us = excluded.updated_us;
+
+-- name: disabled_destinations
+SELECT name, reason FROM destination_state WHERE disabled;
+
+-- name: hold_destination
+UPDATE dispatches SET status = 'disabled', updated_us = $1
+WHERE destination = $2 AND status IN ('pending', 'retrying')
+RETURNING event_id;
+
+-- name: resume_destination
+UPDATE dispatches SET status = 'pending', next_attempt_us = $1, updated_us = $1
+WHERE destination = $2 AND status = 'disabled'
+RETURNING event_id;
+
+-- name: retry_dead
+UPDATE dispatches SET status = 'retrying', next_attempt_us = $1, updated_us = $1
+WHERE id = ANY($2::text[]) AND status = 'dead'
+RETURNING event_id;
+
+-- name: postpone
+UPDATE dispatches
+SET status = CASE WHEN attempts = 0 THEN 'pending' ELSE 'retrying' END,
+    lease_owner = NULL, lease_expires_us = NULL, next_attempt_us = $1, updated_us = $2
+WHERE id = $3 AND lease_owner = $4;

@@ -52,3 +52,94 @@ FROM dispatches WHERE event_id = ? ORDER BY id;
 SELECT dispatch_id, number, started_us, latency_ms, status_code, response_headers,
        response_excerpt, error_class, error_message, decision, next_attempt_us
 FROM attempts WHERE dispatch_id = ? ORDER BY number;
+
+-- name: claim_due
+-- Due dispatches, or ones whose worker's lease has run out (a crashed worker).
+UPDATE dispatches
+SET status = 'in_flight', lease_owner = ?, lease_expires_us = ?, updated_us = ?
+WHERE id IN (
+    SELECT id FROM dispatches
+    WHERE ((status IN ('pending', 'retrying') AND next_attempt_us <= ?)
+           OR (status = 'in_flight' AND lease_expires_us < ?))
+      AND destination IN (SELECT value FROM json_each(?))
+    ORDER BY next_attempt_us
+    LIMIT ?
+)
+RETURNING id;
+
+-- name: claimed_rows
+SELECT d.id, d.destination, d.attempts, d.replay_of, d.batch_id, e.id, e.source, e.event_type,
+       e.provider_event_id, e.content_type, e.headers, e.body
+FROM dispatches d JOIN events e ON e.id = d.event_id
+WHERE d.id IN (SELECT value FROM json_each(?));
+
+-- name: insert_attempt
+INSERT INTO attempts (dispatch_id, number, started_us, latency_ms, status_code, response_headers,
+                      response_excerpt, error_class, error_message, decision, next_attempt_us)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+
+-- name: finish_attempt
+-- Only the lease holder may record; a worker whose lease was taken over records nothing.
+UPDATE dispatches
+SET status = ?, attempts = attempts + 1, next_attempt_us = ?, last_status_code = ?,
+    lease_owner = NULL, lease_expires_us = NULL, updated_us = ?
+WHERE id = ? AND lease_owner = ?
+RETURNING event_id;
+
+-- name: refresh_event_status
+UPDATE events SET status = (
+    SELECT CASE
+        WHEN count(*) FILTER (WHERE status = 'dead') > 0 THEN 'dead'
+        WHEN count(*) FILTER (WHERE status IN ('retrying', 'in_flight')) > 0 THEN 'retrying'
+        WHEN count(*) FILTER (WHERE status = 'disabled') > 0 THEN 'disabled'
+        WHEN count(*) FILTER (WHERE status = 'pending') > 0 THEN 'pending'
+        WHEN count(*) FILTER (WHERE status = 'delivered') > 0 THEN 'delivered'
+        ELSE 'dry_run'
+    END
+    FROM dispatches WHERE event_id = ?
+)
+WHERE id = ?;
+
+-- name: release_leases
+UPDATE dispatches
+SET status = CASE WHEN attempts = 0 THEN 'pending' ELSE 'retrying' END,
+    lease_owner = NULL, lease_expires_us = NULL, next_attempt_us = ?, updated_us = ?
+WHERE lease_owner = ? AND status = 'in_flight';
+
+-- name: insert_processed_key
+INSERT INTO processed_keys (destination, key, event_id, processed_us) VALUES (?, ?, ?, ?)
+ON CONFLICT (destination, key) DO NOTHING;
+
+-- name: is_processed
+SELECT 1 FROM processed_keys WHERE destination = ? AND key = ?;
+
+-- name: set_destination_state
+INSERT INTO destination_state (name, disabled, reason, updated_us) VALUES (?, ?, ?, ?)
+ON CONFLICT (name) DO UPDATE
+    SET disabled = excluded.disabled, reason = excluded.reason, updated_us = excluded.updated_us;
+
+-- name: disabled_destinations
+SELECT name, reason FROM destination_state WHERE disabled = 1;
+
+-- name: hold_destination
+UPDATE dispatches SET status = 'disabled', updated_us = ?
+WHERE destination = ? AND status IN ('pending', 'retrying');
+
+-- name: resume_destination
+UPDATE dispatches SET status = 'pending', next_attempt_us = ?, updated_us = ?
+WHERE destination = ? AND status = 'disabled';
+
+-- name: dispatch_events_with_status
+SELECT DISTINCT event_id FROM dispatches WHERE destination = ? AND status = ?;
+
+-- name: retry_dead
+UPDATE dispatches SET status = 'retrying', next_attempt_us = ?, updated_us = ?
+WHERE id IN (SELECT value FROM json_each(?)) AND status = 'dead'
+RETURNING event_id;
+
+-- name: postpone
+-- Give a claimed dispatch back without spending an attempt (circuit open, shutting down).
+UPDATE dispatches
+SET status = CASE WHEN attempts = 0 THEN 'pending' ELSE 'retrying' END,
+    lease_owner = NULL, lease_expires_us = NULL, next_attempt_us = ?, updated_us = ?
+WHERE id = ? AND lease_owner = ?;

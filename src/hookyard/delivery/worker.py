@@ -1,0 +1,348 @@
+"""Delivery workers: claim due dispatches under a lease, deliver, record, decide.
+
+One ``DeliveryService`` runs a claim loop and up to ``concurrency`` deliveries at a
+time. The store's lease is what makes this safe with many processes: a dispatch is
+only ever held by one worker, and a crashed worker's lease expires and is reclaimed.
+Wake-ups come from the store (PostgreSQL LISTEN/NOTIFY, or the in-process SQLite
+writer); a poll every ``poll_interval`` picks up retries that have come due.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import socket
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+
+import httpx
+
+from hookyard.delivery.alerts import AlertConfig, dead_notice, send_alert
+from hookyard.delivery.destinations import Destination
+from hookyard.delivery.handlers import Event, call_handler
+from hookyard.delivery.ratelimit import TokenBucket
+from hookyard.delivery.retry import CircuitBreaker, Decision, decide
+from hookyard.delivery.sender import OutgoingEvent, SendResult, build_request, make_client, send
+from hookyard.exceptions import StoreError
+from hookyard.logs import log_event
+from hookyard.models import AttemptRecord, ClaimedDispatch
+from hookyard.store.base import Store
+
+log = logging.getLogger("hookyard.delivery")
+STATUS_FOR = {"delivered": "delivered", "retry": "retrying", "dead": "dead", "disable": "disabled"}
+SHUTDOWN_GRACE_SECONDS = 10.0
+
+
+def now_us() -> int:
+    return time.time_ns() // 1000
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{random.getrandbits(32):08x}"
+
+
+@dataclass
+class _Lane:
+    """Per-destination limits: in-flight cap, rate, circuit breaker."""
+
+    destination: Destination
+    slots: asyncio.Semaphore
+    bucket: TokenBucket | None
+    breaker: CircuitBreaker | None
+
+    @classmethod
+    def for_destination(cls, destination: Destination) -> _Lane:
+        return cls(
+            destination=destination,
+            slots=asyncio.Semaphore(destination.max_in_flight),
+            bucket=TokenBucket(destination.rate_limit) if destination.rate_limit else None,
+            breaker=CircuitBreaker(destination.circuit_breaker)
+            if destination.circuit_breaker
+            else None,
+        )
+
+
+@dataclass
+class DeliveryService:
+    store: Store
+    destinations: Mapping[str, Destination]
+    alerts: AlertConfig | None = None
+    concurrency: int = 64
+    lease_seconds: float | None = None
+    poll_interval: float = 1.0
+    worker_id: str = field(default_factory=new_worker_id)
+    client: httpx.AsyncClient | None = None
+    rng: random.Random = field(default_factory=random.Random)
+
+    def __post_init__(self) -> None:
+        self._lanes = {n: _Lane.for_destination(d) for n, d in self.destinations.items()}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._loop_task: asyncio.Task[None] | None = None
+        self._unlisten: Callable[[], Awaitable[None]] | None = None
+        self._disabled: dict[str, str] = {}
+        self._own_client = self.client is None
+        if self.lease_seconds is None:
+            # Longer than any send can take, so a live worker never loses its lease.
+            longest = max((d.timeout_seconds for d in self.destinations.values()), default=10)
+            self.lease_seconds = 2 * longest + 30
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if not self.destinations:
+            return
+        if self.client is None:
+            self.client = make_client()
+        listen = getattr(self.store, "listen_for_dispatches", None)
+        if listen is not None:
+            self._unlisten = await listen(self.wake)
+        on_dispatch = getattr(self.store, "on_dispatch", None)
+        if on_dispatch is not None:
+            on_dispatch.append(self.wake)
+        self._disabled = await self.store.disabled_destinations()
+        self._loop_task = asyncio.create_task(self._claim_loop(), name="hookyard-claim-loop")
+
+    async def stop(self, grace: float = SHUTDOWN_GRACE_SECONDS) -> None:
+        """Stop claiming, let in-flight sends finish within ``grace``, release the rest."""
+        self._stopping = True
+        self.wake()
+        if self._loop_task is not None:
+            await self._loop_task
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        with contextlib.suppress(StoreError):
+            released = await self.store.release_leases(self.worker_id, now_us=now_us())
+            if released:
+                log_event(log, logging.INFO, "leases released", worker=self.worker_id, count=released)
+        if self._unlisten is not None:
+            await self._unlisten()
+        if self._own_client and self.client is not None:
+            await self.client.aclose()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    # -- claiming ------------------------------------------------------------------------
+
+    def _claimable(self) -> list[str]:
+        now = time.time()
+        names = []
+        for name, lane in self._lanes.items():
+            if name in self._disabled:
+                continue
+            if lane.breaker is not None and lane.breaker.retry_at(now) > now:
+                continue
+            names.append(name)
+        return names
+
+    async def _claim_loop(self) -> None:
+        while not self._stopping:
+            free = self.concurrency - len(self._tasks)
+            claimed: list[ClaimedDispatch] = []
+            names = self._claimable()
+            if free > 0 and names:
+                self._wake.clear()
+                try:
+                    claimed = await self.store.claim_due(
+                        self.worker_id,
+                        now_us=now_us(),
+                        lease_us=int((self.lease_seconds or 60) * 1_000_000),
+                        limit=free,
+                        destinations=names,
+                    )
+                except StoreError as exc:
+                    log.error("claiming dispatches failed: %s", exc)
+            for dispatch in claimed:
+                task = asyncio.create_task(self._deliver(dispatch))
+                self._tasks.add(task)
+                task.add_done_callback(self._finished)
+            if len(claimed) < free or not names:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("delivery task failed", exc_info=task.exception())
+        self.wake()
+
+    # -- delivering ----------------------------------------------------------------------
+
+    async def _deliver(self, dispatch: ClaimedDispatch) -> None:
+        lane = self._lanes.get(dispatch.destination)
+        if lane is None:
+            await self._record_unroutable(dispatch)
+            return
+        breaker = lane.breaker
+        if breaker is not None and not breaker.allow(time.time()):
+            retry_at = int(breaker.retry_at(time.time()) * 1_000_000)
+            await self.store.postpone(
+                self.worker_id, dispatch.dispatch_id, next_attempt_us=retry_at, now_us=now_us()
+            )
+            return
+        async with lane.slots:
+            if lane.bucket is not None:
+                await lane.bucket.acquire()
+            await self._attempt(lane.destination, dispatch)
+
+    async def _attempt(self, destination: Destination, dispatch: ClaimedDispatch) -> None:
+        number = dispatch.attempts + 1
+        event = OutgoingEvent(
+            id=dispatch.event_id,
+            source=dispatch.source,
+            event_type=dispatch.event_type,
+            provider_event_id=dispatch.provider_event_id,
+            content_type=dispatch.content_type,
+            headers=dispatch.headers,
+            body=dispatch.body,
+        )
+        if destination.dry_run:
+            await self._record_dry_run(destination, dispatch, event, number)
+            return
+        processed_key = None
+        if destination.kind == "handler":
+            key = dispatch.idempotency_key
+            if await self.store.is_processed(destination.name, key):
+                await self._record(dispatch, number, _skipped(), "delivered", "delivered: already processed")
+                return
+            assert destination.handler_func is not None
+            result = await call_handler(
+                destination.handler_func,
+                Event.from_outgoing(event, number, replay_of=dispatch.replay_of),
+                timeout=destination.timeout_seconds,
+            )
+            processed_key = (destination.name, key, dispatch.event_id)
+        else:
+            request = build_request(destination, event, number, replay_of=dispatch.replay_of)
+            assert self.client is not None
+            result = await send(self.client, request, destination.timeout_seconds)
+        decision = decide(destination.retry, number, result.outcome, time.time(), self.rng)
+        lane = self._lanes[destination.name]
+        if lane.breaker is not None:
+            lane.breaker.record(decision.destination_ok, time.time())
+        status = STATUS_FOR[decision.kind]
+        await self._record(
+            dispatch,
+            number,
+            result,
+            status,
+            f"{decision.kind}: {decision.reason}",
+            decision=decision,
+            processed_key=processed_key if decision.kind == "delivered" else None,
+        )
+        await self._after(destination, dispatch, number, decision)
+
+    async def _after(
+        self, destination: Destination, dispatch: ClaimedDispatch, number: int, decision: Decision
+    ) -> None:
+        if decision.kind == "disable":
+            self._disabled[destination.name] = decision.reason
+            await self.store.set_destination_disabled(
+                destination.name, True, reason=decision.reason, now_us=now_us()
+            )
+            log_event(log, logging.ERROR, "destination disabled", destination=destination.name,
+                      reason=decision.reason, event_id=dispatch.event_id)
+        if decision.kind in ("dead", "disable"):
+            log_event(
+                log, logging.ERROR, "dispatch dead-lettered" if decision.kind == "dead" else "dispatch held",
+                event_id=dispatch.event_id, dispatch_id=dispatch.dispatch_id,
+                destination=destination.name, attempt=number, reason=decision.reason,
+                event_type=dispatch.event_type, source=dispatch.source,
+            )
+            if self.alerts is not None and self.client is not None:
+                notice = dead_notice(
+                    dispatch_id=dispatch.dispatch_id, event_id=dispatch.event_id,
+                    destination=destination.name, attempts=number, reason=decision.reason,
+                    at_us=now_us(),
+                )
+                await send_alert(self.client, self.alerts, notice)
+
+    async def _record(
+        self,
+        dispatch: ClaimedDispatch,
+        number: int,
+        result: SendResult,
+        status: str,
+        decision_text: str,
+        *,
+        decision: Decision | None = None,
+        processed_key: tuple[str, str, str] | None = None,
+    ) -> None:
+        attempt = AttemptRecord(
+            dispatch_id=dispatch.dispatch_id,
+            number=number,
+            started_us=result.started_us,
+            latency_ms=round(result.latency_ms, 3),
+            status_code=result.status_code,
+            response_headers=result.response_headers,
+            response_excerpt=result.response_excerpt,
+            error_class=result.error_class,
+            error_message=result.error_message,
+            decision=decision_text,
+            next_attempt_us=decision.next_attempt_us if decision else None,
+        )
+        try:
+            kept = await self.store.record_attempt(
+                self.worker_id, attempt, status=status, processed_key=processed_key
+            )
+        except StoreError as exc:
+            log.error("recording attempt failed (the lease will expire and it is retried): %s", exc)
+            return
+        log_event(
+            log,
+            logging.INFO if kept else logging.WARNING,
+            "attempt" if kept else "attempt not recorded: lease lost",
+            event_id=dispatch.event_id,
+            dispatch_id=dispatch.dispatch_id,
+            destination=dispatch.destination,
+            source=dispatch.source,
+            event_type=dispatch.event_type,
+            attempt=number,
+            status_code=result.status_code,
+            latency_ms=round(result.latency_ms, 3),
+            outcome=status,
+            replay_of=dispatch.replay_of,
+        )
+
+    async def _record_dry_run(
+        self, destination: Destination, dispatch: ClaimedDispatch, event: OutgoingEvent, number: int
+    ) -> None:
+        if destination.kind == "http":
+            request = build_request(destination, event, number, replay_of=dispatch.replay_of)
+            preview = f"{request.method} {request.url}\n".encode() + b"".join(
+                name + b": " + (b"***" if _sensitive(name) else value) + b"\n"
+                for name, value in request.headers
+            )
+        else:
+            preview = f"call {destination.handler}\n".encode()
+        result = SendResult(started_at=time.time(), latency_ms=0.0, response_excerpt=preview)
+        await self._record(dispatch, number, result, "dry_run", "dry_run: built, not sent")
+
+    async def _record_unroutable(self, dispatch: ClaimedDispatch) -> None:
+        result = SendResult(
+            started_at=time.time(),
+            latency_ms=0.0,
+            error_class="UnknownDestination",
+            error_message=f"destination {dispatch.destination!r} is no longer configured",
+        )
+        await self._record(
+            dispatch, dispatch.attempts + 1, result, "dead", "dead: destination not configured"
+        )
+
+
+def _skipped() -> SendResult:
+    return SendResult(started_at=time.time(), latency_ms=0.0)
+
+
+def _sensitive(name: bytes) -> bool:
+    lowered = name.lower()
+    return any(word in lowered for word in (b"authorization", b"signature", b"token", b"secret"))

@@ -1,0 +1,26 @@
+-- Delivery state: disabled destinations (410 Gone), handler dedup keys, replay batches.
+CREATE TABLE destination_state (
+    name        TEXT PRIMARY KEY,
+    disabled    INTEGER NOT NULL DEFAULT 0,
+    reason      TEXT NOT NULL DEFAULT '',
+    updated_us  INTEGER NOT NULL
+);
+
+CREATE TABLE processed_keys (
+    destination  TEXT NOT NULL,
+    key          TEXT NOT NULL,
+    event_id     TEXT NOT NULL,
+    processed_us INTEGER NOT NULL,
+    PRIMARY KEY (destination, key)
+);
+
+CREATE TABLE replay_batches (
+    id          TEXT PRIMARY KEY,
+    created_us  INTEGER NOT NULL,
+    filter      TEXT NOT NULL,
+    target      TEXT NOT NULL,
+    total       INTEGER NOT NULL,
+    status      TEXT NOT NULL
+);
+
+CREATE INDEX dispatches_batch ON dispatches (batch_id);

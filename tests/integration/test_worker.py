@@ -1,0 +1,278 @@
+"""Delivery end to end, on every backend: store → worker → a real HTTP sink on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+
+from hookyard.delivery.destinations import Destination, parse_destinations
+from hookyard.delivery.worker import DeliveryService
+from hookyard.store import open_store
+from hookyard.store.base import Store
+from support.factories import submission
+from support.sink import Reply, ScriptedServer, running_sink
+
+BODY = b'{"type": "order.created", "id": "evt_1", "bytes": "\xff\xfe"}'
+FAST = {"schedule": ["50ms", "50ms", "50ms"], "jitter": False}
+
+
+@pytest.fixture
+def sink() -> Iterator[ScriptedServer]:
+    with running_sink() as server:
+        yield server
+
+
+def destinations(**tables: dict[str, Any]) -> dict[str, Destination]:
+    return parse_destinations(tables)
+
+
+@pytest.fixture
+async def running(store: Store) -> AsyncIterator[list[DeliveryService]]:
+    services: list[DeliveryService] = []
+    yield services
+    for service in services:
+        await service.stop(grace=2)
+
+
+async def start(store: Store, dests: dict[str, Destination], services: list[DeliveryService],
+                **kwargs: Any) -> DeliveryService:
+    service = DeliveryService(store, dests, poll_interval=0.05, **kwargs)
+    await service.start()
+    services.append(service)
+    return service
+
+
+async def settle(store: Store, event_id: str, done: set[str], timeout: float = 10) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        record = await store.get_event(event_id)
+        assert record is not None
+        if record.dispatches and all(d.status in done for d in record.dispatches):
+            return record
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"not settled: {record}")
+
+
+async def test_delivers_the_stored_bytes_with_correlation_headers(
+    store: Store, sink: ScriptedServer, running: list[DeliveryService]
+) -> None:
+    dests = destinations(app={"url": sink.url(), "retry": FAST})
+    await start(store, dests, running)
+    written = await store.submit(submission(BODY, provider_id="evt_1", destinations=("app",)))
+    record = await settle(store, written.id, {"delivered"})
+    assert record.summary.status == "delivered"
+    [received] = sink.received
+    assert hashlib.sha256(received.body).hexdigest() == hashlib.sha256(BODY).hexdigest()
+    assert received.header("X-Hookyard-Id") == written.id
+    assert received.header("X-Hookyard-Attempt") == "1"
+    assert received.header("Idempotency-Key") == "evt_1"
+    assert received.header("Content-Type") == "application/json"
+    [attempt] = record.dispatches[0].attempt_log
+    assert attempt.status_code == 200 and attempt.decision.startswith("delivered")
+
+
+async def test_retries_per_policy_and_keeps_every_attempt(
+    store: Store, sink: ScriptedServer, running: list[DeliveryService]
+) -> None:
+    sink.then(Reply(503, body=b"busy"), Reply(500), Reply(200))
+    dests = destinations(app={"url": sink.url(), "retry": FAST})
+    await start(store, dests, running)
+    written = await store.submit(submission(BODY, provider_id="evt_r", destinations=("app",)))
+    record = await settle(store, written.id, {"delivered"})
+    log = record.dispatches[0].attempt_log
+    assert [a.status_code for a in log] == [503, 500, 200]
+    assert [a.decision.split(":")[0] for a in log] == ["retry", "retry", "delivered"]
+    assert log[0].response_excerpt == b"busy"
+    assert all(a.next_attempt_us for a in log[:2])
+    keys = {r.header("Idempotency-Key") for r in sink.received}
+    assert keys == {"evt_r"}  # the same key on every retry
+    assert [r.header("X-Hookyard-Attempt") for r in sink.received] == ["1", "2", "3"]
+
+
+async def test_other_4xx_dead_letters_at_once_and_can_be_retried(
+    store: Store, sink: ScriptedServer, running: list[DeliveryService]
+) -> None:
+    sink.then(Reply(400, body=b"bad payload"))
+    dests = destinations(app={"url": sink.url(), "retry": FAST})
+    await start(store, dests, running)
+    written = await store.submit(submission(BODY, destinations=("app",)))
+    record = await settle(store, written.id, {"dead"})
+    assert record.summary.status == "dead"
+    dead = await store.list_dispatches(status="dead")
+    assert [d.event_id for d in dead] == [written.id]
+    assert dead[0].attempt_log[0].status_code == 400
+    assert await store.retry_dead([dead[0].id], now_us=time.time_ns() // 1000) == 1
+    record = await settle(store, written.id, {"delivered"})
+    assert [a.status_code for a in record.dispatches[0].attempt_log] == [400, 200]
+
+
+async def test_exhausted_retries_go_dead(
+    store: Store, sink: ScriptedServer, running: list[DeliveryService]
+) -> None:
+    sink.then(*[Reply(502)] * 5)
+    dests = destinations(app={"url": sink.url(), "retry": {**FAST, "max_attempts": 3}})
+    await start(store, dests, running)
+    written = await store.submit(submission(BODY, destinations=("app",)))
+    record = await settle(store, written.id, {"dead"})
+    assert len(record.dispatches[0].attempt_log) == 3
+
+
+async def test_gone_disables_the_destination_and_holds_its_dispatches(
+    store: Store, sink: ScriptedServer, running: list[DeliveryService]
+) -> None:
+    sink.then(Reply(410))
+    dests = destinations(app={"url": sink.url(), "retry": FAST})
+    service = await start(store, dests, running)
+    first = await store.submit(submission(BODY, destinations=("app",)))
+    await settle(store, first.id, {"disabled"})
+    assert "app" in await store.disabled_destinations()
+    second = await store.submit(submission(BODY, destinations=("app",)))
+    await asyncio.sleep(0.3)
+    held = await store.get_event(second.id)
+    assert held is not None and held.dispatches[0].status == "pending"
+    assert len(sink.received) == 1  # nothing more was sent to a gone destination
+    await service.stop(grace=1)
+    running.remove(service)
+    await store.set_destination_disabled("app", False, reason="", now_us=time.time_ns() // 1000)
+    await start(store, dests, running)
+    await settle(store, first.id, {"delivered"})
+    await settle(store, second.id, {"delivered"})
+
+
+async def test_retry_after_is_honoured(
+    store: Store, sink: ScriptedServer, running: list[DeliveryService]
+) -> None:
+    sink.then(Reply(429, headers=[("Retry-After", "1")]))
+    dests = destinations(app={"url": sink.url(), "retry": FAST})
+    await start(store, dests, running)
+    written = await store.submit(submission(BODY, destinations=("app",)))
+    record = await settle(store, written.id, {"delivered"})
+    first, second = record.dispatches[0].attempt_log
+    assert second.started_us - first.started_us >= 1_000_000
+
+
+async def test_connection_refused_is_a_retryable_failure(
+    store: Store, running: list[DeliveryService]
+) -> None:
+    from support.server import free_port
+
+    dests = destinations(app={"url": f"http://127.0.0.1:{free_port()}/", "retry": {**FAST, "max_attempts": 2}})
+    await start(store, dests, running)
+    written = await store.submit(submission(BODY, destinations=("app",)))
+    record = await settle(store, written.id, {"dead"})
+    log = record.dispatches[0].attempt_log
+    assert [a.status_code for a in log] == [None, None]
+    assert log[0].error_class and log[0].decision.startswith("retry")
+
+
+async def test_dry_run_records_and_sends_nothing(
+    store: Store, sink: ScriptedServer, running: list[DeliveryService]
+) -> None:
+    dests = destinations(app={"url": sink.url(), "dry_run": True})
+    await start(store, dests, running)
+    written = await store.submit(submission(BODY, destinations=("app",)))
+    record = await settle(store, written.id, {"dry_run"})
+    assert record.summary.status == "dry_run"
+    assert sink.received == []
+    assert record.dispatches[0].attempt_log[0].response_excerpt.startswith(b"POST http://127.0.0.1")
+
+
+HANDLED: list[str] = []
+
+
+def record_handler(event: Any) -> None:
+    HANDLED.append(event.idempotency_key)
+
+
+def failing_handler(event: Any) -> None:
+    raise RuntimeError("handler broke")
+
+
+async def test_python_handler_is_effectively_once(
+    store: Store, running: list[DeliveryService]
+) -> None:
+    HANDLED.clear()
+    dests = destinations(fn={"handler": f"{__name__}:record_handler"})
+    await start(store, dests, running)
+    a = await store.submit(submission(BODY, provider_id="evt_h", window_s=0, destinations=("fn",)))
+    await settle(store, a.id, {"delivered"})
+    # The provider id comes back after the dedup window (a new event, same key).
+    b = await store.submit(submission(BODY, provider_id="evt_h", window_s=0, destinations=("fn",)))
+    record = await settle(store, b.id, {"delivered"})
+    assert HANDLED == ["evt_h"]
+    assert record.dispatches[0].attempt_log[0].decision == "delivered: already processed"
+
+
+async def test_handler_exception_is_a_failed_attempt(
+    store: Store, running: list[DeliveryService]
+) -> None:
+    dests = destinations(fn={"handler": f"{__name__}:failing_handler", "retry": {**FAST, "max_attempts": 2}})
+    await start(store, dests, running)
+    written = await store.submit(submission(BODY, destinations=("fn",)))
+    record = await settle(store, written.id, {"dead"})
+    log = record.dispatches[0].attempt_log
+    assert [a.error_class for a in log] == ["RuntimeError", "RuntimeError"]
+    assert "handler broke" in (log[0].error_message or "")
+
+
+async def test_expired_lease_is_reclaimed_and_the_late_worker_cannot_record(
+    store: Store, sink: ScriptedServer
+) -> None:
+    written = await store.submit(submission(BODY, destinations=("app",)))
+    now = time.time_ns() // 1000
+    [claimed] = await store.claim_due("crashed", now_us=now, lease_us=100_000, limit=10, destinations=["app"])
+    assert await store.claim_due("other", now_us=now, lease_us=100_000, limit=10, destinations=["app"]) == []
+    later = now + 200_000  # the crashed worker's lease has run out
+    [again] = await store.claim_due("other", now_us=later, lease_us=10_000_000, limit=10, destinations=["app"])
+    assert again.dispatch_id == claimed.dispatch_id
+    from hookyard.models import AttemptRecord
+
+    late = AttemptRecord(claimed.dispatch_id, 1, later, 1.0, 200, (), b"", None, None, "delivered", None)
+    assert await store.record_attempt("crashed", late, status="delivered") is False
+    assert await store.record_attempt("other", late, status="delivered") is True
+    record = await store.get_event(written.id)
+    assert record is not None and record.summary.status == "delivered"
+
+
+async def test_release_leases_on_shutdown(store: Store) -> None:
+    await store.submit(submission(BODY, destinations=("app",)))
+    now = time.time_ns() // 1000
+    assert len(await store.claim_due("w", now_us=now, lease_us=60_000_000, limit=5, destinations=["app"])) == 1
+    assert await store.release_leases("w", now_us=now) == 1
+    assert len(await store.claim_due("w2", now_us=now, lease_us=60_000_000, limit=5, destinations=["app"])) == 1
+
+
+@pytest.mark.postgres
+async def test_two_workers_on_postgres_never_send_the_same_attempt_twice(
+    pg_url: str, sink: ScriptedServer
+) -> None:
+    stores = [open_store(pg_url), open_store(pg_url)]
+    services = []
+    for s in stores:
+        await s.start()
+    try:
+        dests = destinations(app={"url": sink.url(), "max_in_flight": 20})
+        ids = [(await stores[0].submit(submission(BODY, destinations=("app",)))).id for _ in range(150)]
+        for s in stores:
+            service = DeliveryService(s, dests, poll_interval=0.05, concurrency=16)
+            await service.start()
+            services.append(service)
+        deadline = time.monotonic() + 30
+        while len(sink.received) < 150 and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.3)
+        sent = [(r.header("X-Hookyard-Id"), r.header("X-Hookyard-Attempt")) for r in sink.received]
+        assert len(sent) == 150 and len(set(sent)) == 150
+        assert {event_id for event_id, _ in sent} == set(ids)
+        by_worker = {s.worker_id for s in services}
+        assert len(by_worker) == 2
+    finally:
+        for service in services:
+            await service.stop(grace=2)
+        for s in stores:
+            await s.close()
