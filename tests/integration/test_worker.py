@@ -39,8 +39,9 @@ async def running(store: Store) -> AsyncIterator[list[DeliveryService]]:
         await service.stop(grace=2)
 
 
-async def start(store: Store, dests: dict[str, Destination], services: list[DeliveryService],
-                **kwargs: Any) -> DeliveryService:
+async def start(
+    store: Store, dests: dict[str, Destination], services: list[DeliveryService], **kwargs: Any
+) -> DeliveryService:
     service = DeliveryService(store, dests, poll_interval=0.05, **kwargs)
     await service.start()
     services.append(service)
@@ -161,7 +162,9 @@ async def test_connection_refused_is_a_retryable_failure(
 ) -> None:
     from support.server import free_port
 
-    dests = destinations(app={"url": f"http://127.0.0.1:{free_port()}/", "retry": {**FAST, "max_attempts": 2}})
+    dests = destinations(
+        app={"url": f"http://127.0.0.1:{free_port()}/", "retry": {**FAST, "max_attempts": 2}}
+    )
     await start(store, dests, running)
     written = await store.submit(submission(BODY, destinations=("app",)))
     record = await settle(store, written.id, {"dead"})
@@ -211,7 +214,9 @@ async def test_python_handler_is_effectively_once(
 async def test_handler_exception_is_a_failed_attempt(
     store: Store, running: list[DeliveryService]
 ) -> None:
-    dests = destinations(fn={"handler": f"{__name__}:failing_handler", "retry": {**FAST, "max_attempts": 2}})
+    dests = destinations(
+        fn={"handler": f"{__name__}:failing_handler", "retry": {**FAST, "max_attempts": 2}}
+    )
     await start(store, dests, running)
     written = await store.submit(submission(BODY, destinations=("fn",)))
     record = await settle(store, written.id, {"dead"})
@@ -225,14 +230,23 @@ async def test_expired_lease_is_reclaimed_and_the_late_worker_cannot_record(
 ) -> None:
     written = await store.submit(submission(BODY, destinations=("app",)))
     now = time.time_ns() // 1000
-    [claimed] = await store.claim_due("crashed", now_us=now, lease_us=100_000, limit=10, destinations=["app"])
-    assert await store.claim_due("other", now_us=now, lease_us=100_000, limit=10, destinations=["app"]) == []
+    [claimed] = await store.claim_due(
+        "crashed", now_us=now, lease_us=100_000, limit=10, destinations=["app"]
+    )
+    assert (
+        await store.claim_due("other", now_us=now, lease_us=100_000, limit=10, destinations=["app"])
+        == []
+    )
     later = now + 200_000  # the crashed worker's lease has run out
-    [again] = await store.claim_due("other", now_us=later, lease_us=10_000_000, limit=10, destinations=["app"])
+    [again] = await store.claim_due(
+        "other", now_us=later, lease_us=10_000_000, limit=10, destinations=["app"]
+    )
     assert again.dispatch_id == claimed.dispatch_id
     from hookyard.models import AttemptRecord
 
-    late = AttemptRecord(claimed.dispatch_id, 1, later, 1.0, 200, (), b"", None, None, "delivered", None)
+    late = AttemptRecord(
+        claimed.dispatch_id, 1, later, 1.0, 200, (), b"", None, None, "delivered", None
+    )
     assert await store.record_attempt("crashed", late, status="delivered") is False
     assert await store.record_attempt("other", late, status="delivered") is True
     record = await store.get_event(written.id)
@@ -242,9 +256,23 @@ async def test_expired_lease_is_reclaimed_and_the_late_worker_cannot_record(
 async def test_release_leases_on_shutdown(store: Store) -> None:
     await store.submit(submission(BODY, destinations=("app",)))
     now = time.time_ns() // 1000
-    assert len(await store.claim_due("w", now_us=now, lease_us=60_000_000, limit=5, destinations=["app"])) == 1
+    assert (
+        len(
+            await store.claim_due(
+                "w", now_us=now, lease_us=60_000_000, limit=5, destinations=["app"]
+            )
+        )
+        == 1
+    )
     assert await store.release_leases("w", now_us=now) == 1
-    assert len(await store.claim_due("w2", now_us=now, lease_us=60_000_000, limit=5, destinations=["app"])) == 1
+    assert (
+        len(
+            await store.claim_due(
+                "w2", now_us=now, lease_us=60_000_000, limit=5, destinations=["app"]
+            )
+        )
+        == 1
+    )
 
 
 @pytest.mark.postgres
@@ -257,7 +285,9 @@ async def test_two_workers_on_postgres_never_send_the_same_attempt_twice(
         await s.start()
     try:
         dests = destinations(app={"url": sink.url(), "max_in_flight": 20})
-        ids = [(await stores[0].submit(submission(BODY, destinations=("app",)))).id for _ in range(150)]
+        ids = [
+            (await stores[0].submit(submission(BODY, destinations=("app",)))).id for _ in range(150)
+        ]
         for s in stores:
             service = DeliveryService(s, dests, poll_interval=0.05, concurrency=16)
             await service.start()

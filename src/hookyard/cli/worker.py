@@ -15,11 +15,15 @@ from hookyard.logs import configure_logging
 from hookyard.store.base import open_store
 
 
-async def run_workers(settings: Settings, concurrency: int) -> None:
+async def run_workers(settings: Settings, concurrency: int, lease_seconds: float | None) -> None:
     store = open_store(settings.server.database)
     await store.start()
     service = DeliveryService(
-        store, settings.destinations, alerts=settings.alerts, concurrency=concurrency
+        store,
+        settings.destinations,
+        alerts=settings.alerts,
+        concurrency=concurrency,
+        lease_seconds=lease_seconds,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -41,12 +45,26 @@ async def run_workers(settings: Settings, concurrency: int) -> None:
 @click.command()
 @config_option
 @db_option
-@click.option("--concurrency", type=click.IntRange(1, 10_000), default=64, show_default=True,
-              help="Deliveries in flight at once in this process.")
-def worker(config_path: str | None, database: str | None, concurrency: int) -> None:
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 10_000),
+    default=64,
+    show_default=True,
+    help="Deliveries in flight at once in this process.",
+)
+@click.option(
+    "--lease-seconds",
+    type=click.FloatRange(1, 86_400),
+    default=None,
+    help="How long a claim lasts before another worker may take it over "
+    "(default: twice the longest destination timeout plus 30 s).",
+)
+def worker(
+    config_path: str | None, database: str | None, concurrency: int, lease_seconds: float | None
+) -> None:
     """Run delivery workers only (many may run, on many machines, with PostgreSQL)."""
     settings = load(config_path, database=database)
     if not settings.destinations:
         raise UsageError("no [destinations] configured: nothing to deliver")
     configure_logging()
-    asyncio.run(run_workers(settings, concurrency))
+    asyncio.run(run_workers(settings, concurrency, lease_seconds))

@@ -122,7 +122,9 @@ class DeliveryService:
         with contextlib.suppress(StoreError):
             released = await self.store.release_leases(self.worker_id, now_us=now_us())
             if released:
-                log_event(log, logging.INFO, "leases released", worker=self.worker_id, count=released)
+                log_event(
+                    log, logging.INFO, "leases released", worker=self.worker_id, count=released
+                )
         if self._unlisten is not None:
             await self._unlisten()
         if self._own_client and self.client is not None:
@@ -146,11 +148,12 @@ class DeliveryService:
 
     async def _claim_loop(self) -> None:
         while not self._stopping:
+            # Cleared before looking, so a wake-up that lands while claiming is not lost.
+            self._wake.clear()
             free = self.concurrency - len(self._tasks)
-            claimed: list[ClaimedDispatch] = []
             names = self._claimable()
+            claimed: list[ClaimedDispatch] = []
             if free > 0 and names:
-                self._wake.clear()
                 try:
                     claimed = await self.store.claim_due(
                         self.worker_id,
@@ -165,7 +168,8 @@ class DeliveryService:
                 task = asyncio.create_task(self._deliver(dispatch))
                 self._tasks.add(task)
                 task.add_done_callback(self._finished)
-            if len(claimed) < free or not names:
+            if not claimed or len(claimed) < free:
+                # Nothing more is due, or every slot is busy: sleep until woken or polled.
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
 
@@ -212,7 +216,9 @@ class DeliveryService:
         if destination.kind == "handler":
             key = dispatch.idempotency_key
             if await self.store.is_processed(destination.name, key):
-                await self._record(dispatch, number, _skipped(), "delivered", "delivered: already processed")
+                await self._record(
+                    dispatch, number, _skipped(), "delivered", "delivered: already processed"
+                )
                 return
             assert destination.handler_func is not None
             result = await call_handler(
@@ -249,19 +255,34 @@ class DeliveryService:
             await self.store.set_destination_disabled(
                 destination.name, True, reason=decision.reason, now_us=now_us()
             )
-            log_event(log, logging.ERROR, "destination disabled", destination=destination.name,
-                      reason=decision.reason, event_id=dispatch.event_id)
+            log_event(
+                log,
+                logging.ERROR,
+                "destination disabled",
+                destination=destination.name,
+                reason=decision.reason,
+                event_id=dispatch.event_id,
+            )
         if decision.kind in ("dead", "disable"):
             log_event(
-                log, logging.ERROR, "dispatch dead-lettered" if decision.kind == "dead" else "dispatch held",
-                event_id=dispatch.event_id, dispatch_id=dispatch.dispatch_id,
-                destination=destination.name, attempt=number, reason=decision.reason,
-                event_type=dispatch.event_type, source=dispatch.source,
+                log,
+                logging.ERROR,
+                "dispatch dead-lettered" if decision.kind == "dead" else "dispatch held",
+                event_id=dispatch.event_id,
+                dispatch_id=dispatch.dispatch_id,
+                destination=destination.name,
+                attempt=number,
+                reason=decision.reason,
+                event_type=dispatch.event_type,
+                source=dispatch.source,
             )
             if self.alerts is not None and self.client is not None:
                 notice = dead_notice(
-                    dispatch_id=dispatch.dispatch_id, event_id=dispatch.event_id,
-                    destination=destination.name, attempts=number, reason=decision.reason,
+                    dispatch_id=dispatch.dispatch_id,
+                    event_id=dispatch.event_id,
+                    destination=destination.name,
+                    attempts=number,
+                    reason=decision.reason,
                     at_us=now_us(),
                 )
                 await send_alert(self.client, self.alerts, notice)

@@ -1,0 +1,149 @@
+"""``hookyard dlq list|retry``: the dead-letter queue."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from hookyard.api.serialize import dispatch_json
+from hookyard.cli.common import config_option, db_option, load
+from hookyard.exceptions import UsageError
+from hookyard.models import DispatchRecord
+from hookyard.store.base import Store, open_store
+from hookyard.timeparse import iso_from_us, parse_time_us
+
+T = TypeVar("T")
+RETRY_ALL_LIMIT = 100_000
+
+
+def _time(value: str | None, flag: str) -> int | None:
+    if value is None:
+        return None
+    try:
+        return parse_time_us(value)
+    except ValueError as exc:
+        raise UsageError(f"{flag}: {exc}") from None
+
+
+def with_store(database: str, work: Callable[[Store], Awaitable[T]]) -> T:
+    async def run() -> T:
+        store = open_store(database)
+        await store.start()
+        try:
+            return await work(store)
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
+def last_failure(dispatch: DispatchRecord) -> str:
+    if not dispatch.attempt_log:
+        return ""
+    last = dispatch.attempt_log[-1]
+    if last.status_code is not None:
+        return f"HTTP {last.status_code}"
+    return f"{last.error_class or ''} {last.error_message or ''}".strip()
+
+
+@click.group()
+def dlq() -> None:
+    """The dead-letter queue: dispatches that will not be retried on their own."""
+
+
+@dlq.command("list")
+@config_option
+@db_option
+@click.option("--destination", default=None, help="Only this destination.")
+@click.option("--since", default=None, help="Died at or after: ISO time or an age like 2h.")
+@click.option("--until", default=None, help="Died before: ISO time or an age.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON document for machines.")
+def list_dead(
+    config_path: str | None,
+    database: str | None,
+    destination: str | None,
+    since: str | None,
+    until: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """List dead dispatches, newest first."""
+    settings = load(config_path, database=database)
+    since_us, until_us = _time(since, "--since"), _time(until, "--until")
+    dead = with_store(
+        settings.server.database,
+        lambda store: store.list_dispatches(
+            status="dead",
+            destination=destination,
+            since_us=since_us,
+            until_us=until_us,
+            limit=limit,
+        ),
+    )
+    if as_json:
+        click.echo(json.dumps({"dispatches": [dispatch_json(d) for d in dead]}, indent=2))
+        return
+    table = Table(title=f"dead-letter queue ({len(dead)})")
+    for column in ("dispatch", "event", "destination", "attempts", "last failure", "died at"):
+        table.add_column(column)
+    for d in dead:
+        table.add_row(
+            d.id,
+            d.event_id,
+            d.destination,
+            str(d.attempts),
+            last_failure(d),
+            iso_from_us(d.updated_us) or "",
+        )
+    Console().print(table)
+
+
+@dlq.command("retry")
+@config_option
+@db_option
+@click.argument("dispatch_ids", nargs=-1)
+@click.option("--destination", default=None, help="Every dead dispatch of this destination.")
+@click.option("--since", default=None, help="Died at or after: ISO time or an age like 2h.")
+@click.option("--until", default=None, help="Died before: ISO time or an age.")
+def retry(
+    config_path: str | None,
+    database: str | None,
+    dispatch_ids: tuple[str, ...],
+    destination: str | None,
+    since: str | None,
+    until: str | None,
+) -> None:
+    """Put dead dispatches back in line: given ids, or all matching --destination/--since/--until."""
+    if not dispatch_ids and destination is None and since is None and until is None:
+        raise UsageError("give dispatch ids, or --destination/--since/--until to choose them")
+    if dispatch_ids and (destination or since or until):
+        raise UsageError("give either dispatch ids or filters, not both")
+    settings = load(config_path, database=database)
+    since_us, until_us = _time(since, "--since"), _time(until, "--until")
+
+    async def work(store: Store) -> tuple[int, int]:
+        ids = list(dispatch_ids)
+        if not ids:
+            found = await store.list_dispatches(
+                status="dead",
+                destination=destination,
+                since_us=since_us,
+                until_us=until_us,
+                limit=RETRY_ALL_LIMIT,
+            )
+            ids = [d.id for d in found]
+        moved = await store.retry_dead(ids, now_us=time.time_ns() // 1000) if ids else 0
+        return len(ids), moved
+
+    asked, moved = with_store(settings.server.database, work)
+    click.echo(f"{moved} dispatch(es) queued for delivery")
+    if dispatch_ids and moved < asked:
+        raise UsageError(f"{asked - moved} of the given ids are not dead dispatches")

@@ -1,0 +1,191 @@
+"""Delivery through the real processes: serve, worker, dlq — with a real HTTP sink."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from support.pg import truncate_postgres
+from support.server import hookyard_command, start_server
+from support.sink import Reply, ScriptedServer, running_sink
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def sink() -> Iterator[ScriptedServer]:
+    with running_sink() as server:
+        yield server
+
+
+def config(sink_url: str, **extra: str) -> str:
+    lines = "\n".join(f"{k} = {v}" for k, v in extra.items())
+    return f"""
+[sources.demo]
+scheme = "none"
+id_header = "X-Event-Id"
+
+[destinations.sink]
+url = "{sink_url}"
+retry = {{ schedule = ["100ms"], jitter = false, max_attempts = 2 }}
+{lines}
+"""
+
+
+def wait_for(predicate: object, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def event(url: str, event_id: str) -> dict[str, object]:
+    response = httpx.get(f"{url}/api/events/{event_id}")
+    assert response.status_code == 200
+    data: dict[str, object] = response.json()
+    return data
+
+
+def test_serve_delivers_dead_letters_and_retries_from_the_cli(
+    tmp_path: Path, sink: ScriptedServer
+) -> None:
+    sink.then(Reply(422, body=b"unprocessable"))
+    server = start_server(tmp_path, config=config(sink.url()))
+    try:
+        event_id = httpx.post(f"{server.url}/in/demo", content=b'{"type": "a"}').json()["id"]
+        wait_for(lambda: event(server.url, event_id)["status"] == "dead")
+        dlq = httpx.get(f"{server.url}/api/dlq").json()["dispatches"]
+        assert [d["destination"] for d in dlq] == ["sink"]
+        assert dlq[0]["attempt_log"][0]["status_code"] == 422
+        assert dlq[0]["attempt_log"][0]["response_excerpt"] == "unprocessable"
+        db = f"sqlite:///{tmp_path / 'hookyard.db'}"
+        listed = subprocess.run(
+            hookyard_command("dlq", "list", "--db", db, "--json"),
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert listed.returncode == 0, listed.stderr
+        assert json.loads(listed.stdout)["dispatches"][0]["id"] == dlq[0]["id"]
+        retried = subprocess.run(
+            hookyard_command("dlq", "retry", "--db", db, "--destination", "sink"),
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert retried.returncode == 0 and "1 dispatch(es) queued" in retried.stdout
+        wait_for(lambda: event(server.url, event_id)["status"] == "delivered")
+        assert [r.header("X-Hookyard-Id") for r in sink.received] == [event_id, event_id]
+        assert "dispatch dead-lettered" in server.logs()
+    finally:
+        server.stop()
+
+
+def test_dlq_usage_errors_are_one_line(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'x.db'}"
+    for args, message in [
+        (("dlq", "retry", "--db", db), "give dispatch ids"),
+        (("dlq", "retry", "--db", db, "X", "--destination", "d"), "either dispatch ids or filters"),
+        (("dlq", "list", "--db", db, "--since", "whenever"), "--since: expected an ISO time"),
+        (("dlq", "retry", "--db", db, "01NOTDEAD"), "1 of the given ids are not dead dispatches"),
+    ]:
+        result = subprocess.run(hookyard_command(*args), capture_output=True, text=True, timeout=30)
+        assert result.returncode == 2, (args, result.stderr)
+        assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_worker_without_destinations_is_a_usage_error(tmp_path: Path) -> None:
+    result = subprocess.run(
+        hookyard_command("worker", "--db", f"sqlite:///{tmp_path / 'w.db'}"),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2 and "no [destinations] configured" in result.stderr
+
+
+def start_worker(tmp_path: Path, config_path: Path, *args: str) -> subprocess.Popen[bytes]:
+    log = (tmp_path / f"worker-{time.monotonic_ns()}.log").open("wb")
+    return subprocess.Popen(
+        hookyard_command("worker", "--config", str(config_path), *args),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def test_two_worker_processes_on_postgres_send_each_event_once(
+    tmp_path: Path, sink: ScriptedServer, pg_database: str
+) -> None:
+    truncate_postgres(pg_database)
+    server = start_server(
+        tmp_path, config=config(sink.url()), database=pg_database, extra_args=("--no-worker",)
+    )
+    assert server.config_path is not None
+    config_path = server.config_path
+    config_path.write_text(
+        config_path.read_text().replace(
+            "[sources.demo]", f'[server]\ndatabase = "{pg_database}"\n\n[sources.demo]'
+        )
+    )
+    workers = [start_worker(tmp_path, config_path, "--concurrency", "8") for _ in range(2)]
+    try:
+        with httpx.Client() as client:
+            ids = [
+                client.post(f"{server.url}/in/demo", content=b"{}").json()["id"] for _ in range(120)
+            ]
+        wait_for(lambda: len(sink.received) >= 120, timeout=30)
+        time.sleep(0.5)
+        sent = [r.header("X-Hookyard-Id") for r in sink.received]
+        assert sorted(sent) == sorted(ids)  # every event once, none twice
+    finally:
+        for w in workers:
+            w.send_signal(signal.SIGTERM)
+        for w in workers:
+            assert w.wait(timeout=30) == 0
+        server.stop()
+
+
+def test_kill_9_of_a_worker_mid_delivery_is_redelivered_after_the_lease(
+    tmp_path: Path, sink: ScriptedServer, pg_database: str
+) -> None:
+    truncate_postgres(pg_database)
+    sink.then(Reply(200, delay=3.0))  # the first delivery hangs while we kill the worker
+    server = start_server(
+        tmp_path,
+        config=config(sink.url(), timeout_seconds="10"),
+        database=pg_database,
+        extra_args=("--no-worker",),
+    )
+    assert server.config_path is not None
+    config_path = server.config_path
+    config_path.write_text(
+        config_path.read_text().replace(
+            "[sources.demo]", f'[server]\ndatabase = "{pg_database}"\n\n[sources.demo]'
+        )
+    )
+    first = start_worker(tmp_path, config_path, "--lease-seconds", "2")
+    event_id = httpx.post(f"{server.url}/in/demo", content=b'{"n": 1}').json()["id"]
+    try:
+        wait_for(lambda: len(sink.received) == 1)
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+        second = start_worker(tmp_path, config_path, "--lease-seconds", "2")
+        try:
+            wait_for(lambda: event(server.url, event_id)["status"] == "delivered", timeout=20)
+            assert [r.header("X-Hookyard-Id") for r in sink.received] == [event_id, event_id]
+            dispatch = event(server.url, event_id)["dispatches"][0]  # type: ignore[index]
+            assert len(dispatch["attempt_log"]) == 1  # the killed worker recorded nothing
+        finally:
+            second.send_signal(signal.SIGTERM)
+            second.wait(timeout=30)
+    finally:
+        server.stop()
