@@ -25,7 +25,7 @@ from hookyard.ingest.capture import (
     raw_headers,
     read_body,
 )
-from hookyard.ingest.responses import Send, send_error, send_json
+from hookyard.ingest.responses import Send, send_error, send_json, send_text
 from hookyard.logs import log_event
 from hookyard.metrics import count_ingest
 from hookyard.models import CapturedRequest, Submission, Verdict
@@ -86,6 +86,13 @@ def extract(source: SourceConfig, message: SignedMessage) -> tuple[str | None, s
     except Exception:
         event_type = None
     return event_id, event_type
+
+
+def handshake_answer(source: SourceConfig, message: SignedMessage) -> str | None:
+    try:
+        return source.scheme.handshake(message)
+    except Exception:
+        return None
 
 
 class IngestApp:
@@ -159,13 +166,17 @@ class IngestApp:
         verdict = judge(source, message, request.received_us / 1e6)
         event_id, event_type = extract(source, message)
         accepted = verdict.status != "invalid"
+        handshake = handshake_answer(source, message) if verdict.status == "valid" else None
         submission = Submission(
             request=request,
             verdict=verdict,
             provider_event_id=event_id,
             event_type=event_type,
             dedup_window_us=int(source.dedup_window_seconds * 1_000_000),
-            destinations=self.router(source.name, event_type) if accepted else (),
+            # A subscription handshake is kept as a record but is not an event to deliver.
+            destinations=self.router(source.name, event_type)
+            if accepted and handshake is None
+            else (),
         )
         outcome = _Outcome(0, "", request, verdict, event_type)
         try:
@@ -184,6 +195,10 @@ class IngestApp:
                 send, 200, {"id": written.duplicate_of, "duplicate": True}, record_id=written.duplicate_of
             )
             outcome.status, outcome.outcome = 200, "duplicate"
+        elif handshake is not None:
+            outcome.record_id = written.id
+            await send_text(send, 200, handshake, record_id=written.id)
+            outcome.status, outcome.outcome = 200, "handshake"
         elif not accepted:
             outcome.record_id = written.id
             await send_error(send, 401, "invalid_signature", verdict.reason, record_id=written.id)

@@ -43,3 +43,15 @@ async def send_error(
     if record_id is not None:
         payload["id"] = record_id
     await send_json(send, status, payload, record_id=record_id, extra_headers=extra_headers)
+
+
+async def send_text(send: Send, status: int, text: str, *, record_id: str | None = None) -> None:
+    body = text.encode()
+    headers = [
+        (b"content-type", b"text/plain; charset=utf-8"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    if record_id is not None:
+        headers.append((b"x-hookyard-id", record_id.encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

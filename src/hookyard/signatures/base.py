@@ -97,6 +97,13 @@ class Scheme(ABC):
         """The provider's id for this event, used for dedup; None when it has none."""
         return None
 
+    def handshake(self, message: SignedMessage) -> str | None:
+        """Plain text a provider expects back instead of ``202`` (subscription checks).
+
+        Only consulted for requests whose signature verified.
+        """
+        return None
+
     def event_type(self, message: SignedMessage) -> str | None:
         """The provider's event type; by default the top-level JSON ``type`` field."""
         value = json_field(message.body, "type")

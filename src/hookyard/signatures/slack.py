@@ -109,3 +109,11 @@ class Slack(Scheme):
         if isinstance(inner, str) and inner:
             return inner
         return outer if isinstance(outer, str) and outer else None
+
+    def handshake(self, message: SignedMessage) -> str | None:
+        """Slack's Events API checks a new request URL with ``url_verification``."""
+        data = payload(message.body)
+        if not isinstance(data, dict) or data.get("type") != "url_verification":
+            return None
+        challenge = data.get("challenge")
+        return challenge if isinstance(challenge, str) else None

@@ -205,6 +205,9 @@ class Twitch(Scheme):
         value = json_field(message.body, "challenge")
         return value if isinstance(value, str) else None
 
+    def handshake(self, message: SignedMessage) -> str | None:
+        return self.challenge(message)
+
     def event_type(self, message: SignedMessage) -> str | None:
         """The subscription type for notifications; the message type for the others.
 
