@@ -14,21 +14,19 @@ import hmac
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from hookyard.models import Verdict
 from hookyard.signatures.base import (
     DEFAULT_TOLERANCE_SECONDS,
     Scheme,
     SignedMessage,
-    constant_time_equal,
-    describe_signed,
     invalid,
     json_field,
     parse_unix_timestamp,
     require_secret,
-    window_problem,
 )
+from hookyard.signatures.generic_hmac import judge_secrets
 
 HEADER = "Paddle-Signature"
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
@@ -70,9 +68,13 @@ def signed_content(ts: str, body: bytes) -> bytes:
     return f"{ts}:".encode() + body
 
 
-def compute_signature(secret: str, ts: str, body: bytes) -> str:
+def sign_content(secret: str, content: bytes) -> str:
     key = secret.encode("utf-8", "surrogatepass")
-    return hmac.new(key, signed_content(ts, body), hashlib.sha256).hexdigest()
+    return hmac.new(key, content, hashlib.sha256).hexdigest()
+
+
+def compute_signature(secret: str, ts: str, body: bytes) -> str:
+    return sign_content(secret, signed_content(ts, body))
 
 
 class Paddle(Scheme):
@@ -100,29 +102,15 @@ class Paddle(Scheme):
         shown = ",".join(parsed.h1)[:200]
         if not received:
             return invalid(f"malformed {HEADER}: h1 is not a hex SHA-256 HMAC", received=shown)
-        content = signed_content(parsed.ts, message.body)
-        described = describe_signed(content)
-        computed = ""
-        for index, secret in enumerate(secrets):
-            computed = compute_signature(secret, parsed.ts, message.body)
-            if any(constant_time_equal(computed, candidate) for candidate in received):
-                verdict = Verdict(
-                    status="valid",
-                    reason="h1 signature matches",
-                    secret_index=index,
-                    computed=computed,
-                    received=shown,
-                    signed_content=described,
-                    timestamp=timestamp,
-                )
-                problem = window_problem(timestamp, now, tolerance)
-                return replace(verdict, status="invalid", reason=problem) if problem else verdict
-        return invalid(
-            "signature mismatch" if secrets else "no secret configured",
-            computed=computed or None,
-            received=shown,
-            signed_content=described,
+        return judge_secrets(
+            signed_content(parsed.ts, message.body),
+            received,
+            secrets,
+            sign_content,
+            label="h1 signature",
             timestamp=timestamp,
+            now=now,
+            tolerance=tolerance,
         )
 
     def sign(

@@ -16,7 +16,6 @@ import re
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from hookyard.exceptions import SchemeError
@@ -25,13 +24,11 @@ from hookyard.signatures.base import (
     DEFAULT_TOLERANCE_SECONDS,
     Scheme,
     SignedMessage,
-    constant_time_equal,
-    describe_signed,
     invalid,
     json_field,
     require_secret,
-    window_problem,
 )
+from hookyard.signatures.generic_hmac import judge_secrets
 
 ID_HEADER = "Twitch-Eventsub-Message-Id"
 TIMESTAMP_HEADER = "Twitch-Eventsub-Message-Timestamp"
@@ -90,10 +87,13 @@ def signed_content(msg_id: bytes, raw_timestamp: bytes, body: bytes) -> bytes:
     return msg_id + raw_timestamp + body
 
 
-def compute_signature(secret: str, msg_id: bytes, raw_timestamp: bytes, body: bytes) -> str:
+def sign_content(secret: str, content: bytes) -> str:
     key = secret.encode("utf-8", "surrogatepass")
-    digest = hmac.new(key, signed_content(msg_id, raw_timestamp, body), hashlib.sha256)
-    return _PREFIX + digest.hexdigest()
+    return _PREFIX + hmac.new(key, content, hashlib.sha256).hexdigest()
+
+
+def compute_signature(secret: str, msg_id: bytes, raw_timestamp: bytes, body: bytes) -> str:
+    return sign_content(secret, signed_content(msg_id, raw_timestamp, body))
 
 
 def _utf8(text: str) -> bytes:
@@ -141,29 +141,15 @@ class Twitch(Scheme):
             )
         # Headers were read as latin-1, so this gives back the bytes that arrived.
         id_bytes, ts_bytes = msg_id.encode("latin-1"), raw_ts.encode("latin-1")
-        content = signed_content(id_bytes, ts_bytes, message.body)
-        described = describe_signed(content)
-        computed = ""
-        for index, secret in enumerate(secrets):
-            computed = compute_signature(secret, id_bytes, ts_bytes, message.body)
-            if constant_time_equal(computed, received):
-                verdict = Verdict(
-                    status="valid",
-                    reason="sha256 signature matches",
-                    secret_index=index,
-                    computed=computed,
-                    received=received,
-                    signed_content=described,
-                    timestamp=timestamp,
-                )
-                problem = window_problem(timestamp, now, tolerance)
-                return replace(verdict, status="invalid", reason=problem) if problem else verdict
-        return invalid(
-            "signature mismatch" if secrets else "no secret configured",
-            computed=computed or None,
-            received=received,
-            signed_content=described,
+        return judge_secrets(
+            signed_content(id_bytes, ts_bytes, message.body),
+            [received],
+            secrets,
+            sign_content,
+            label="sha256 signature",
             timestamp=timestamp,
+            now=now,
+            tolerance=tolerance,
         )
 
     def sign(
