@@ -306,3 +306,26 @@ async def test_two_workers_on_postgres_never_send_the_same_attempt_twice(
             await service.stop(grace=2)
         for s in stores:
             await s.close()
+
+
+async def test_a_dead_dispatch_posts_an_alert(
+    store: Store, sink: ScriptedServer, running: list[DeliveryService]
+) -> None:
+    from hookyard.delivery.alerts import parse_alerts
+
+    with running_sink() as alerts:
+        sink.then(Reply(404))
+        dests = destinations(app={"url": sink.url(), "retry": FAST})
+        await start(store, dests, running, alerts=parse_alerts({"url": alerts.url("/alert")}))
+        written = await store.submit(submission(BODY, destinations=("app",)))
+        await settle(store, written.id, {"dead"})
+        deadline = time.monotonic() + 5
+        while not alerts.received and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        [notice] = alerts.received
+        import json
+
+        body = json.loads(notice.body)
+        assert body["type"] == "hookyard.dispatch.dead"
+        assert body["event_id"] == written.id and body["destination"] == "app"
+        assert "404" in body["reason"]
