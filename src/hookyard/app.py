@@ -17,6 +17,7 @@ from hookyard.config import Settings
 from hookyard.ingest.app import IngestApp, Router, no_routes
 from hookyard.ingest.capture import Receive
 from hookyard.ingest.responses import Send
+from hookyard.replay import ReplayManager
 from hookyard.store.base import Store, open_store
 
 log = logging.getLogger("hookyard")
@@ -34,12 +35,19 @@ class HookyardApp:
     def __init__(self, settings: Settings, store: Store, *, router: Router = no_routes) -> None:
         self.settings = settings
         self.store = store
-        self.services: list[Service] = []
+        #: Replays started through the API run here; stopping it marks them cancelled.
+        self.replays = ReplayManager(store, settings.destinations)
+        self.services: list[Service] = [self.replays]
         self.on_started: list[Callable[[], Awaitable[None] | None]] = []
         self.ingest = IngestApp(
             settings.sources, store, router=router, access_log=settings.server.access_log
         )
-        self.admin = create_admin_app(store, admin_token=settings.server.admin_token)
+        self.admin = create_admin_app(
+            store,
+            admin_token=settings.server.admin_token,
+            replays=self.replays,
+            sources=settings.sources,
+        )
 
     async def __call__(self, scope: MutableMapping[str, Any], receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -85,7 +93,5 @@ def create_app(
     store = store or open_store(settings.server.database, queue_size=settings.server.queue_size)
     app = HookyardApp(settings, store, router=make_router(settings.destinations.values()))
     if with_workers and settings.destinations:
-        app.services.append(
-            DeliveryService(store, settings.destinations, alerts=settings.alerts)
-        )
+        app.services.append(DeliveryService(store, settings.destinations, alerts=settings.alerts))
     return app

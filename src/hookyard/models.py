@@ -178,6 +178,15 @@ class AttemptRecord:
 
 @dataclass(frozen=True, slots=True)
 class EventFilter:
+    """Which stored events to list. Every field given must match (AND).
+
+    ``response_status`` and ``destination`` look at the event's dispatches: an event
+    matches when one dispatch satisfies both (its destination, and the HTTP status of
+    its last attempt: ``"5xx"`` for a class, ``"404"`` for one code).
+    ``hookyard.inspect.query.parse_filter`` builds one from text, as the API and the
+    CLI receive it.
+    """
+
     source: str | None = None
     event_type: str | None = None  # glob: order.* matches order.created
     verdict: str | None = None
@@ -186,6 +195,8 @@ class EventFilter:
     until_us: int | None = None
     limit: int = 50
     cursor: str | None = None  # id of the last row of the previous page
+    response_status: str | None = None  # last response of a dispatch: "5xx", "404"
+    destination: str | None = None  # has a dispatch to this destination
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,3 +225,70 @@ class ClaimedDispatch:
 DispatchStatus = Literal[
     "pending", "in_flight", "delivered", "retrying", "dead", "disabled", "dry_run"
 ]
+
+
+# -- replay ----------------------------------------------------------------------------------
+
+ReplayBatchStatus = Literal["running", "done", "cancelled", "failed"]
+ReplayDispatchStatus = Literal["delivered", "failed", "skipped", "dry_run"]
+"""A replayed dispatch is attempted once; workers never claim these statuses."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayPayload:
+    """A stored event as replay reads it: the exact bytes plus what signing and routing need."""
+
+    id: str
+    source: str
+    received_us: int
+    event_type: str | None
+    provider_event_id: str | None
+    content_type: str
+    headers: HeaderList
+    body: bytes
+
+    @property
+    def idempotency_key(self) -> str:
+        """The original's key, so a receiver that handled it can dedupe the replay."""
+        return self.provider_event_id or self.id
+
+    def __repr__(self) -> str:  # headers may carry provider credentials
+        return f"ReplayPayload(id={self.id!r}, source={self.source!r}, type={self.event_type!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayResult:
+    """One replayed event: its dispatch row (linked to the original) and its one attempt."""
+
+    dispatch_id: str
+    event_id: str
+    destination: str
+    status: ReplayDispatchStatus
+    attempt: AttemptRecord
+    #: (destination, idempotency key, event id) when a Python handler ran successfully.
+    processed_key: tuple[str, str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayBatch:
+    """One replay run: what was selected, where it went, and how it is going."""
+
+    id: str
+    created_us: int
+    #: What selected the events, as given: ``{"ids": [...]}`` or the filter's fields.
+    selection: dict[str, Any]
+    target: str
+    total: int
+    status: ReplayBatchStatus
+    delivered: int = 0
+    failed: int = 0
+    skipped: int = 0
+    updated_us: int | None = None
+    finished_us: int | None = None
+    #: How it was run: rate, concurrency, force, signing scheme (never a secret).
+    options: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def done(self) -> int:
+        return self.delivered + self.failed + self.skipped

@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import time
 
-from hookyard.ids import new_id
+from hookyard.ids import UlidFactory
 from hookyard.models import CapturedRequest, HeaderList, Submission, Verdict
+
+_ids = UlidFactory()
 
 
 def captured(
@@ -16,10 +18,17 @@ def captured(
     headers: HeaderList = ((b"Content-Type", b"application/json"),),
     received_us: int | None = None,
 ) -> CapturedRequest:
+    if received_us is None:
+        received_us = time.time_ns() // 1000
+        event_id = _ids.new(now_ms=received_us // 1000)
+    else:
+        # Minted at that receipt time, as ingest does; a fresh factory so the shared one's
+        # monotonic guarantee does not pull an old time up to now.
+        event_id = UlidFactory().new(now_ms=received_us // 1000)
     return CapturedRequest(
-        id=new_id(),
+        id=event_id,
         source=source,
-        received_us=received_us if received_us is not None else time.time_ns() // 1000,
+        received_us=received_us,
         remote_addr="127.0.0.1",
         method="POST",
         path=f"/in/{source}",

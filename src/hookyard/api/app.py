@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
@@ -14,10 +14,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from hookyard.api.serialize import record_json, summary_json
+from hookyard.api.inspect import inspect_routes
+from hookyard.api.replays import replay_routes
+from hookyard.api.serialize import dispatch_json, record_json, summary_json
+from hookyard.inspect.query import BadFilter, parse_filter
 from hookyard.models import EventFilter
+from hookyard.replay import ReplayManager
 from hookyard.store.base import Store
 from hookyard.timeparse import parse_time_us
+
+if TYPE_CHECKING:
+    from hookyard.config import SourceConfig
 
 MAX_LIMIT = 1000
 
@@ -31,33 +38,11 @@ class BadQuery(ValueError):
 
 
 def event_filter(params: Any) -> EventFilter:
-    """Query parameters to an EventFilter; raises BadQuery naming the parameter."""
-
-    def time_param(name: str) -> int | None:
-        raw = params.get(name)
-        if raw is None:
-            return None
-        try:
-            return parse_time_us(raw)
-        except ValueError as exc:
-            raise BadQuery(f"{name}: {exc}") from None
-
-    raw_limit = params.get("limit", "50")
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
-        raise BadQuery(f"limit: expected an integer from 1 to {MAX_LIMIT}, got {raw_limit!r}")
-    verdict = params.get("verdict")
-    if verdict is not None and verdict not in ("valid", "invalid", "unsigned"):
-        raise BadQuery(f"verdict: expected valid, invalid or unsigned, got {verdict!r}")
-    return EventFilter(
-        source=params.get("source"),
-        event_type=params.get("type"),
-        verdict=verdict,
-        status=params.get("status"),
-        since_us=time_param("since"),
-        until_us=time_param("until"),
-        limit=int(raw_limit),
-        cursor=params.get("cursor"),
-    )
+    """Query parameters to an EventFilter (the CLI's parser); raises BadQuery naming one."""
+    try:
+        return parse_filter(params, max_limit=MAX_LIMIT)
+    except BadFilter as exc:
+        raise BadQuery(str(exc)) from None
 
 
 class TokenAuth(BaseHTTPMiddleware):
@@ -79,7 +64,15 @@ class TokenAuth(BaseHTTPMiddleware):
         return await call_next(request)
 
 
-def create_admin_app(store: Store, *, admin_token: str | None) -> Starlette:
+def create_admin_app(
+    store: Store,
+    *,
+    admin_token: str | None,
+    replays: ReplayManager | None = None,
+    sources: Mapping[str, SourceConfig] | None = None,
+) -> Starlette:
+    """``replays`` runs ``POST /api/replays``; without one, replays may only use ``url``."""
+
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok", "pending_writes": store.pending})
 
@@ -117,6 +110,31 @@ def create_admin_app(store: Store, *, admin_token: str | None) -> Starlette:
             },
         )
 
+    async def list_dlq(request: Request) -> Response:
+        params = request.query_params
+        raw_limit = params.get("limit", "50")
+        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+            return error(400, "bad_query", f"limit: expected an integer from 1 to {MAX_LIMIT}")
+        times: dict[str, int | None] = {}
+        for name in ("since", "until"):
+            raw = params.get(name)
+            try:
+                times[name] = None if raw is None else parse_time_us(raw)
+            except ValueError as exc:
+                return error(400, "bad_query", f"{name}: {exc}")
+        dead = await store.list_dispatches(
+            status="dead",
+            destination=params.get("destination"),
+            since_us=times["since"],
+            until_us=times["until"],
+            cursor=params.get("cursor"),
+            limit=int(raw_limit),
+        )
+        next_cursor = dead[-1].id if len(dead) == int(raw_limit) else None
+        return JSONResponse(
+            {"dispatches": [dispatch_json(d) for d in dead], "next_cursor": next_cursor}
+        )
+
     async def not_found(request: Request, exc: Exception) -> Response:
         return error(404, "not_found", f"no route {request.url.path}")
 
@@ -129,7 +147,10 @@ def create_admin_app(store: Store, *, admin_token: str | None) -> Starlette:
         Route("/api/events", list_events),
         Route("/api/events/{event_id}", get_event),
         Route("/api/events/{event_id}/body", get_body),
+        Route("/api/dlq", list_dlq),
     ]
+    routes.extend(replay_routes(store, replays or ReplayManager(store, {})))
+    routes.extend(inspect_routes(store, sources or {}))
     return Starlette(
         routes=routes,
         middleware=[Middleware(TokenAuth, token=admin_token)],

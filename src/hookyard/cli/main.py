@@ -7,7 +7,15 @@ import sys
 import click
 
 from hookyard import __version__
+from hookyard.cli.conformance import conformance
+from hookyard.cli.corpus import replay_corpus
+from hookyard.cli.dlq import dlq
+from hookyard.cli.events import events
+from hookyard.cli.export import export
+from hookyard.cli.replay import replay
 from hookyard.cli.serve import migrate, serve
+from hookyard.cli.signatures import sign, verify
+from hookyard.cli.worker import worker
 from hookyard.exceptions import HookyardError
 
 
@@ -17,38 +25,20 @@ def cli() -> None:
     """hookyard: a self-hosted webhook gateway."""
 
 
-cli.add_command(serve)
-cli.add_command(migrate)
-
-
-OPTIONAL_COMMANDS = (
-    ("hookyard.cli.signatures", "verify"),
-    ("hookyard.cli.signatures", "sign"),
-    ("hookyard.cli.worker", "worker"),
-    ("hookyard.cli.dlq", "dlq"),
-    ("hookyard.cli.events", "events"),
-    ("hookyard.cli.replay", "replay"),
-    ("hookyard.cli.replay", "replay_corpus"),
-    ("hookyard.cli.export", "export"),
-    ("hookyard.cli.conformance", "conformance"),
-)
-
-
-def _register_optional() -> None:
-    """Command groups that live in their own modules."""
-    import importlib
-
-    for module_name, attr in OPTIONAL_COMMANDS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        cli.add_command(getattr(module, attr))
-
-
-_register_optional()
+for command in (
+    conformance,
+    dlq,
+    events,
+    export,
+    migrate,
+    replay,
+    replay_corpus,
+    serve,
+    sign,
+    verify,
+    worker,
+):
+    cli.add_command(command)
 
 
 def main() -> None:

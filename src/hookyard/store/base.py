@@ -17,7 +17,6 @@ from importlib import resources
 from typing import Any
 
 from hookyard.exceptions import ConfigError
-from hookyard.store.rows import Row
 from hookyard.models import (
     AttemptRecord,
     ClaimedDispatch,
@@ -25,9 +24,13 @@ from hookyard.models import (
     EventFilter,
     EventRecord,
     EventSummary,
+    ReplayBatch,
+    ReplayPayload,
+    ReplayResult,
     Submission,
     WriteResult,
 )
+from hookyard.store.rows import Row
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +70,12 @@ def load_queries(dialect: str) -> dict[str, str]:
 
 def verdict_detail(submission: Submission) -> str:
     v = submission.verdict
-    if v.computed is None and v.received is None and v.signed_content is None and v.timestamp is None:
+    if (
+        v.computed is None
+        and v.received is None
+        and v.signed_content is None
+        and v.timestamp is None
+    ):
         return "{}"
     return json.dumps(
         {
@@ -302,6 +310,101 @@ class Store(ABC):
     @abstractmethod
     async def retry_dead(self, dispatch_ids: Sequence[str], *, now_us: int) -> int:
         """Put dead dispatches back in line, due now; returns how many moved."""
+
+    # -- replay --------------------------------------------------------------------------
+
+    @abstractmethod
+    async def known_event_ids(self, event_ids: Sequence[str]) -> set[str]:
+        """Which of ``event_ids`` are stored."""
+
+    @abstractmethod
+    async def replay_payloads(self, event_ids: Sequence[str]) -> list[ReplayPayload]:
+        """The stored bytes of ``event_ids`` (the ones that exist), in id order."""
+
+    @abstractmethod
+    async def create_replay_batch(self, batch: ReplayBatch) -> None: ...
+
+    @abstractmethod
+    async def record_replay_results(
+        self, batch_id: str, results: Sequence[ReplayResult], *, missing: int = 0, now_us: int
+    ) -> None:
+        """In one transaction: a dispatch row and its attempt for each result, handler
+        keys for the ones a handler processed, and the batch's counters (``missing``
+        events, gone since they were selected, count as failed)."""
+
+    @abstractmethod
+    async def finish_replay_batch(
+        self, batch_id: str, status: str, *, now_us: int, error: str | None = None
+    ) -> None:
+        """Mark a running batch done, cancelled or failed (a finished one stays as it is)."""
+
+    @abstractmethod
+    async def get_replay_batch(self, batch_id: str) -> ReplayBatch | None: ...
+
+    @abstractmethod
+    async def replay_batch_dispatches(
+        self, batch_id: str, *, status: str, limit: int = 20
+    ) -> list[DispatchRecord]:
+        """The batch's dispatches with ``status`` (e.g. its failures), each with its attempt."""
+
+
+def replay_batch_row(batch: ReplayBatch) -> tuple[Any, ...]:
+    """Column values for ``replay_batches``, in the order of ``insert_replay_batch``."""
+    return (
+        batch.id,
+        batch.created_us,
+        json.dumps(batch.selection),
+        batch.target,
+        batch.total,
+        batch.status,
+        batch.delivered,
+        batch.failed,
+        batch.skipped,
+        batch.updated_us,
+        batch.finished_us,
+        json.dumps(batch.options),
+        batch.error,
+    )
+
+
+def replay_batch_from_row(row: Row) -> ReplayBatch:
+    return ReplayBatch(
+        id=row[0],
+        created_us=row[1],
+        selection=json.loads(row[2]),
+        target=row[3],
+        total=row[4],
+        status=row[5],
+        delivered=row[6],
+        failed=row[7],
+        skipped=row[8],
+        updated_us=row[9],
+        finished_us=row[10],
+        options=json.loads(row[11]),
+        error=row[12],
+    )
+
+
+def replay_payload_from_row(row: Row) -> ReplayPayload:
+    from hookyard.models import decode_headers
+
+    return ReplayPayload(
+        id=row[0],
+        source=row[1],
+        received_us=row[2],
+        event_type=row[3],
+        provider_event_id=row[4],
+        content_type=row[5],
+        headers=decode_headers(bytes(row[6])),
+        body=bytes(row[7]),
+    )
+
+
+def replay_counts(results: Sequence[ReplayResult], missing: int = 0) -> tuple[int, int, int]:
+    """(delivered, failed, skipped) of a group of results; a dry run counts as skipped."""
+    delivered = sum(1 for r in results if r.status == "delivered")
+    failed = sum(1 for r in results if r.status == "failed") + missing
+    return delivered, failed, len(results) + missing - delivered - failed
 
 
 def open_store(url: str, *, queue_size: int = 10_000) -> Store:

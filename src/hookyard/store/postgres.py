@@ -26,6 +26,9 @@ from hookyard.models import (
     EventFilter,
     EventRecord,
     EventSummary,
+    ReplayBatch,
+    ReplayPayload,
+    ReplayResult,
     Submission,
     WriteResult,
 )
@@ -39,6 +42,10 @@ from hookyard.store.base import (
     group_duplicates_in_batch,
     load_migrations,
     load_queries,
+    replay_batch_from_row,
+    replay_batch_row,
+    replay_counts,
+    replay_payload_from_row,
     resolve_followers,
 )
 from hookyard.store.rows import (
@@ -286,8 +293,13 @@ class PostgresStore(Store):
     ) -> bool:
         async with self.pool.acquire() as conn, conn.transaction():
             event_id = await conn.fetchval(
-                Q["finish_attempt"], status, attempt.next_attempt_us, attempt.status_code,
-                attempt.started_us, attempt.dispatch_id, worker_id,
+                Q["finish_attempt"],
+                status,
+                attempt.next_attempt_us,
+                attempt.status_code,
+                attempt.started_us,
+                attempt.dispatch_id,
+                worker_id,
             )
             if event_id is None:
                 return False
@@ -334,8 +346,13 @@ class PostgresStore(Store):
         limit: int = 50,
     ) -> list[DispatchRecord]:
         sql, params = filters.dispatch_sql(
-            status=status, destination=destination, since_us=since_us, until_us=until_us,
-            cursor=cursor, limit=limit, placeholder=lambda n: f"${n}",
+            status=status,
+            destination=destination,
+            since_us=since_us,
+            until_us=until_us,
+            cursor=cursor,
+            limit=limit,
+            placeholder=lambda n: f"${n}",
         )
         async with self.pool.acquire() as conn:
             found = []
@@ -353,7 +370,69 @@ class PostgresStore(Store):
                 await conn.execute("SELECT pg_notify($1, '')", DISPATCH_CHANNEL)
             return len(rows)
 
-    async def listen_for_dispatches(self, wake: Callable[[], None]) -> Callable[[], Awaitable[None]]:
+    # -- replay --------------------------------------------------------------------------
+
+    async def known_event_ids(self, event_ids: Sequence[str]) -> set[str]:
+        rows = await self.pool.fetch(Q["known_event_ids"], list(event_ids))
+        return {row[0] for row in rows}
+
+    async def replay_payloads(self, event_ids: Sequence[str]) -> list[ReplayPayload]:
+        rows = await self.pool.fetch(Q["replay_payloads"], list(event_ids))
+        return [replay_payload_from_row(row) for row in rows]
+
+    async def create_replay_batch(self, batch: ReplayBatch) -> None:
+        await self.pool.execute(Q["insert_replay_batch"], *replay_batch_row(batch))
+
+    async def record_replay_results(
+        self, batch_id: str, results: Sequence[ReplayResult], *, missing: int = 0, now_us: int
+    ) -> None:
+        attempts = [attempt_row(r.attempt) for r in results]
+        delivered, failed, skipped = replay_counts(results, missing)
+        async with self.pool.acquire() as conn, conn.transaction():
+            if results:
+                await conn.execute(
+                    Q["insert_replay_dispatches"],
+                    [r.dispatch_id for r in results],
+                    [r.event_id for r in results],
+                    [r.destination for r in results],
+                    [r.status for r in results],
+                    [r.attempt.started_us for r in results],
+                    [r.attempt.status_code for r in results],
+                    now_us,
+                    batch_id,
+                )
+                # One array per attempts column, in insert_attempt's order.
+                columns = [list(column) for column in zip(*attempts, strict=True)]
+                await conn.execute(Q["insert_replay_attempts"], *columns)
+            keys = [(*r.processed_key, r.attempt.started_us) for r in results if r.processed_key]
+            if keys:
+                await conn.executemany(Q["insert_processed_key"], keys)
+            await conn.execute(
+                Q["count_replay_results"], delivered, failed, skipped, now_us, batch_id
+            )
+
+    async def finish_replay_batch(
+        self, batch_id: str, status: str, *, now_us: int, error: str | None = None
+    ) -> None:
+        await self.pool.execute(Q["finish_replay_batch"], status, now_us, now_us, error, batch_id)
+
+    async def get_replay_batch(self, batch_id: str) -> ReplayBatch | None:
+        row = await self.pool.fetchrow(Q["get_replay_batch"], batch_id)
+        return None if row is None else replay_batch_from_row(row)
+
+    async def replay_batch_dispatches(
+        self, batch_id: str, *, status: str, limit: int = 20
+    ) -> list[DispatchRecord]:
+        async with self.pool.acquire() as conn:
+            found = []
+            for d in await conn.fetch(Q["replay_batch_dispatches"], batch_id, status, limit):
+                attempts = await conn.fetch(Q["dispatch_attempts"], d[0])
+                found.append(dispatch_from_row(d, [attempt_from_row(a) for a in attempts]))
+            return found
+
+    async def listen_for_dispatches(
+        self, wake: Callable[[], None]
+    ) -> Callable[[], Awaitable[None]]:
         """Call ``wake`` whenever any process commits new due dispatches (LISTEN/NOTIFY)."""
         conn = await self._connect()
 

@@ -31,6 +31,9 @@ from hookyard.models import (
     EventFilter,
     EventRecord,
     EventSummary,
+    ReplayBatch,
+    ReplayPayload,
+    ReplayResult,
     Submission,
     WriteResult,
 )
@@ -44,6 +47,10 @@ from hookyard.store.base import (
     group_duplicates_in_batch,
     load_migrations,
     load_queries,
+    replay_batch_from_row,
+    replay_batch_row,
+    replay_counts,
+    replay_payload_from_row,
     resolve_followers,
 )
 from hookyard.store.rows import (
@@ -207,7 +214,9 @@ class _Writer(threading.Thread):
         finally:
             conn.close()
 
-    def _process(self, conn: sqlite3.Connection, jobs: list[_Job]) -> list[tuple[Any, BaseException | None]]:
+    def _process(
+        self, conn: sqlite3.Connection, jobs: list[_Job]
+    ) -> list[tuple[Any, BaseException | None]]:
         try:
             outcomes = self._transaction(conn, jobs)
             self.batches += 1
@@ -221,7 +230,9 @@ class _Writer(threading.Thread):
             # Isolate the job that broke the batch: the others still commit.
             return [self._process(conn, [job])[0] for job in jobs]
 
-    def _transaction(self, conn: sqlite3.Connection, jobs: list[_Job]) -> list[tuple[Any, BaseException | None]]:
+    def _transaction(
+        self, conn: sqlite3.Connection, jobs: list[_Job]
+    ) -> list[tuple[Any, BaseException | None]]:
         conn.execute("BEGIN IMMEDIATE")
         submissions = [job.submission for job in jobs if job.submission is not None]
         written = iter(write_submissions(conn, submissions))
@@ -392,7 +403,13 @@ class SqliteStore(Store):
                 row[0]
                 for row in conn.execute(
                     Q["claim_due"],
-                    (worker_id, now_us + lease_us, now_us, now_us, now_us, names, limit),
+                    {
+                        "owner": worker_id,
+                        "expires": now_us + lease_us,
+                        "now": now_us,
+                        "names": names,
+                        "limit": limit,
+                    },
                 ).fetchall()
             ]
             if not ids:
@@ -413,8 +430,14 @@ class SqliteStore(Store):
         def run(conn: sqlite3.Connection) -> bool:
             row = conn.execute(
                 Q["finish_attempt"],
-                (status, attempt.next_attempt_us, attempt.status_code, attempt.started_us,
-                 attempt.dispatch_id, worker_id),
+                (
+                    status,
+                    attempt.next_attempt_us,
+                    attempt.status_code,
+                    attempt.started_us,
+                    attempt.dispatch_id,
+                    worker_id,
+                ),
             ).fetchone()
             if row is None:
                 return False
@@ -481,8 +504,13 @@ class SqliteStore(Store):
         limit: int = 50,
     ) -> list[DispatchRecord]:
         sql, params = filters.dispatch_sql(
-            status=status, destination=destination, since_us=since_us, until_us=until_us,
-            cursor=cursor, limit=limit, placeholder=lambda _: "?",
+            status=status,
+            destination=destination,
+            since_us=since_us,
+            until_us=until_us,
+            cursor=cursor,
+            limit=limit,
+            placeholder=lambda _: "?",
         )
 
         def run(conn: sqlite3.Connection) -> list[DispatchRecord]:
@@ -509,3 +537,88 @@ class SqliteStore(Store):
             for wake in self.on_dispatch:
                 wake()
         return moved
+
+    # -- replay --------------------------------------------------------------------------
+
+    async def known_event_ids(self, event_ids: Sequence[str]) -> set[str]:
+        def run(conn: sqlite3.Connection) -> set[str]:
+            found: set[str] = set()
+            for start in range(0, len(event_ids), 10_000):
+                chunk = json.dumps(list(event_ids[start : start + 10_000]))
+                found.update(row[0] for row in conn.execute(Q["known_event_ids"], (chunk,)))
+            return found
+
+        return await self.read(run)
+
+    async def replay_payloads(self, event_ids: Sequence[str]) -> list[ReplayPayload]:
+        def run(conn: sqlite3.Connection) -> list[ReplayPayload]:
+            rows = conn.execute(Q["replay_payloads"], (json.dumps(list(event_ids)),)).fetchall()
+            return [replay_payload_from_row(row) for row in rows]
+
+        return await self.read(run)
+
+    async def create_replay_batch(self, batch: ReplayBatch) -> None:
+        def run(conn: sqlite3.Connection) -> None:
+            conn.execute(Q["insert_replay_batch"], replay_batch_row(batch))
+
+        await self.run_in_writer(run)
+
+    async def record_replay_results(
+        self, batch_id: str, results: Sequence[ReplayResult], *, missing: int = 0, now_us: int
+    ) -> None:
+        dispatches = [
+            (
+                r.dispatch_id,
+                r.event_id,
+                r.destination,
+                r.status,
+                1,
+                None,
+                r.attempt.started_us,
+                now_us,
+                r.event_id,
+                batch_id,
+                r.attempt.status_code,
+            )
+            for r in results
+        ]
+        attempts = [attempt_row(r.attempt) for r in results]
+        keys = [(*r.processed_key, r.attempt.started_us) for r in results if r.processed_key]
+        delivered, failed, skipped = replay_counts(results, missing)
+
+        def run(conn: sqlite3.Connection) -> None:
+            conn.executemany(Q["insert_replay_dispatch"], dispatches)
+            conn.executemany(Q["insert_attempt"], attempts)
+            conn.executemany(Q["insert_processed_key"], keys)
+            conn.execute(Q["count_replay_results"], (delivered, failed, skipped, now_us, batch_id))
+
+        await self.run_in_writer(run)
+
+    async def finish_replay_batch(
+        self, batch_id: str, status: str, *, now_us: int, error: str | None = None
+    ) -> None:
+        def run(conn: sqlite3.Connection) -> None:
+            conn.execute(Q["finish_replay_batch"], (status, now_us, now_us, error, batch_id))
+
+        await self.run_in_writer(run)
+
+    async def get_replay_batch(self, batch_id: str) -> ReplayBatch | None:
+        def run(conn: sqlite3.Connection) -> ReplayBatch | None:
+            row = conn.execute(Q["get_replay_batch"], (batch_id,)).fetchone()
+            return None if row is None else replay_batch_from_row(row)
+
+        return await self.read(run)
+
+    async def replay_batch_dispatches(
+        self, batch_id: str, *, status: str, limit: int = 20
+    ) -> list[DispatchRecord]:
+        def run(conn: sqlite3.Connection) -> list[DispatchRecord]:
+            rows = conn.execute(Q["replay_batch_dispatches"], (batch_id, status, limit))
+            return [
+                dispatch_from_row(
+                    d, [attempt_from_row(a) for a in conn.execute(Q["dispatch_attempts"], (d[0],))]
+                )
+                for d in rows.fetchall()
+            ]
+
+        return await self.read(run)

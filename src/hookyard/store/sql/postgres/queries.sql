@@ -94,14 +94,30 @@ FROM attempts WHERE dispatch_id = $1 ORDER BY number;
 
 -- name: claim_due
 -- SKIP LOCKED lets many workers on many machines claim side by side without waiting.
-WITH due AS (
+-- One index-ordered query per state: an OR across states made PostgreSQL sort every due row.
+WITH pending AS (
     SELECT id FROM dispatches
-    WHERE ((status IN ('pending', 'retrying') AND next_attempt_us <= $3)
-           OR (status = 'in_flight' AND lease_expires_us < $3))
-      AND destination = ANY($4::text[])
-    ORDER BY next_attempt_us
+    WHERE status = 'pending' AND next_attempt_us <= $3 AND destination = ANY($4::text[])
+    ORDER BY next_attempt_us LIMIT $5
+    FOR UPDATE SKIP LOCKED
+),
+retrying AS (
+    SELECT id FROM dispatches
+    WHERE status = 'retrying' AND next_attempt_us <= $3 AND destination = ANY($4::text[])
+    ORDER BY next_attempt_us LIMIT $5
+    FOR UPDATE SKIP LOCKED
+),
+expired AS (
+    SELECT id FROM dispatches
+    WHERE status = 'in_flight' AND lease_expires_us < $3 AND destination = ANY($4::text[])
     LIMIT $5
     FOR UPDATE SKIP LOCKED
+),
+due AS (
+    SELECT id FROM pending
+    UNION ALL SELECT id FROM retrying
+    UNION ALL SELECT id FROM expired
+    LIMIT $5
 ),
 claimed AS (
     UPDATE dispatches d
@@ -180,3 +196,51 @@ UPDATE dispatches
 SET status = CASE WHEN attempts = 0 THEN 'pending' ELSE 'retrying' END,
     lease_owner = NULL, lease_expires_us = NULL, next_attempt_us = $1, updated_us = $2
 WHERE id = $3 AND lease_owner = $4;
+
+-- name: insert_replay_batch
+INSERT INTO replay_batches (id, created_us, filter, target, total, status, delivered, failed,
+                            skipped, updated_us, finished_us, options, error)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13);
+
+-- name: get_replay_batch
+SELECT id, created_us, filter, target, total, status, delivered, failed, skipped, updated_us,
+       finished_us, options, error
+FROM replay_batches WHERE id = $1;
+
+-- name: count_replay_results
+UPDATE replay_batches
+SET delivered = delivered + $1, failed = failed + $2, skipped = skipped + $3, updated_us = $4
+WHERE id = $5;
+
+-- name: finish_replay_batch
+-- Only a running batch finishes; the first ending (done, cancelled, failed) is kept.
+UPDATE replay_batches SET status = $1, finished_us = $2, updated_us = $3, error = $4
+WHERE id = $5 AND status = 'running';
+
+-- name: insert_replay_dispatches
+-- Replayed deliveries, one array per column: linked to the original (event_id = replay_of)
+-- and to their batch. Attempted once, so never claimed by a worker.
+INSERT INTO dispatches (id, event_id, destination, status, attempts, created_us, updated_us,
+                        replay_of, batch_id, last_status_code)
+SELECT t.id, t.event_id, t.destination, t.status, 1, t.created_us, $7, t.event_id, $8,
+       t.status_code
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::int[])
+     AS t(id, event_id, destination, status, created_us, status_code);
+
+-- name: insert_replay_attempts
+INSERT INTO attempts (dispatch_id, number, started_us, latency_ms, status_code, response_headers,
+                      response_excerpt, error_class, error_message, decision, next_attempt_us)
+SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::float8[], $5::int[], $6::text[],
+                     $7::bytea[], $8::text[], $9::text[], $10::text[], $11::bigint[]);
+
+-- name: replay_payloads
+SELECT id, source, received_us, event_type, provider_event_id, content_type, headers, body
+FROM events WHERE id = ANY($1::text[]) ORDER BY id;
+
+-- name: known_event_ids
+SELECT id FROM events WHERE id = ANY($1::text[]);
+
+-- name: replay_batch_dispatches
+SELECT id, event_id, destination, status, attempts, next_attempt_us, created_us, updated_us,
+       replay_of, batch_id
+FROM dispatches WHERE batch_id = $1 AND status = $2 ORDER BY id LIMIT $3;

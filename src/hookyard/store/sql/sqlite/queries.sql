@@ -55,15 +55,31 @@ FROM attempts WHERE dispatch_id = ? ORDER BY number;
 
 -- name: claim_due
 -- Due dispatches, or ones whose worker's lease has run out (a crashed worker).
+-- One index-ordered query per state: an OR across states made SQLite sort every due row.
 UPDATE dispatches
-SET status = 'in_flight', lease_owner = ?, lease_expires_us = ?, updated_us = ?
+SET status = 'in_flight', lease_owner = :owner, lease_expires_us = :expires, updated_us = :now
 WHERE id IN (
-    SELECT id FROM dispatches
-    WHERE ((status IN ('pending', 'retrying') AND next_attempt_us <= ?)
-           OR (status = 'in_flight' AND lease_expires_us < ?))
-      AND destination IN (SELECT value FROM json_each(?))
-    ORDER BY next_attempt_us
-    LIMIT ?
+    SELECT id FROM (
+        SELECT id, next_attempt_us FROM dispatches
+        WHERE status = 'pending' AND next_attempt_us <= :now
+          AND destination IN (SELECT value FROM json_each(:names))
+        ORDER BY next_attempt_us LIMIT :limit
+    )
+    UNION ALL
+    SELECT id FROM (
+        SELECT id, next_attempt_us FROM dispatches
+        WHERE status = 'retrying' AND next_attempt_us <= :now
+          AND destination IN (SELECT value FROM json_each(:names))
+        ORDER BY next_attempt_us LIMIT :limit
+    )
+    UNION ALL
+    SELECT id FROM (
+        SELECT id FROM dispatches
+        WHERE status = 'in_flight' AND lease_expires_us < :now
+          AND destination IN (SELECT value FROM json_each(:names))
+        LIMIT :limit
+    )
+    LIMIT :limit
 )
 RETURNING id;
 
@@ -143,3 +159,41 @@ UPDATE dispatches
 SET status = CASE WHEN attempts = 0 THEN 'pending' ELSE 'retrying' END,
     lease_owner = NULL, lease_expires_us = NULL, next_attempt_us = ?, updated_us = ?
 WHERE id = ? AND lease_owner = ?;
+
+-- name: insert_replay_batch
+INSERT INTO replay_batches (id, created_us, filter, target, total, status, delivered, failed,
+                            skipped, updated_us, finished_us, options, error)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+
+-- name: get_replay_batch
+SELECT id, created_us, filter, target, total, status, delivered, failed, skipped, updated_us,
+       finished_us, options, error
+FROM replay_batches WHERE id = ?;
+
+-- name: count_replay_results
+UPDATE replay_batches
+SET delivered = delivered + ?, failed = failed + ?, skipped = skipped + ?, updated_us = ?
+WHERE id = ?;
+
+-- name: finish_replay_batch
+-- Only a running batch finishes; the first ending (done, cancelled, failed) is kept.
+UPDATE replay_batches SET status = ?, finished_us = ?, updated_us = ?, error = ?
+WHERE id = ? AND status = 'running';
+
+-- name: insert_replay_dispatch
+-- A replayed delivery: linked to its original (event_id = replay_of) and to its batch.
+INSERT INTO dispatches (id, event_id, destination, status, attempts, next_attempt_us,
+                        created_us, updated_us, replay_of, batch_id, last_status_code)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+
+-- name: replay_payloads
+SELECT id, source, received_us, event_type, provider_event_id, content_type, headers, body
+FROM events WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id;
+
+-- name: known_event_ids
+SELECT id FROM events WHERE id IN (SELECT value FROM json_each(?));
+
+-- name: replay_batch_dispatches
+SELECT id, event_id, destination, status, attempts, next_attempt_us, created_us, updated_us,
+       replay_of, batch_id
+FROM dispatches WHERE batch_id = ? AND status = ? ORDER BY id LIMIT ?;

@@ -1,0 +1,51 @@
+"""``GET /api/diff?a=ID&b=ID`` and ``GET /api/events/{id}/signature``.
+
+The same services as ``hookyard events diff`` and ``hookyard events explain``, so the
+API and the CLI give the same answer. Bad input is a 400 ``{"error", "detail"}``, an
+unknown id a 404.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from hookyard.inspect.stored import EventNotFound, diff_stored, explain_stored
+from hookyard.store.base import Store
+
+if TYPE_CHECKING:
+    from hookyard.config import SourceConfig
+
+
+def _error(status: int, code: str, detail: str) -> JSONResponse:
+    return JSONResponse({"error": code, "detail": detail}, status_code=status)
+
+
+def inspect_routes(store: Store, sources: Mapping[str, SourceConfig]) -> list[Route]:
+    """``sources`` are the current ones: ``signature`` re-verifies with their secrets."""
+
+    async def diff(request: Request) -> Response:
+        a, b = request.query_params.get("a"), request.query_params.get("b")
+        if not a or not b:
+            return _error(400, "bad_query", "give two event ids: /api/diff?a=ID&b=ID")
+        try:
+            result = await diff_stored(store, a, b)
+        except EventNotFound as exc:
+            return _error(404, "not_found", str(exc))
+        return JSONResponse(result.to_dict())
+
+    async def signature(request: Request) -> Response:
+        try:
+            found = await explain_stored(store, request.path_params["event_id"], sources)
+        except EventNotFound as exc:
+            return _error(404, "not_found", str(exc))
+        return JSONResponse(found.to_dict())
+
+    return [
+        Route("/api/diff", diff),
+        Route("/api/events/{event_id}/signature", signature),
+    ]

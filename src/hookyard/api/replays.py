@@ -1,0 +1,71 @@
+"""``POST /api/replays`` and ``GET /api/replays/{id}``: replays run by the server.
+
+A replay started here runs as a background task of the server process (see
+``hookyard.replay``); the POST answers ``202 {"id": BATCH_ID}`` at once and the GET
+reports progress. ``"dry_run": true`` answers ``200`` with the count and a preview,
+records nothing and sends nothing.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from hookyard.exceptions import UsageError
+from hookyard.replay import PREVIEW_COUNT, Replayer, ReplayManager, batch_json, preview_json
+from hookyard.store.base import Store
+
+FAILURES_SHOWN = 20
+
+
+def _error(status: int, code: str, detail: str) -> JSONResponse:
+    return JSONResponse({"error": code, "detail": detail}, status_code=status)
+
+
+def replay_routes(store: Store, replays: ReplayManager) -> list[Route]:
+    async def start_replay(request: Request) -> Response:
+        try:
+            payload = await request.json()
+        except ValueError:
+            return _error(400, "bad_request", "the body must be a JSON object")
+        try:
+            plan, dry_run = replays.plan(payload)
+            if dry_run:
+                replayer = Replayer(store)
+                ids = await replayer.select(plan)
+                preview = await replayer.preview(ids, PREVIEW_COUNT)
+                return JSONResponse(
+                    {
+                        "dry_run": True,
+                        "total": len(ids),
+                        "target": plan.target.label,
+                        "filter": dict(plan.selection),
+                        "preview": [preview_json(p) for p in preview],
+                    }
+                )
+            batch = await replays.launch(plan)
+        except UsageError as exc:
+            return _error(400, "bad_request", str(exc))
+        return JSONResponse(
+            {"id": batch.id, "status": batch.status, "total": batch.total, "target": batch.target},
+            status_code=202,
+            headers={"location": f"/api/replays/{batch.id}"},
+        )
+
+    async def get_replay(request: Request) -> Response:
+        batch_id = request.path_params["batch_id"]
+        batch = await store.get_replay_batch(batch_id)
+        if batch is None:
+            return _error(404, "not_found", "no replay batch with that id")
+        failures = (
+            await store.replay_batch_dispatches(batch_id, status="failed", limit=FAILURES_SHOWN)
+            if batch.failed
+            else []
+        )
+        return JSONResponse(batch_json(batch, failures))
+
+    return [
+        Route("/api/replays", start_replay, methods=["POST"]),
+        Route("/api/replays/{batch_id}", get_replay, methods=["GET"]),
+    ]
