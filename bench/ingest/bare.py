@@ -13,8 +13,9 @@ from hookyard.server import server_config
 Scope = MutableMapping[str, Any]
 
 
-async def app(scope: Scope, receive: Callable[[], Awaitable[Scope]],
-              send: Callable[[Scope], Awaitable[None]]) -> None:
+async def app(
+    scope: Scope, receive: Callable[[], Awaitable[Scope]], send: Callable[[Scope], Awaitable[None]]
+) -> None:
     if scope["type"] != "http":
         return
     more = True
@@ -22,9 +23,16 @@ async def app(scope: Scope, receive: Callable[[], Awaitable[Scope]],
         message = await receive()
         more = message.get("more_body", False)
     body = b'{"id":"01BARE00000000000000000000"}'
-    await send({"type": "http.response.start", "status": 202,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 202,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 

@@ -55,9 +55,20 @@ def wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
 
 def run_wrk(port: int, path: str, duration: int, connections: int) -> dict[str, float]:
     out = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "5s",
-         "-s", str(HERE / "post.lua"), f"http://127.0.0.1:{port}{path}"],
-        capture_output=True, text=True, check=True,
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{duration}s",
+            "--timeout",
+            "5s",
+            "-s",
+            str(HERE / "post.lua"),
+            f"http://127.0.0.1:{port}{path}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     line = next(ln for ln in out.splitlines() if ln.startswith("WRK "))
     data = json.loads(line[4:])
@@ -89,8 +100,21 @@ def bench_bare(workdir: Path, duration: int, connections: int) -> dict[str, floa
 def bench_hookyard(workdir: Path, db: str, duration: int, connections: int) -> dict[str, float]:
     port = free_port()
     (workdir / "bench.toml").write_text(CONFIG)
-    proc = start([sys.executable, "-m", "hookyard", "serve", "--config", "bench.toml",
-                  "--db", db, "--port", str(port)], workdir)
+    proc = start(
+        [
+            sys.executable,
+            "-m",
+            "hookyard",
+            "serve",
+            "--config",
+            "bench.toml",
+            "--db",
+            db,
+            "--port",
+            str(port),
+        ],
+        workdir,
+    )
     try:
         wait_ready(f"http://127.0.0.1:{port}/healthz", proc)
         result = run_wrk(port, "/in/bench", duration, connections)
@@ -142,12 +166,14 @@ def main() -> None:
         workdir = Path(tmp)
         results["a bare ASGI"] = bench_bare(workdir, args.duration, args.connections)
         results["b hookyard SQLite"] = bench_hookyard(
-            workdir, f"sqlite:///{workdir / 'bench.db'}", args.duration, args.connections)
+            workdir, f"sqlite:///{workdir / 'bench.db'}", args.duration, args.connections
+        )
         if not args.no_postgres:
             url = asyncio.run(pg_database("hookyard_bench"))
             try:
                 results["c hookyard PostgreSQL"] = bench_hookyard(
-                    workdir, url, args.duration, args.connections)
+                    workdir, url, args.duration, args.connections
+                )
             finally:
                 asyncio.run(pg_database("hookyard_bench", drop=True))
     report(results, args)
@@ -155,16 +181,24 @@ def main() -> None:
 
 def report(results: dict[str, dict[str, float]], args: argparse.Namespace) -> None:
     base = results["a bare ASGI"]["rps"]
-    print(f"\ningest benchmark: 2 KB JSON, unique ids, {args.connections} connections, "
-          f"{args.duration}s each, wrk -t1, {os.cpu_count()} cores")
-    print(f"{'variant':24} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'2xx':>9} {'rows':>9} "
-          f"{'errors':>7} {'x bare':>7}")
+    print(
+        f"\ningest benchmark: 2 KB JSON, unique ids, {args.connections} connections, "
+        f"{args.duration}s each, wrk -t1, {os.cpu_count()} cores"
+    )
+    print(
+        f"{'variant':24} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'2xx':>9} {'rows':>9} "
+        f"{'errors':>7} {'x bare':>7}"
+    )
     for name, r in results.items():
         rows = f"{int(r['rows'])}" if "rows" in r else "-"
-        print(f"{name:24} {r['rps']:9.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {int(r['ok']):9d} "
-              f"{rows:>9} {int(r['errors']):7d} {r['rps'] / base:7.2f}")
-    print("\nrows >= 2xx always; rows - 2xx <= connections (requests in flight when wrk stopped "
-          "were committed but their answers not counted)")
+        print(
+            f"{name:24} {r['rps']:9.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {int(r['ok']):9d} "
+            f"{rows:>9} {int(r['errors']):7d} {r['rps'] / base:7.2f}"
+        )
+    print(
+        "\nrows >= 2xx always; rows - 2xx <= connections (requests in flight when wrk stopped "
+        "were committed but their answers not counted)"
+    )
     for name, r in results.items():
         if "rows" in r and not (r["ok"] <= r["rows"] <= r["ok"] + args.connections):
             print(f"!! {name}: rows {int(r['rows'])} vs 2xx {int(r['ok'])}")

@@ -157,7 +157,9 @@ def _server(reader: _Reader, data: Mapping[str, Any]) -> ServerConfig:
     )
 
 
-def _source(reader: _Reader, name: str, table: Mapping[str, Any], server: ServerConfig) -> SourceConfig:
+def _source(
+    reader: _Reader, name: str, table: Mapping[str, Any], server: ServerConfig
+) -> SourceConfig:
     key = f"sources.{name}"
     if not isinstance(table, Mapping):
         raise reader.fail(key, "must be a table")
@@ -205,9 +207,7 @@ def settings_from_mapping(data: Mapping[str, Any], origin: str = "<config>") -> 
         raise reader.fail(unknown[0], "unknown section")
     server = _server(reader, data)
     sources_table = reader.table(data, "sources")
-    sources = {
-        name: _source(reader, name, table, server) for name, table in sources_table.items()
-    }
+    sources = {name: _source(reader, name, table, server) for name, table in sources_table.items()}
     from hookyard.delivery.destinations import parse_destinations  # it reads secrets via us
 
     try:

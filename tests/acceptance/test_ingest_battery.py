@@ -15,8 +15,9 @@ from support.server import RunningServer
 pytestmark = pytest.mark.slow
 
 
-def post(server: RunningServer, body: bytes, headers: dict[str, str] | None = None,
-         source: str = "demo") -> httpx.Response:
+def post(
+    server: RunningServer, body: bytes, headers: dict[str, str] | None = None, source: str = "demo"
+) -> httpx.Response:
     return httpx.post(f"{server.url}/in/{source}", content=body, headers=headers or {}, timeout=10)
 
 
@@ -45,7 +46,9 @@ BODIES = {
 
 
 @pytest.mark.parametrize("kind", sorted(BODIES))
-def test_any_body_is_accepted_and_stored_byte_for_byte(battery_server: RunningServer, kind: str) -> None:
+def test_any_body_is_accepted_and_stored_byte_for_byte(
+    battery_server: RunningServer, kind: str
+) -> None:
     body, content_type = BODIES[kind]
     response = post(battery_server, body, {"Content-Type": content_type})
     assert response.status_code == 202, response.text
@@ -56,14 +59,17 @@ def test_any_body_is_accepted_and_stored_byte_for_byte(battery_server: RunningSe
 
 def test_gzip_encoded_body_is_stored_compressed_as_sent(battery_server: RunningServer) -> None:
     body = gzip.compress(b'{"type": "zipped"}')
-    response = post(battery_server, body, {"Content-Type": "application/json",
-                                           "Content-Encoding": "gzip"})
+    response = post(
+        battery_server, body, {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+    )
     assert response.status_code == 202
     assert stored_body(battery_server, response.json()["id"]) == body
 
 
 def test_event_type_is_parsed_when_it_can_be(battery_server: RunningServer) -> None:
-    response = post(battery_server, b'{"type": "order.created"}', {"Content-Type": "application/json"})
+    response = post(
+        battery_server, b'{"type": "order.created"}', {"Content-Type": "application/json"}
+    )
     record = httpx.get(f"{battery_server.url}/api/events/{response.json()['id']}").json()
     assert record["event_type"] == "order.created"
     assert record["verdict"] == "unsigned"
@@ -117,7 +123,10 @@ def test_header_case_order_and_repeats_are_kept(battery_server: RunningServer) -
         b"POST /in/demo HTTP/1.1\r\nHost: 127.0.0.1\r\n"
         b"X-Custom-CASE: First\r\nx-custom-case: second\r\nX-Custom-Case: third\r\n"
         b"X-Latin: caf\xe9 \xff\r\n"
-        b"Content-Type: application/json\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+        b"Content-Type: application/json\r\nContent-Length: "
+        + str(len(body)).encode()
+        + b"\r\n\r\n"
+        + body
     )
     response = raw_request(battery_server, request)
     assert response.startswith(b"HTTP/1.1 202"), response
@@ -143,8 +152,12 @@ def test_chunked_transfer_is_reassembled_exactly(battery_server: RunningServer) 
 def test_a_slow_client_does_not_stall_other_requests(battery_server: RunningServer) -> None:
     body = b'{"slow": true}'
     sock = socket.create_connection(("127.0.0.1", battery_server.port), timeout=10)
-    sock.sendall(b"POST /in/demo HTTP/1.1\r\nHost: x\r\nContent-Length: "
-                 + str(len(body)).encode() + b"\r\n\r\n" + body[:3])
+    sock.sendall(
+        b"POST /in/demo HTTP/1.1\r\nHost: x\r\nContent-Length: "
+        + str(len(body)).encode()
+        + b"\r\n\r\n"
+        + body[:3]
+    )
     try:
         started = time.monotonic()
         for _ in range(20):
@@ -199,8 +212,11 @@ def test_concurrent_identical_requests_are_stored_once(battery_server: RunningSe
 
 
 def test_bad_signature_is_401_recorded_as_rejected(battery_server: RunningServer) -> None:
-    headers = {"webhook-id": "msg_1", "webhook-timestamp": str(int(time.time())),
-               "webhook-signature": "v1,AAAA"}
+    headers = {
+        "webhook-id": "msg_1",
+        "webhook-timestamp": str(int(time.time())),
+        "webhook-signature": "v1,AAAA",
+    }
     response = post(battery_server, b'{"type": "x"}', headers, source="signed")
     assert response.status_code == 401
     payload = response.json()
@@ -214,8 +230,11 @@ def test_valid_signature_is_accepted(battery_server: RunningServer) -> None:
     from hookyard.signatures import create_scheme
 
     body = b'{"type": "invoice.paid"}'
-    headers = dict(create_scheme("standard-webhooks").sign(
-        body, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", msg_id=f"msg_{time.time_ns()}"))
+    headers = dict(
+        create_scheme("standard-webhooks").sign(
+            body, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", msg_id=f"msg_{time.time_ns()}"
+        )
+    )
     response = post(battery_server, body, headers, source="signed")
     assert response.status_code == 202, response.text
     record = httpx.get(f"{battery_server.url}/api/events/{response.json()['id']}").json()

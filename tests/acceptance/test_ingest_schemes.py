@@ -34,7 +34,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     workdir: Path = tmp_path_factory.mktemp("schemes")
     tables = []
     for name, secret in SCHEMES.items():
-        tables.append(f'[sources.{name.replace("-", "_")}]\nscheme = "{name}"\nsecrets = ["{secret}"]')
+        tables.append(
+            f'[sources.{name.replace("-", "_")}]\nscheme = "{name}"\nsecrets = ["{secret}"]'
+        )
     # URL-signing schemes sign the URL the provider used: pin it, as behind a proxy.
     config = "\n\n".join(tables)
     running = start_server(workdir, config=config)
@@ -57,13 +59,19 @@ def signed(scheme: str, body: bytes, server: RunningServer, msg_id: str) -> dict
 
 @pytest.mark.parametrize("scheme", sorted(SCHEMES))
 def test_signed_request_is_accepted_with_its_verdict(server: RunningServer, scheme: str) -> None:
-    body = json.dumps({"type": "order.created", "id": f"evt_{time.time_ns()}",
-                       "event_type": "order.created"}).encode()
-    headers = {"Content-Type": "application/json", **signed(scheme, body, server, f"m{time.time_ns()}")}
+    body = json.dumps(
+        {"type": "order.created", "id": f"evt_{time.time_ns()}", "event_type": "order.created"}
+    ).encode()
+    headers = {
+        "Content-Type": "application/json",
+        **signed(scheme, body, server, f"m{time.time_ns()}"),
+    }
     if scheme == "twilio":
         body = b"MessageSid=SM1&SmsStatus=delivered"
-        headers = {"Content-Type": "application/x-www-form-urlencoded",
-                   **signed(scheme, body, server, "x")}
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            **signed(scheme, body, server, "x"),
+        }
     source = scheme.replace("-", "_")
     response = httpx.post(f"{server.url}/in/{source}", content=body, headers=headers)
     assert response.status_code == 202, response.text
@@ -75,13 +83,17 @@ def test_signed_request_is_accepted_with_its_verdict(server: RunningServer, sche
 @pytest.mark.parametrize("scheme", sorted(SCHEMES))
 def test_tampered_body_is_401_with_a_reason(server: RunningServer, scheme: str) -> None:
     body = b'{"type": "order.created", "amount": 100}'
-    headers = {"Content-Type": "application/json", **signed(scheme, body, server, f"m{time.time_ns()}")}
+    headers = {
+        "Content-Type": "application/json",
+        **signed(scheme, body, server, f"m{time.time_ns()}"),
+    }
     if scheme == "twilio":
         body, headers["Content-Type"] = b"MessageSid=SM1", "application/x-www-form-urlencoded"
         headers.update(signed(scheme, body, server, "x"))
     tampered = body.replace(b"100", b"900").replace(b"SM1", b"SM2")
-    response = httpx.post(f"{server.url}/in/{scheme.replace('-', '_')}", content=tampered,
-                          headers=headers)
+    response = httpx.post(
+        f"{server.url}/in/{scheme.replace('-', '_')}", content=tampered, headers=headers
+    )
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_signature"
     assert response.json()["detail"]

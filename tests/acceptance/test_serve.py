@@ -24,8 +24,9 @@ secrets = ["{SECRET}"]
 
 
 def run_cli(*args: str, cwd: Path, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(hookyard_command(*args), cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        hookyard_command(*args), cwd=cwd, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_serve_without_config_uses_sqlite_in_cwd_and_a_demo_source(tmp_path: Path) -> None:
@@ -47,10 +48,15 @@ def test_serve_without_config_uses_sqlite_in_cwd_and_a_demo_source(tmp_path: Pat
     [
         ("[server]\nport = 'eighty'", "server.port: must be an integer"),
         ("[sources.x]\nscheme = 'martian'", "sources.x: unknown scheme 'martian'"),
-        ("[sources.x]\nsecrets = ['env:HOOKYARD_TEST_UNSET_VAR']", "environment variable HOOKYARD_TEST_UNSET_VAR is not set"),
+        (
+            "[sources.x]\nsecrets = ['env:HOOKYARD_TEST_UNSET_VAR']",
+            "environment variable HOOKYARD_TEST_UNSET_VAR is not set",
+        ),
     ],
 )
-def test_bad_config_fails_at_start_with_one_line_and_exit_2(tmp_path: Path, config: str, expected: str) -> None:
+def test_bad_config_fails_at_start_with_one_line_and_exit_2(
+    tmp_path: Path, config: str, expected: str
+) -> None:
     path = tmp_path / "bad.toml"
     path.write_text(config)
     result = run_cli("serve", "--config", str(path), cwd=tmp_path)
@@ -93,7 +99,9 @@ def test_admin_api_requires_the_token_when_configured(tmp_path: Path) -> None:
         wrong = httpx.get(f"{server.url}/api/events", headers={"Authorization": "Bearer nope"})
         assert wrong.status_code == 401 and wrong.json()["error"] == "unauthorized"
         auth = {"Authorization": "Bearer s3cret-token"}
-        assert httpx.get(f"{server.url}/api/events/{event_id}", headers=auth).json()["id"] == event_id
+        assert (
+            httpx.get(f"{server.url}/api/events/{event_id}", headers=auth).json()["id"] == event_id
+        )
         body = httpx.get(f"{server.url}/api/events/{event_id}/body", headers=auth)
         assert body.content == b"hi"
         assert httpx.get(f"{server.url}/healthz").status_code == 200  # health stays open
@@ -105,8 +113,12 @@ def test_admin_api_requires_the_token_when_configured(tmp_path: Path) -> None:
 def test_admin_api_bad_queries_are_400_and_unknown_ids_404(tmp_path: Path) -> None:
     server = start_server(tmp_path)
     try:
-        for query, detail in [("limit=0", "limit"), ("limit=abc", "limit"), ("since=whenever", "since"),
-                              ("verdict=maybe", "verdict")]:
+        for query, detail in [
+            ("limit=0", "limit"),
+            ("limit=abc", "limit"),
+            ("since=whenever", "since"),
+            ("verdict=maybe", "verdict"),
+        ]:
             response = httpx.get(f"{server.url}/api/events?{query}")
             assert response.status_code == 400, query
             assert response.json()["error"] == "bad_query" and detail in response.json()["detail"]
@@ -148,9 +160,13 @@ class Load:
             while not self.stop.is_set():
                 i += 1
                 body = b'{"type": "load.test", "n": %d, "pad": "%s"}' % (i, b"x" * 1500)
-                headers = dict(self.scheme.sign(body, SECRET, msg_id=f"msg_{n}_{i}_{time.time_ns()}"))
+                headers = dict(
+                    self.scheme.sign(body, SECRET, msg_id=f"msg_{n}_{i}_{time.time_ns()}")
+                )
                 try:
-                    response = client.post(f"{self.server.url}/in/app", content=body, headers=headers)
+                    response = client.post(
+                        f"{self.server.url}/in/app", content=body, headers=headers
+                    )
                 except httpx.HTTPError:
                     continue
                 if response.status_code == 202:

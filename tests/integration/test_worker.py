@@ -53,7 +53,9 @@ async def settle(store: Store, event_id: str, done: set[str], timeout: float = 1
     while time.monotonic() < deadline:
         record = await store.get_event(event_id)
         assert record is not None
-        if record.dispatches and all(d.status in done for d in record.dispatches):
+        # The event row and its dispatches are separate reads: wait for both to agree.
+        settled = all(d.status in done for d in record.dispatches)
+        if record.dispatches and settled and record.summary.status in done:
             return record
         await asyncio.sleep(0.05)
     raise AssertionError(f"not settled: {record}")

@@ -28,7 +28,12 @@ def db_option(func: F) -> F:
     )(func)
 
 
-def load(config_path: str | None, *, database: str | None = None, host: str | None = None,
-         port: int | None = None) -> Settings:
+def load(
+    config_path: str | None,
+    *,
+    database: str | None = None,
+    host: str | None = None,
+    port: int | None = None,
+) -> Settings:
     settings = load_settings(config_path) if config_path else default_settings()
     return with_overrides(settings, host=host, port=port, database=database)

@@ -121,7 +121,7 @@ def retry(
     since: str | None,
     until: str | None,
 ) -> None:
-    """Put dead dispatches back in line: given ids, or all matching --destination/--since/--until."""
+    """Put dead dispatches back in line: the given ids, or all matching the filters."""
     if not dispatch_ids and destination is None and since is None and until is None:
         raise UsageError("give dispatch ids, or --destination/--since/--until to choose them")
     if dispatch_ids and (destination or since or until):

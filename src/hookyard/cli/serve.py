@@ -21,9 +21,14 @@ async def _migrate(url: str) -> list[int]:
 @db_option
 @click.option("--host", default=None, help="Interface to listen on (default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port to listen on (default 8000).")
-@click.option("--no-worker", is_flag=True, help="Ingest and API only; run `hookyard worker` elsewhere.")
+@click.option(
+    "--no-worker", is_flag=True, help="Ingest and API only; run `hookyard worker` elsewhere."
+)
 def serve(
-    config_path: str | None, database: str | None, host: str | None, port: int | None,
+    config_path: str | None,
+    database: str | None,
+    host: str | None,
+    port: int | None,
     no_worker: bool,
 ) -> None:
     """Run ingest, the admin API and delivery workers in one process."""

@@ -50,7 +50,9 @@ def dead_notice(
     }
 
 
-async def send_alert(client: httpx.AsyncClient, config: AlertConfig, notice: dict[str, Any]) -> None:
+async def send_alert(
+    client: httpx.AsyncClient, config: AlertConfig, notice: dict[str, Any]
+) -> None:
     """Best effort: an alert that cannot be sent is logged, never retried forever."""
     try:
         response = await client.post(config.url, json=notice, timeout=config.timeout_seconds)

@@ -9,7 +9,11 @@ from collections.abc import Callable
 
 class TokenBucket:
     def __init__(
-        self, rate: float, *, burst: float | None = None, clock: Callable[[], float] = time.monotonic
+        self,
+        rate: float,
+        *,
+        burst: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.rate = rate
         self.capacity = burst if burst is not None else max(1.0, rate)
@@ -31,5 +35,6 @@ class TokenBucket:
         return (1 - self.tokens) / self.rate
 
     async def acquire(self) -> None:
-        while (delay := self.wait_time()) > 0:
+        # Sleeping until the next token is the point: there is no event to wait on.
+        while (delay := self.wait_time()) > 0:  # noqa: ASYNC110
             await asyncio.sleep(delay)

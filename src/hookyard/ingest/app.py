@@ -158,7 +158,11 @@ class IngestApp:
         return await self._store(scope, send, source, request)
 
     async def _store(
-        self, scope: MutableMapping[str, Any], send: Send, source: SourceConfig, request: CapturedRequest
+        self,
+        scope: MutableMapping[str, Any],
+        send: Send,
+        source: SourceConfig,
+        request: CapturedRequest,
     ) -> _Outcome:
         message = SignedMessage(headers=request.headers, body=request.body, url=None)
         if source.scheme.needs_url:
@@ -192,7 +196,10 @@ class IngestApp:
         if written.duplicate_of is not None:
             outcome.record_id = written.duplicate_of
             await send_json(
-                send, 200, {"id": written.duplicate_of, "duplicate": True}, record_id=written.duplicate_of
+                send,
+                200,
+                {"id": written.duplicate_of, "duplicate": True},
+                record_id=written.duplicate_of,
             )
             outcome.status, outcome.outcome = 200, "duplicate"
         elif handshake is not None:

@@ -59,7 +59,7 @@ class Scheme(ABC):
             raise SchemeError(f"scheme {self.name!r} has no option {unknown[0]!r}")
         self.configure(options)
 
-    def configure(self, options: dict[str, Any]) -> None:
+    def configure(self, options: dict[str, Any]) -> None:  # noqa: B027 - an optional hook
         """Validate and keep scheme options; the default scheme takes none."""
 
     @abstractmethod

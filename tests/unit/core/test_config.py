@@ -23,11 +23,14 @@ def test_example_config_loads() -> None:
 def test_secrets_resolve_from_env_and_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HY_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
     (tmp_path / "secret.txt").write_text("whsec_dGVzdA==\n")
-    path = write(tmp_path, f"""
+    path = write(
+        tmp_path,
+        f"""
 [sources.a]
 scheme = "standard-webhooks"
-secrets = ["env:HY_SECRET", "file:{tmp_path / 'secret.txt'}"]
-""")
+secrets = ["env:HY_SECRET", "file:{tmp_path / "secret.txt"}"]
+""",
+    )
     source = load_settings(path).sources["a"]
     assert source.secrets == ("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_dGVzdA==")
     assert "whsec" not in repr(source)
@@ -42,17 +45,31 @@ secrets = ["env:HY_SECRET", "file:{tmp_path / 'secret.txt'}"]
         ("[server]\nbogus = 1", "server.bogus: unknown key"),
         ("[nonsense]\n", "nonsense: unknown section"),
         ("[sources.a]\nscheme = 'nope'", "sources.a: unknown scheme 'nope'"),
-        ("[sources.a]\nscheme = 'standard-webhooks'", "sources.a.secrets: scheme 'standard-webhooks' needs at least one secret"),
-        ("[sources.a]\nscheme = 'standard-webhooks'\nsecrets = ['not base64!']", "sources.a: standard-webhooks secret must be base64"),
-        ("[sources.a]\nsecrets = ['env:HY_DEFINITELY_UNSET']", "sources.a.secrets[0]: environment variable HY_DEFINITELY_UNSET is not set"),
-        ("[sources.a]\nsecrets = ['file:/nonexistent/secret']", "sources.a.secrets[0]: cannot read secret file /nonexistent/secret"),
+        (
+            "[sources.a]\nscheme = 'standard-webhooks'",
+            "sources.a.secrets: scheme 'standard-webhooks' needs at least one secret",
+        ),
+        (
+            "[sources.a]\nscheme = 'standard-webhooks'\nsecrets = ['not base64!']",
+            "sources.a: standard-webhooks secret must be base64",
+        ),
+        (
+            "[sources.a]\nsecrets = ['env:HY_DEFINITELY_UNSET']",
+            "sources.a.secrets[0]: environment variable HY_DEFINITELY_UNSET is not set",
+        ),
+        (
+            "[sources.a]\nsecrets = ['file:/nonexistent/secret']",
+            "sources.a.secrets[0]: cannot read secret file /nonexistent/secret",
+        ),
         ("[sources.a]\ndedup_window = 'forever'", "sources.a.dedup_window: expected a duration"),
         ("[sources.a]\nfrobnicate = 1", "sources.a: scheme 'none' has no option 'frobnicate'"),
         ("[sources]\na = 3", "sources.a: must be a table"),
         ("this is = not toml [", "not valid TOML"),
     ],
 )
-def test_bad_config_is_one_line_naming_file_key_and_problem(tmp_path: Path, text: str, message: str) -> None:
+def test_bad_config_is_one_line_naming_file_key_and_problem(
+    tmp_path: Path, text: str, message: str
+) -> None:
     path = write(tmp_path, text)
     with pytest.raises(ConfigError) as info:
         load_settings(path)
@@ -76,6 +93,10 @@ def test_defaults_have_an_unsigned_demo_source() -> None:
 
 def test_flags_override_the_file() -> None:
     settings = with_overrides(default_settings(), host="0.0.0.0", port=9, database="sqlite:///x.db")
-    assert (settings.server.host, settings.server.port, settings.server.database) == ("0.0.0.0", 9, "sqlite:///x.db")
+    assert (settings.server.host, settings.server.port, settings.server.database) == (
+        "0.0.0.0",
+        9,
+        "sqlite:///x.db",
+    )
     with pytest.raises(ConfigError, match="--db: unsupported database"):
         with_overrides(default_settings(), host=None, port=None, database="oracle://x")

@@ -21,7 +21,10 @@ def test_new_id_shape() -> None:
     assert len(value) == 26 and value.isalnum()
 
 
-@pytest.mark.parametrize(("text", "seconds"), [(300, 300), ("90s", 90), ("5m", 300), ("24h", 86400), ("3d", 259200), ("250ms", 0.25)])
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [(300, 300), ("90s", 90), ("5m", 300), ("24h", 86400), ("3d", 259200), ("250ms", 0.25)],
+)
 def test_durations(text: object, seconds: float) -> None:
     assert parse_duration(text) == seconds
 
