@@ -88,12 +88,6 @@ def server_config(app: Any, host: str, port: int) -> uvicorn.Config:
     )
 
 
-#: How long a thread waiting for the GIL waits before the running one must let go.
-#: The default 5 ms made every hand-off to the SQLite writer thread cost up to 5 ms.
-GIL_SWITCH_INTERVAL = 0.0005
-
-
 def serve(app: HookyardApp, host: str, port: int, *, banner: bool = True) -> None:
-    sys.setswitchinterval(GIL_SWITCH_INTERVAL)
     server = _Server(server_config(app, host, port), banner)
     server.run()
