@@ -331,3 +331,50 @@ async def test_a_dead_dispatch_posts_an_alert(
         assert body["type"] == "hookyard.dispatch.dead"
         assert body["event_id"] == written.id and body["destination"] == "app"
         assert "404" in body["reason"]
+
+
+@pytest.mark.postgres
+async def test_two_dispatches_finishing_together_leave_the_right_event_status(
+    pg_url: str,
+) -> None:
+    """Interleave two attempt transactions by hand: the second must see the first's result.
+
+    Without the event-row lock, the second transaction recomputes the status from a snapshot
+    taken before the first committed, and the event is left "retrying" for ever.
+    """
+    import asyncpg
+
+    from hookyard.store.postgres import Q, refresh_event_status
+
+    store = open_store(pg_url)
+    await store.start()
+    first = await asyncpg.connect(pg_url)
+    second = await asyncpg.connect(pg_url)
+    try:
+        written = await store.submit(submission(BODY, destinations=("a", "b")))
+        now = time.time_ns() // 1000
+        claimed = await store.claim_due(
+            "w", now_us=now, lease_us=60_000_000, limit=10, destinations=["a", "b"]
+        )
+        by_destination = {c.destination: c.dispatch_id for c in claimed}
+        one, two = first.transaction(), second.transaction()
+        await one.start()
+        # The later transaction's own outcome must rank lower (delivered below dead): that
+        # is the interleaving that used to leave "retrying" behind.
+        await first.execute(Q["finish_attempt"], "dead", None, 500, now, by_destination["b"], "w")
+        await refresh_event_status(first, written.id)
+        await two.start()
+        await second.execute(
+            Q["finish_attempt"], "delivered", None, 200, now, by_destination["a"], "w"
+        )
+        waiting = asyncio.create_task(refresh_event_status(second, written.id))
+        await asyncio.sleep(0.2)
+        await one.commit()
+        await waiting
+        await two.commit()
+        record = await store.get_event(written.id)
+        assert record is not None and record.summary.status == "dead"
+    finally:
+        await first.close()
+        await second.close()
+        await store.close()

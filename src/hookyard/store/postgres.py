@@ -111,6 +111,20 @@ async def apply_migrations(conn: asyncpg.Connection) -> list[int]:
         await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
 
 
+async def refresh_event_status(
+    conn: asyncpg.Connection[Any] | asyncpg.pool.PoolConnectionProxy[Any], event_id: str
+) -> None:
+    """Recompute an event's status from its dispatches, inside the caller's transaction.
+
+    Two dispatches of one event can finish at the same moment. Each transaction would
+    otherwise see the other's dispatch still in flight and both would store "retrying"
+    (write skew). Locking the event row first, in its own statement, makes the second
+    wait for the first and then compute from a snapshot that includes it.
+    """
+    await conn.execute(Q["lock_event"], event_id)
+    await conn.execute(Q["refresh_event_status"], event_id)
+
+
 class PostgresStore(Store):
     def __init__(self, url: str, *, queue_size: int = 10_000) -> None:
         self.url = url
@@ -306,7 +320,7 @@ class PostgresStore(Store):
             await conn.execute(Q["insert_attempt"], *attempt_row(attempt))
             if processed_key is not None:
                 await conn.execute(Q["insert_processed_key"], *processed_key, attempt.started_us)
-            await conn.execute(Q["refresh_event_status"], event_id)
+            await refresh_event_status(conn, event_id)
             return True
 
     async def release_leases(self, worker_id: str, *, now_us: int) -> int:
@@ -328,7 +342,7 @@ class PostgresStore(Store):
             await conn.execute(Q["set_destination_state"], name, disabled, reason, now_us)
             query = Q["hold_destination"] if disabled else Q["resume_destination"]
             for event_id in {r[0] for r in await conn.fetch(query, now_us, name)}:
-                await conn.execute(Q["refresh_event_status"], event_id)
+                await refresh_event_status(conn, event_id)
             if not disabled:
                 await conn.execute("SELECT pg_notify($1, '')", DISPATCH_CHANNEL)
 
@@ -365,7 +379,7 @@ class PostgresStore(Store):
         async with self.pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(Q["retry_dead"], now_us, list(dispatch_ids))
             for event_id in {r[0] for r in rows}:
-                await conn.execute(Q["refresh_event_status"], event_id)
+                await refresh_event_status(conn, event_id)
             if rows:
                 await conn.execute("SELECT pg_notify($1, '')", DISPATCH_CHANNEL)
             return len(rows)

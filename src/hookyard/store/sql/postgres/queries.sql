@@ -141,6 +141,9 @@ INSERT INTO attempts (dispatch_id, number, started_us, latency_ms, status_code, 
                       response_excerpt, error_class, error_message, decision, next_attempt_us)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11);
 
+-- name: lock_event
+SELECT 1 FROM events WHERE id = $1 FOR UPDATE;
+
 -- name: refresh_event_status
 UPDATE events SET status = (
     SELECT CASE
