@@ -40,6 +40,8 @@ from hookyard.delivery.sender import (
     KEPT_RESPONSE_HEADERS,
     OutgoingRequest,
     SendResult,
+    elapsed_ms,
+    failed_result,
     make_client,
     send,
 )
@@ -247,7 +249,7 @@ class BulkSender:
                     conn.close()  # unread bytes, an error or a cancellation: never reuse it
         return SendResult(
             started_at=started_at,
-            latency_ms=latency_ms if latency_ms is not None else _elapsed(clock),
+            latency_ms=latency_ms if latency_ms is not None else elapsed_ms(clock),
             status_code=status,
             response_headers=kept,
             response_excerpt=bytes(excerpt[:EXCERPT_BYTES]),
@@ -399,25 +401,14 @@ def _failed(
     excerpt: bytearray,
     failure: Failure,
 ) -> SendResult:
-    if status is not None:
-        # The receiver already answered; a failure while reading the excerpt does not
-        # change its verdict (the same rule as ``sender.send``).
-        return SendResult(
-            started_at=started_at,
-            latency_ms=latency_ms if latency_ms is not None else _elapsed(clock),
-            status_code=status,
-            response_headers=kept,
-            response_excerpt=bytes(excerpt[:EXCERPT_BYTES]),
-            note=f"response excerpt incomplete: {failure.error_class}: {failure.message}",
-        )
-    return SendResult(
-        started_at=started_at,
-        latency_ms=_elapsed(clock),
-        error_kind=failure.kind,
-        error_class=failure.error_class,
-        error_message=failure.message[:500],
+    return failed_result(
+        started_at,
+        clock,
+        latency_ms,
+        status,
+        kept,
+        excerpt,
+        failure.kind,
+        failure.error_class,
+        failure.message[:500],
     )
-
-
-def _elapsed(clock: float) -> float:
-    return (time.perf_counter() - clock) * 1000.0

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, TypeAlias, cast
 
 from hookyard.delivery.retry import ErrorKind
-from hookyard.delivery.sender import OutgoingEvent, SendResult
+from hookyard.delivery.sender import OutgoingEvent, SendResult, elapsed_ms
 from hookyard.models import HeaderList, header_value
 
 Handler: TypeAlias = Callable[["Event"], Any]
@@ -164,7 +164,7 @@ async def call_handler(
         return dataclasses.replace(failed, response_headers=(header,))
     except Exception as exc:
         return _failed(started_at, clock, "handler", exc)
-    return SendResult(started_at=started_at, latency_ms=_elapsed(clock))
+    return SendResult(started_at=started_at, latency_ms=elapsed_ms(clock))
 
 
 def _failed(
@@ -176,12 +176,8 @@ def _failed(
 ) -> SendResult:
     return SendResult(
         started_at=started_at,
-        latency_ms=_elapsed(clock),
+        latency_ms=elapsed_ms(clock),
         error_kind=kind,
         error_class=type(exc).__name__,
         error_message=(message or str(exc) or type(exc).__name__)[:500],
     )
-
-
-def _elapsed(clock: float) -> float:
-    return (time.perf_counter() - clock) * 1000.0

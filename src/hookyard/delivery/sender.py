@@ -299,7 +299,7 @@ async def send(
         return _failure(started_at, clock, latency_ms, status, kept, excerpt, "network", exc)
     return SendResult(
         started_at=started_at,
-        latency_ms=latency_ms if latency_ms is not None else _elapsed(clock),
+        latency_ms=latency_ms if latency_ms is not None else elapsed_ms(clock),
         status_code=status,
         response_headers=kept,
         response_excerpt=bytes(excerpt[:EXCERPT_BYTES]),
@@ -327,23 +327,48 @@ def _failure(
     kind: ErrorKind,
     exc: BaseException,
 ) -> SendResult:
+    return failed_result(
+        started_at,
+        clock,
+        latency_ms,
+        status,
+        kept,
+        excerpt,
+        kind,
+        type(exc).__name__,
+        _message(exc),
+    )
+
+
+def failed_result(
+    started_at: float,
+    clock: float,
+    latency_ms: float | None,
+    status: int | None,
+    kept: tuple[tuple[str, str], ...],
+    excerpt: bytearray,
+    kind: ErrorKind,
+    error_class: str,
+    message: str,
+) -> SendResult:
+    """The result of an attempt that failed part-way; shared by every sender."""
     if status is not None:
         # The receiver already answered; a failure while reading the excerpt does not
         # change its verdict, so keep the status and note the error only as detail.
         return SendResult(
             started_at=started_at,
-            latency_ms=latency_ms if latency_ms is not None else _elapsed(clock),
+            latency_ms=latency_ms if latency_ms is not None else elapsed_ms(clock),
             status_code=status,
             response_headers=kept,
             response_excerpt=bytes(excerpt[:EXCERPT_BYTES]),
-            note=f"response excerpt incomplete: {type(exc).__name__}: {_message(exc)}",
+            note=f"response excerpt incomplete: {error_class}: {message}",
         )
     return SendResult(
         started_at=started_at,
-        latency_ms=_elapsed(clock),
+        latency_ms=elapsed_ms(clock),
         error_kind=kind,
-        error_class=type(exc).__name__,
-        error_message=_message(exc),
+        error_class=error_class,
+        error_message=message,
     )
 
 
@@ -373,5 +398,5 @@ def _kept_headers(headers: httpx.Headers) -> tuple[tuple[str, str], ...]:
     return tuple(kept)
 
 
-def _elapsed(clock: float) -> float:
+def elapsed_ms(clock: float) -> float:
     return (time.perf_counter() - clock) * 1000.0
