@@ -1,10 +1,13 @@
 -- Named statements for the SQLite backend. Placeholders are positional (?).
 
 -- name: dedup_owners
--- (VALUES_LIST) is replaced by one (?, ?) pair per key of the batch.
-SELECT source, provider_event_id, event_id, expires_us
-FROM dedup_keys
-WHERE (source, provider_event_id) IN (VALUES_LIST);
+-- (VALUES_LIST) is replaced by one (?, ?) pair per key of the batch. A row-value
+-- IN (VALUES ...) would scan the whole table; the CROSS JOIN fixes the loop order so
+-- every key is one primary-key search (tests/integration/test_query_plans.py).
+WITH batch(source, provider_event_id) AS (VALUES_LIST)
+SELECT d.source, d.provider_event_id, d.event_id, d.expires_us
+FROM batch CROSS JOIN dedup_keys AS d
+    ON d.source = batch.source AND d.provider_event_id = batch.provider_event_id;
 
 -- name: insert_dedup_key
 INSERT INTO dedup_keys (source, provider_event_id, event_id, first_seen_us, expires_us)
