@@ -26,7 +26,7 @@ from hookyard.ingest.capture import (
     read_body,
 )
 from hookyard.ingest.responses import Send, send_error, send_json, send_text
-from hookyard.logs import log_event
+from hookyard.logs import AccessLog
 from hookyard.metrics import count_ingest
 from hookyard.models import CapturedRequest, Submission, Verdict
 from hookyard.signatures.base import SignedMessage
@@ -108,6 +108,7 @@ class IngestApp:
         self.store = store
         self.router = router
         self.access_log = access_log
+        self._access = AccessLog(log, "ingest")
 
     async def __call__(self, scope: MutableMapping[str, Any], receive: Receive, send: Send) -> None:
         started = time.perf_counter()
@@ -116,10 +117,7 @@ class IngestApp:
         elapsed = time.perf_counter() - started
         count_ingest(result.outcome, elapsed)
         if self.access_log:
-            log_event(
-                log,
-                logging.INFO,
-                "ingest",
+            self._access.write(
                 event_id=result.record_id,
                 source=name,
                 event_type=result.event_type,

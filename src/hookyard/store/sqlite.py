@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import queue
@@ -63,6 +64,7 @@ from hookyard.store.rows import (
 T = TypeVar("T")
 log = logging.getLogger("hookyard.store")
 MAX_BATCH = 512
+LOCKED_RETRY_SECONDS = 0.002
 Q = load_queries("sqlite")
 
 
@@ -185,73 +187,194 @@ def write_submissions(conn: sqlite3.Connection, batch: Sequence[Submission]) -> 
     return resolve_followers(batch, results, follower_of)
 
 
-class _Writer(threading.Thread):
-    def __init__(self, path: str, loop: asyncio.AbstractEventLoop) -> None:
-        super().__init__(name="hookyard-sqlite-writer", daemon=True)
-        self.path = path
+class _Committer(threading.Thread):
+    """Runs ``COMMIT`` (the fsync) off the event loop and reports back to it."""
+
+    def __init__(self, conn: sqlite3.Connection, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(name="hookyard-sqlite-commit", daemon=True)
+        self.conn = conn
         self.loop = loop
-        self.jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self.batches = 0
+        self.requests: queue.SimpleQueue[Callable[[BaseException | None], None] | None] = (
+            queue.SimpleQueue()
+        )
 
     def run(self) -> None:
-        conn = connect(self.path)
-        try:
-            while True:
-                first = self.jobs.get()
-                batch = [first]
-                while len(batch) < MAX_BATCH:
-                    try:
-                        batch.append(self.jobs.get_nowait())
-                    except queue.Empty:
-                        break
-                stop = any(job is None for job in batch)
-                jobs = [job for job in batch if job is not None]
-                if jobs:
-                    outcomes = self._process(conn, jobs)
-                    self.loop.call_soon_threadsafe(_resolve, jobs, outcomes)
-                if stop:
-                    return
-        finally:
-            conn.close()
+        while (done := self.requests.get()) is not None:
+            error: BaseException | None = None
+            try:
+                self.conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                error = exc
+                with contextlib.suppress(sqlite3.Error):
+                    self.conn.execute("ROLLBACK")
+            self.loop.call_soon_threadsafe(done, error)
 
-    def _process(
-        self, conn: sqlite3.Connection, jobs: list[_Job]
-    ) -> list[tuple[Any, BaseException | None]]:
+
+class _Writer:
+    """Group commit, pipelined: statements on the event loop, the fsync on a thread.
+
+    Submissions that arrive during one event-loop turn form a batch. Its statements
+    run right there on the loop (in-memory B-tree work, a few microseconds a row)
+    inside ``BEGIN IMMEDIATE``; only ``COMMIT`` goes to the committer thread. While
+    that fsync runs, the loop keeps parsing requests, which become the next batch.
+
+    Why not a writer thread doing everything: each SQLite statement releases and
+    retakes the GIL, and a writer thread retaking it from a busy event loop waited
+    up to the switch interval each time (measured: 8 ms a batch, of which 2 ms was
+    work). Here the thread needs the GIL once a batch.
+
+    The loop never waits for the lock: ``BEGIN IMMEDIATE`` runs with no busy timeout,
+    and if another process holds the lock the batch is retried a moment later.
+    """
+
+    def __init__(self, path: str, loop: asyncio.AbstractEventLoop) -> None:
+        self.conn = connect(path)
+        self.conn.execute("PRAGMA busy_timeout = 0")
+        self.loop = loop
+        self.committer = _Committer(self.conn, loop)
+        self.committer.start()
+        self.waiting: list[_Job] = []
+        self.batches = 0
+        self._busy = False  # a batch is between BEGIN and the end of its COMMIT
+        self._scheduled = False
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def put(self, job: _Job) -> None:
+        self.waiting.append(job)
+        self._idle.clear()
+        self._schedule()
+
+    def _schedule(self, delay: float = 0.0) -> None:
+        if self._busy or self._scheduled:
+            return
+        self._scheduled = True
+        if delay:
+            self.loop.call_later(delay, self._start_batch)
+        else:
+            self.loop.call_soon(self._start_batch)
+
+    def _start_batch(self) -> None:
+        self._scheduled = False
+        if self._busy:
+            return
+        if not self.waiting:
+            self._idle.set()
+            return
         try:
-            outcomes = self._transaction(conn, jobs)
-            self.batches += 1
-            return outcomes
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                self._schedule(delay=LOCKED_RETRY_SECONDS)  # another process is writing
+                return
+            self._fail(self._take_batch(), exc)
+            return
+        jobs = self._take_batch()
+        self._busy = True
+        try:
+            outcomes = run_jobs(self.conn, jobs)
         except Exception as exc:
             with contextlib.suppress(sqlite3.Error):
-                conn.execute("ROLLBACK")
-            if len(jobs) == 1:
-                log.error("store write failed: %s", exc)
-                return [(None, StoreError(f"store write failed: {exc}"))]
-            # Isolate the job that broke the batch: the others still commit.
-            return [self._process(conn, [job])[0] for job in jobs]
+                self.conn.execute("ROLLBACK")
+            self._busy = False
+            self._fail(jobs, exc)
+            return
+        self.committer.requests.put(lambda error: self._committed(jobs, outcomes, error))
 
-    def _transaction(
-        self, conn: sqlite3.Connection, jobs: list[_Job]
-    ) -> list[tuple[Any, BaseException | None]]:
-        conn.execute("BEGIN IMMEDIATE")
-        submissions = [job.submission for job in jobs if job.submission is not None]
-        written = iter(write_submissions(conn, submissions))
-        outcomes: list[tuple[Any, BaseException | None]] = []
-        for job in jobs:
-            if job.submission is not None:
-                outcomes.append((next(written), None))
-                continue
+    def _take_batch(self) -> list[_Job]:
+        jobs, self.waiting = self.waiting[:MAX_BATCH], self.waiting[MAX_BATCH:]
+        return jobs
+
+    def _committed(
+        self,
+        jobs: list[_Job],
+        outcomes: list[tuple[Any, BaseException | None]],
+        error: BaseException | None,
+    ) -> None:
+        self._busy = False
+        self.batches += 1
+        if error is not None:
+            self._fail(jobs, error)
+        else:
+            _resolve(jobs, outcomes)
+        # After the futures' callbacks, so those answers leave before the next batch.
+        self._schedule()
+
+    def _fail(self, jobs: list[_Job], exc: BaseException) -> None:
+        log.error("store write failed: %s", exc)
+        error = StoreError(f"store write failed: {exc}")
+        _resolve(jobs, [(None, error)] * len(jobs))
+        self._schedule()
+
+    async def drain(self) -> None:
+        """Wait until every submitted job is committed (or failed)."""
+        while self.waiting or self._busy or self._scheduled:
+            self._idle.clear()
+            self._schedule()
+            await self._idle.wait()
+
+    def close(self) -> None:
+        self.committer.requests.put(None)
+        self.committer.join()
+        self.conn.close()
+
+
+def run_jobs(conn: sqlite3.Connection, jobs: list[_Job]) -> list[tuple[Any, BaseException | None]]:
+    """Every job of a batch inside the open transaction; a failing job fails alone.
+
+    Submissions are written together; if that raises (a constraint, say), they are
+    written again one by one so only the submission at fault gets the error. Calls
+    each run in a savepoint.
+    """
+    submissions = [job.submission for job in jobs if job.submission is not None]
+    written: dict[int, tuple[Any, BaseException | None]] = {}
+    if submissions:
+        conn.execute("SAVEPOINT batch")
+        try:
+            results = write_submissions(conn, submissions)
+            conn.execute("RELEASE batch")
+            for sub, result in zip(submissions, results, strict=True):
+                written[id(sub)] = (result, None)
+        except Exception:
+            conn.execute("ROLLBACK TO batch")
+            conn.execute("RELEASE batch")
+            for sub in submissions:
+                alone = _in_savepoint(conn, functools.partial(_write_one, submission=sub))
+                written[id(sub)] = _store_error(alone)
+    outcomes: list[tuple[Any, BaseException | None]] = []
+    for job in jobs:
+        if job.submission is not None:
+            outcomes.append(written[id(job.submission)])
+        else:
             assert job.call is not None
-            conn.execute("SAVEPOINT job")
-            try:
-                outcomes.append((job.call(conn), None))
-                conn.execute("RELEASE job")
-            except Exception as exc:
-                conn.execute("ROLLBACK TO job")
-                conn.execute("RELEASE job")
-                outcomes.append((None, exc))
-        conn.execute("COMMIT")
-        return outcomes
+            outcomes.append(_in_savepoint(conn, job.call))
+    return outcomes
+
+
+def _write_one(conn: sqlite3.Connection, submission: Submission) -> WriteResult:
+    return write_submissions(conn, [submission])[0]
+
+
+def _in_savepoint(
+    conn: sqlite3.Connection, call: Callable[[sqlite3.Connection], Any]
+) -> tuple[Any, BaseException | None]:
+    conn.execute("SAVEPOINT job")
+    try:
+        value = call(conn)
+    except Exception as exc:
+        conn.execute("ROLLBACK TO job")
+        conn.execute("RELEASE job")
+        return None, exc
+    conn.execute("RELEASE job")
+    return value, None
+
+
+def _store_error(outcome: tuple[Any, BaseException | None]) -> tuple[Any, BaseException | None]:
+    error = outcome[1]
+    if error is None or isinstance(error, StoreError):
+        return outcome
+    log.error("store write failed: %s", error)
+    return None, StoreError(f"store write failed: {error}")
 
 
 def _resolve(jobs: list[_Job], outcomes: list[tuple[Any, BaseException | None]]) -> None:
@@ -297,13 +420,12 @@ class SqliteStore(Store):
     async def start(self) -> None:
         await self.migrate()
         self._writer = _Writer(self.path, asyncio.get_running_loop())
-        self._writer.start()
 
     async def close(self) -> None:
         self._closing = True
         if self._writer is not None:
-            self._writer.jobs.put(None)
-            await asyncio.to_thread(self._writer.join)
+            await self._writer.drain()
+            await asyncio.to_thread(self._writer.close)
             self._writer = None
         self._readers.shutdown(wait=True)
 
@@ -335,7 +457,7 @@ class SqliteStore(Store):
             raise StoreSaturated(f"{self._pending} writes waiting")
         self._pending += 1
         try:
-            self._writer.jobs.put(job)
+            self._writer.put(job)
             return await job.future
         finally:
             self._pending -= 1
