@@ -378,3 +378,39 @@ async def test_two_dispatches_finishing_together_leave_the_right_event_status(
         await first.close()
         await second.close()
         await store.close()
+
+
+async def test_attempts_finishing_together_are_each_recorded_once(store: Store) -> None:
+    """Concurrent records: every attempt lands on its own dispatch, a stranger's record is
+    refused, and each event's status accounts for both of its dispatches."""
+    from hookyard.models import AttemptRecord
+
+    events = [await store.submit(submission(BODY, destinations=("app", "crm"))) for _ in range(20)]
+    now = time.time_ns() // 1000
+    claimed = await store.claim_due(
+        "w1", now_us=now, lease_us=10_000_000, limit=100, destinations=["app", "crm"]
+    )
+    assert len(claimed) == 40
+
+    def outcome(c: Any) -> str:
+        return "dead" if c.destination == "crm" and c.event_id == events[0].id else "delivered"
+
+    records = [
+        store.record_attempt(
+            "w1",
+            AttemptRecord(c.dispatch_id, 1, now, 1.0, 200, (), b"", None, None, outcome(c), None),
+            status=outcome(c),
+        )
+        for c in claimed
+    ]
+    stranger = AttemptRecord(
+        claimed[1].dispatch_id, 1, now, 1.0, 200, (), b"", None, None, "delivered", None
+    )
+    results = await asyncio.gather(*records, store.record_attempt("w2", stranger, status="dead"))
+    assert results[:-1] == [True] * 40 and results[-1] is False
+    statuses = {e.id: (await store.get_event(e.id)).summary.status for e in events}  # type: ignore[union-attr]
+    assert statuses.pop(events[0].id) == "dead"
+    assert set(statuses.values()) == {"delivered"}
+    first = await store.get_event(events[0].id)
+    assert first is not None
+    assert sorted(len(d.attempt_log) for d in first.dispatches) == [1, 1]
