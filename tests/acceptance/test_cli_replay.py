@@ -244,6 +244,9 @@ def test_an_interrupted_replay_is_recorded_as_cancelled(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # A shell runs background jobs with SIGINT ignored, and a child inherits that;
+        # Ctrl-C reaches a CLI with the default disposition, so give it that.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 20
     while len(sink.received) < 2:

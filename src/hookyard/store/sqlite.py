@@ -1,9 +1,10 @@
-"""Embedded SQLite backend: WAL, ``synchronous=FULL``, one writer thread doing group commit.
+"""Embedded SQLite backend: WAL, ``synchronous=FULL``, pipelined group commit.
 
-One thread owns the only write connection (two writers on one file fight over the
-lock). Every submission waiting when it wakes goes into one transaction; a single
-``call_soon_threadsafe`` then releases the whole batch on the event loop. Reads run
-on a small pool of read-only connections, which WAL lets proceed during writes.
+One connection does every write (two writers on one file fight over the lock). The
+submissions of one event-loop turn go into one transaction, written on the loop; a
+thread runs the ``COMMIT`` and a single ``call_soon_threadsafe`` then releases the
+whole batch (see ``_Writer``). Reads run on a small pool of read-only connections,
+which WAL lets proceed during writes.
 """
 
 from __future__ import annotations
@@ -443,7 +444,10 @@ class SqliteStore(Store):
         return result
 
     async def run_in_writer(self, call: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``call`` inside the writer's next transaction (serialised with ingest)."""
+        """Run ``call`` inside the writer's next transaction (serialised with ingest).
+
+        It runs on the event loop, between ingest batches: keep it to a few statements.
+        """
         value: T = await self._enqueue(_Job(self._future(), call=call))
         return value
 
