@@ -62,14 +62,13 @@ class AccessLog:
         self._pending: list[tuple[float, dict[str, Any]]] = []
 
     def write(self, **fields: Any) -> None:
-        if not self._pending:
-            try:
-                asyncio.get_running_loop().call_soon(self.flush)
-            except RuntimeError:  # no loop: write at once
-                self._pending.append((time.time(), fields))
-                self.flush()
-                return
         self._pending.append((time.time(), fields))
+        if len(self._pending) > 1:
+            return  # a flush is already scheduled for this loop turn
+        try:
+            asyncio.get_running_loop().call_soon(self.flush)
+        except RuntimeError:  # no loop: write at once
+            self.flush()
 
     def flush(self) -> None:
         pending, self._pending = self._pending, []

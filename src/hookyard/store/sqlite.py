@@ -235,7 +235,6 @@ class _Writer:
         self.committer = _Committer(self.conn, loop)
         self.committer.start()
         self.waiting: list[_Job] = []
-        self.batches = 0
         self._busy = False  # a batch is between BEGIN and the end of its COMMIT
         self._scheduled = False
         self._idle = asyncio.Event()
@@ -243,7 +242,6 @@ class _Writer:
 
     def put(self, job: _Job) -> None:
         self.waiting.append(job)
-        self._idle.clear()
         self._schedule()
 
     def _schedule(self, delay: float = 0.0) -> None:
@@ -265,7 +263,7 @@ class _Writer:
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
+            if exc.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
                 self._schedule(delay=LOCKED_RETRY_SECONDS)  # another process is writing
                 return
             self._fail(self._take_batch(), exc)
@@ -293,7 +291,6 @@ class _Writer:
         error: BaseException | None,
     ) -> None:
         self._busy = False
-        self.batches += 1
         if error is not None:
             self._fail(jobs, error)
         else:
