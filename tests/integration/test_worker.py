@@ -344,7 +344,9 @@ async def test_two_dispatches_finishing_together_leave_the_right_event_status(
     """
     import asyncpg
 
-    from hookyard.store.postgres import Q, refresh_event_status
+    from hookyard.models import AttemptRecord
+    from hookyard.store.base import attempt_row
+    from hookyard.store.postgres import Q
 
     store = open_store(pg_url)
     await store.start()
@@ -357,20 +359,26 @@ async def test_two_dispatches_finishing_together_leave_the_right_event_status(
             "w", now_us=now, lease_us=60_000_000, limit=10, destinations=["a", "b"]
         )
         by_destination = {c.destination: c.dispatch_id for c in claimed}
+
+        def record(destination: str, status: str, code: int) -> list[Any]:
+            attempt = AttemptRecord(
+                by_destination[destination], 1, now, 1.0, code, (), b"", None, None, status, None
+            )
+            return ["w", status, *attempt_row(attempt), None, None]
+
         one, two = first.transaction(), second.transaction()
         await one.start()
         # The later transaction's own outcome must rank lower (delivered below dead): that
         # is the interleaving that used to leave "retrying" behind.
-        await first.execute(Q["finish_attempt"], "dead", None, 500, now, by_destination["b"], "w")
-        await refresh_event_status(first, written.id)
+        assert await first.fetchval(Q["record_attempt"], *record("b", "dead", 500)) is True
         await two.start()
-        await second.execute(
-            Q["finish_attempt"], "delivered", None, 200, now, by_destination["a"], "w"
+        waiting = asyncio.create_task(
+            second.fetchval(Q["record_attempt"], *record("a", "delivered", 200))
         )
-        waiting = asyncio.create_task(refresh_event_status(second, written.id))
         await asyncio.sleep(0.2)
+        assert not waiting.done()  # held on the event row until the first commits
         await one.commit()
-        await waiting
+        assert await waiting is True
         await two.commit()
         record = await store.get_event(written.id)
         assert record is not None and record.summary.status == "dead"

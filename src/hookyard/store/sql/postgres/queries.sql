@@ -129,34 +129,13 @@ SELECT c.id, c.destination, c.attempts, c.replay_of, c.batch_id, e.id, e.source,
        e.provider_event_id, e.content_type, e.headers, e.body
 FROM claimed c JOIN events e ON e.id = c.event_id;
 
--- name: finish_attempt
-UPDATE dispatches
-SET status = $1, attempts = attempts + 1, next_attempt_us = $2, last_status_code = $3,
-    lease_owner = NULL, lease_expires_us = NULL, updated_us = $4
-WHERE id = $5 AND lease_owner = $6
-RETURNING event_id;
-
--- name: insert_attempt
-INSERT INTO attempts (dispatch_id, number, started_us, latency_ms, status_code, response_headers,
-                      response_excerpt, error_class, error_message, decision, next_attempt_us)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11);
-
--- name: lock_event
-SELECT 1 FROM events WHERE id = $1 FOR UPDATE;
+-- name: record_attempt
+-- One round trip for the whole outcome (migration 0005): dispatch, attempt, processed
+-- key, event status.
+SELECT hookyard_record_attempt($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15);
 
 -- name: refresh_event_status
-UPDATE events SET status = (
-    SELECT CASE
-        WHEN count(*) FILTER (WHERE status = 'dead') > 0 THEN 'dead'
-        WHEN count(*) FILTER (WHERE status IN ('retrying', 'in_flight')) > 0 THEN 'retrying'
-        WHEN count(*) FILTER (WHERE status = 'disabled') > 0 THEN 'disabled'
-        WHEN count(*) FILTER (WHERE status = 'pending') > 0 THEN 'pending'
-        WHEN count(*) FILTER (WHERE status = 'delivered') > 0 THEN 'delivered'
-        ELSE 'dry_run'
-    END
-    FROM dispatches WHERE event_id = $1
-)
-WHERE id = $1;
+SELECT hookyard_refresh_event_status($1);
 
 -- name: release_leases
 UPDATE dispatches
