@@ -126,6 +126,16 @@ async def refresh_event_status(
     await conn.execute(Q["refresh_event_status"], event_id)
 
 
+async def keep_session(conn: asyncpg.Connection) -> None:
+    """Pool reset that sends nothing.
+
+    asyncpg's default sends ``RESET ALL; UNLISTEN *; CLOSE ALL; ...`` each time a
+    connection goes back to the pool: one more round trip per query. Pool connections
+    carry no session state here (migrations' advisory lock and LISTEN use connections
+    of their own), and an unfinished transaction is still rolled back by asyncpg.
+    """
+
+
 class PostgresStore(Store):
     def __init__(self, url: str, *, queue_size: int = 10_000) -> None:
         self.url = url
@@ -154,7 +164,9 @@ class PostgresStore(Store):
     async def start(self) -> None:
         await self.migrate()
         try:
-            self._pool = await asyncpg.create_pool(self.url, min_size=1, max_size=POOL_SIZE)
+            self._pool = await asyncpg.create_pool(
+                self.url, min_size=1, max_size=POOL_SIZE, reset=keep_session
+            )
         except (OSError, asyncpg.PostgresError) as exc:
             raise StoreError(f"cannot connect to PostgreSQL: {exc}") from None
         self._wakeup = asyncio.Event()
