@@ -1,14 +1,16 @@
 """Delivery benchmark, end to end: load generator → hookyard ingest → store → worker → sink.
 
 Usage: ./run bench deliver [--duration 15] [--rates 500,2000] [--connections 32]
-           [--max-in-flight 32] [--no-postgres] [--timeline]
+           [--max-in-flight 32] [--layout one|split|both] [--no-postgres] [--no-sqlite]
+           [--timeline]
 
 One run measures, on the same box and in the same minutes:
 
 - the baseline: the sink's own capacity (wrk straight at it) and the load generator
   posting straight to it at each fixed rate (what the generator and sink cost alone);
-- ``hookyard serve`` (ingest and delivery workers in one process) on SQLite, then on
-  PostgreSQL (a throwaway database ``hookyard_bench_deliver``, dropped afterwards), each
+- hookyard in each ``--layout``: one process (``hookyard serve`` ingests and delivers)
+  and two (``serve --no-worker`` beside ``hookyard worker``, one per core), on SQLite, then
+  on PostgreSQL (a throwaway database ``hookyard_bench_deliver``, dropped afterwards), each
   with one destination pointing at the sink: a fixed-rate phase per ``--rates`` entry
   (open-loop Python generator, bench/deliver/loadgen.py) and a max-rate phase (wrk,
   bench/deliver/post.lua), each followed by a bounded wait for the backlog to drain.
@@ -96,13 +98,16 @@ def stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process, all threads (Linux /proc)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of processes, all threads (Linux /proc)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(sorted_values: list[float], pct: float) -> float:
@@ -324,13 +329,13 @@ def hookyard_phase(
     sink: Sink,
     db: Database,
     port: int,
-    pid: int,
+    pids: list[int],
     workdir: Path,
     prefix: str,
 ) -> Result:
     sink.reset()
     since_us = time.time_ns() // 1000
-    cpu_before, wall_before = cpu_seconds(pid), time.monotonic()
+    cpu_before, wall_before = cpu_seconds(pids), time.monotonic()
     result = Result(name, f"{rate:.0f}/s" if rate else "max")
     if rate:
         gen = run_loadgen(port, "/in/bench", rate, args.duration, prefix, workdir)
@@ -349,7 +354,7 @@ def hookyard_phase(
         sent_ns = {}
     load_end_ns = gen["end_ns"]
     result.drain_s = wait_drained(sink, db, prefix, since_us, bound=max(60.0, 6 * args.duration))
-    result.cpu_pct = 100 * (cpu_seconds(pid) - cpu_before) / (time.monotonic() - wall_before)
+    result.cpu_pct = 100 * (cpu_seconds(pids) - cpu_before) / (time.monotonic() - wall_before)
 
     received = db.received(prefix, since_us)
     receipts = sink.dump()
@@ -388,20 +393,34 @@ def timeline(received: dict[str, int], delivered: dict[str, int]) -> list[tuple[
 
 
 def start_hookyard(
-    db_url: str, args: argparse.Namespace, sink: Sink, workdir: Path, log: Path
-) -> tuple[subprocess.Popen[bytes], int]:
+    db_url: str, args: argparse.Namespace, sink: Sink, workdir: Path, log: Path, split: bool
+) -> tuple[list[subprocess.Popen[bytes]], int]:
+    """``hookyard serve``; with ``split``, ``serve --no-worker`` plus ``hookyard worker``."""
     port = free_port()
     config = workdir / "deliver.toml"
     config.write_text(CONFIG.format(sink_port=sink.port, max_in_flight=args.max_in_flight))
-    command = [sys.executable, "-m", "hookyard", "serve", "--config", str(config)]
-    command += ["--db", db_url, "--port", str(port)]
+    common = ["--config", str(config), "--db", db_url]
+    serve = [sys.executable, "-m", "hookyard", "serve", *common, "--port", str(port)]
     # A directory nothing else writes to: the server's cwd is on its sys.path.
     quiet = workdir / "server-cwd"
     quiet.mkdir(exist_ok=True)
+    procs = []
     with log.open("wb") as log_file:
-        proc = subprocess.Popen(command, cwd=quiet, stdout=subprocess.DEVNULL, stderr=log_file)
-    wait_ready(f"http://127.0.0.1:{port}/healthz", proc, log)
-    return proc, port
+        procs.append(
+            subprocess.Popen(
+                [*serve, "--no-worker"] if split else serve,
+                cwd=quiet,
+                stdout=subprocess.DEVNULL,
+                stderr=log_file,
+            )
+        )
+        wait_ready(f"http://127.0.0.1:{port}/healthz", procs[0], log)
+        if split:
+            worker = [sys.executable, "-m", "hookyard", "worker", *common]
+            procs.append(
+                subprocess.Popen(worker, cwd=quiet, stdout=subprocess.DEVNULL, stderr=log_file)
+            )
+    return procs, port
 
 
 def bench_hookyard(
@@ -410,24 +429,28 @@ def bench_hookyard(
     args: argparse.Namespace,
     sink: Sink,
     workdir: Path,
+    split: bool,
 ) -> list[Result]:
-    """Each phase on a fresh database and a fresh server, so one phase's backlog never
+    """Each phase on a fresh database and fresh processes, so one phase's backlog never
     leaks into the next; a short warm-up (not reported) precedes each."""
     results = []
     warm_up = argparse.Namespace(**{**vars(args), "duration": 2})
+    layout = "2 proc" if split else "1 proc"
     for rate in [*args.rates, None]:
-        phase = f"{label}-{'max' if rate is None else f'r{rate:.0f}'}"
+        phase = f"{label}-{'split' if split else 'one'}-{'max' if rate is None else f'r{rate:.0f}'}"
         db_url = new_database(phase)
         db = Database(db_url)
         log = workdir / f"hookyard-{phase}.log"
-        proc, port = start_hookyard(db_url, args, sink, workdir, log)
+        procs, port = start_hookyard(db_url, args, sink, workdir, log, split)
+        pids = [p.pid for p in procs]
         try:
-            hookyard_phase("warm-up", 200, warm_up, sink, db, port, proc.pid, workdir, f"{phase}-w")
+            hookyard_phase("warm-up", 200, warm_up, sink, db, port, pids, workdir, f"{phase}-w")
             result = hookyard_phase(
-                f"hookyard {label}", rate, args, sink, db, port, proc.pid, workdir, phase
+                f"hookyard {label} {layout}", rate, args, sink, db, port, pids, workdir, phase
             )
         finally:
-            stop(proc)
+            for proc in procs:
+                stop(proc)
         result.states = db.dispatch_states()
         result.log_errors = count_errors(log)
         print(f"  {phase}: dispatch states at the end {result.states}", file=sys.stderr)
@@ -489,7 +512,7 @@ def report(results: list[Result], args: argparse.Namespace, load: tuple[float, .
     )
     print("r→d = hookyard received → sink received; s→d = generator sent → sink received (ms)")
     header = (
-        f"{'variant':20} {'offered':>8} {'ingest/s':>9} {'in p99':>7} {'deliv/s':>8} "
+        f"{'variant':26} {'offered':>8} {'ingest/s':>9} {'in p99':>7} {'deliv/s':>8} "
         f"{'sustain/s':>9} {'backlog':>8} {'drain s':>7} {'r→d p50':>8} {'r→d p99':>8} "
         f"{'r→d max':>8} {'s→d p50':>8} {'s→d p99':>8} {'non2xx':>6} {'dup':>5} {'left':>5} "
         f"{'cpu%':>5}"
@@ -497,7 +520,7 @@ def report(results: list[Result], args: argparse.Namespace, load: tuple[float, .
     print(header)
     for r in results:
         print(
-            f"{r.variant:20} {r.offered:>8} {fmt(r.ingest_rps, 9, 0)} "
+            f"{r.variant:26} {r.offered:>8} {fmt(r.ingest_rps, 9, 0)} "
             f"{fmt(r.ingest_p99_ms, 7)} {fmt(r.delivered_rps, 8, 0)} "
             f"{fmt(r.sustained_rps, 9, 0)} {r.backlog_end:8d} {r.drain_s:7.1f} "
             f"{fmt(percentile(r.r2d, 50), 8)} {fmt(percentile(r.r2d, 99), 8)} "
@@ -510,7 +533,8 @@ def report(results: list[Result], args: argparse.Namespace, load: tuple[float, .
         "during the load window; sustain/s: delivered / (first receipt → last delivery); "
         "backlog: stored but undelivered when the load stopped; left: still undelivered when "
         "the bounded drain wait ended (not lost: they stay pending in the store); cpu%: the "
-        "hookyard process (all threads) over load + drain"
+        "hookyard processes (all threads; 100 = one core) over load + drain; 1 proc: "
+        "`serve` ingests and delivers; 2 proc: `serve --no-worker` and `hookyard worker`"
     )
     if args.timeline:
         for r in results:
@@ -560,6 +584,12 @@ def main() -> None:
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--timeline", action="store_true", help="per-second table, max rate")
+    parser.add_argument(
+        "--layout",
+        choices=["one", "split", "both"],
+        default="both",
+        help="one process (serve), two (serve --no-worker + worker), or both in turn",
+    )
     args = parser.parse_args()
     args.rates = [float(r) for r in args.rates.split(",") if r]
     if not shutil.which("wrk"):
@@ -572,23 +602,31 @@ def main() -> None:
         try:
             print("baseline: the sink alone", file=sys.stderr)
             results += bench_baseline(args, sink, workdir)
-            if not args.no_sqlite:
-                print("hookyard on SQLite", file=sys.stderr)
-                results += bench_hookyard(
-                    "SQLite", lambda phase: f"sqlite:///{workdir / phase}.db", args, sink, workdir
-                )
-            if not args.no_postgres:
-                print("hookyard on PostgreSQL", file=sys.stderr)
-                try:
+            splits = {"one": [False], "split": [True], "both": [False, True]}[args.layout]
+            for split in splits:
+                if not args.no_sqlite:
+                    print("hookyard on SQLite", file=sys.stderr)
                     results += bench_hookyard(
-                        "PostgreSQL",
-                        lambda _: asyncio.run(pg_database(PG_DATABASE)),
+                        "SQLite",
+                        lambda phase: f"sqlite:///{workdir / phase}.db",
                         args,
                         sink,
                         workdir,
+                        split,
                     )
-                finally:
-                    asyncio.run(pg_database(PG_DATABASE, drop=True))
+                if not args.no_postgres:
+                    print("hookyard on PostgreSQL", file=sys.stderr)
+                    try:
+                        results += bench_hookyard(
+                            "PostgreSQL",
+                            lambda _: asyncio.run(pg_database(PG_DATABASE)),
+                            args,
+                            sink,
+                            workdir,
+                            split,
+                        )
+                    finally:
+                        asyncio.run(pg_database(PG_DATABASE, drop=True))
         finally:
             sink.close()
     report(results, args, load)

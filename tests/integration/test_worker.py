@@ -422,3 +422,77 @@ async def test_attempts_finishing_together_are_each_recorded_once(store: Store) 
     first = await store.get_event(events[0].id)
     assert first is not None
     assert sorted(len(d.attempt_log) for d in first.dispatches) == [1, 1]
+
+
+@pytest.mark.postgres
+async def test_an_attempt_the_database_refuses_fails_alone(pg_url: str) -> None:
+    """Attempts finishing together go to PostgreSQL as one group. One it refuses (a NUL
+    character in text) fails with a StoreError; the others are recorded all the same."""
+    from hookyard.exceptions import StoreError
+    from hookyard.models import AttemptRecord
+    from hookyard.store.postgres import PostgresStore
+
+    store = open_store(pg_url)
+    assert isinstance(store, PostgresStore)
+    await store.start()
+    try:
+        events = [await store.submit(submission(BODY, destinations=("app",))) for _ in range(6)]
+        now = time.time_ns() // 1000
+        claimed = await store.claim_due(
+            "w1", now_us=now, lease_us=10_000_000, limit=10, destinations=["app"]
+        )
+        assert len(claimed) == 6
+        refused = claimed[3].dispatch_id
+
+        def failed(dispatch_id: str) -> AttemptRecord:
+            message = "reset by peer\x00" if dispatch_id == refused else "reset by peer"
+            return AttemptRecord(
+                dispatch_id, 1, now, 1.0, None, (), b"", "ConnectError", message, "retry", now
+            )
+
+        results = await asyncio.gather(
+            *(
+                store.record_attempt("w1", failed(c.dispatch_id), status="retrying")
+                for c in claimed
+            ),
+            return_exceptions=True,
+        )
+        assert store.record_groups >= 1
+        by_dispatch = dict(zip((c.dispatch_id for c in claimed), results, strict=True))
+        assert isinstance(by_dispatch.pop(refused), StoreError)
+        assert list(by_dispatch.values()) == [True] * 5
+        for written in events:
+            record = await store.get_event(written.id)
+            assert record is not None
+            [dispatch] = record.dispatches
+            if dispatch.id == refused:
+                assert dispatch.attempt_log == () and dispatch.status == "in_flight"
+            else:
+                assert [a.error_message for a in dispatch.attempt_log] == ["reset by peer"]
+                assert record.summary.status == "retrying"
+    finally:
+        await store.close()
+
+
+async def test_a_worker_on_sqlite_wakes_when_another_process_commits(
+    sqlite_url: str, sink: ScriptedServer
+) -> None:
+    """``hookyard worker`` beside ``serve --no-worker`` on one SQLite file: the ingest
+    side's commit wakes the worker at once, not at its next poll (a minute away here)."""
+    ingest, delivery = open_store(sqlite_url), open_store(sqlite_url)
+    await ingest.start()
+    await delivery.start()
+    service = DeliveryService(delivery, destinations(app={"url": sink.url()}), poll_interval=60)
+    await service.start()
+    try:
+        await asyncio.sleep(0.3)  # the worker has found nothing due and sleeps
+        started = time.monotonic()
+        await ingest.submit(submission(BODY, destinations=("app",)))
+        while not sink.received and time.monotonic() - started < 10:
+            await asyncio.sleep(0.01)
+        assert sink.received, "the worker slept through another connection's commit"
+        assert time.monotonic() - started < 2
+    finally:
+        await service.stop()
+        await delivery.close()
+        await ingest.close()

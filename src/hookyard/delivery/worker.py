@@ -3,8 +3,9 @@
 One ``DeliveryService`` runs a claim loop and up to ``concurrency`` deliveries at a
 time. The store's lease is what makes this safe with many processes: a dispatch is
 only ever held by one worker, and a crashed worker's lease expires and is reclaimed.
-Wake-ups come from the store (PostgreSQL LISTEN/NOTIFY, or the in-process SQLite
-writer); a poll every ``poll_interval`` picks up retries that have come due.
+Wake-ups come from the store (PostgreSQL LISTEN/NOTIFY; on SQLite the in-process
+writer, and for commits by other processes a look at ``PRAGMA data_version`` 40 times
+a second); a poll every ``poll_interval`` picks up retries that have come due.
 """
 
 from __future__ import annotations

@@ -63,6 +63,11 @@ WRITERS = 2
 #: its commit is on disk, so this bounds how many can be recorded at once: with 4, a
 #: worker sending 32 at a time fell behind at 500 events/s.
 POOL_SIZE = 16
+#: Attempt groups recorded at once. Below this many finishing together, each attempt is
+#: recorded as it finishes; above, the rest wait and go as one call, so a busy worker
+#: pays one round trip per group instead of one per attempt.
+RECORDERS = 4
+MAX_RECORD_GROUP = 256
 MIGRATION_LOCK = 0x686F6F6B  # "hook"
 DISPATCH_CHANNEL = "hookyard_dispatch"
 
@@ -136,6 +141,15 @@ async def keep_session(conn: asyncpg.Connection) -> None:
     """
 
 
+def _settle(future: asyncio.Future[bool], outcome: bool | BaseException) -> None:
+    if future.done():  # its caller was cancelled
+        return
+    if isinstance(outcome, BaseException):
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)
+
+
 class PostgresStore(Store):
     def __init__(self, url: str, *, queue_size: int = 10_000) -> None:
         self.url = url
@@ -147,6 +161,9 @@ class PostgresStore(Store):
         self._closing = False
         self._in_flight = 0
         self.batches = 0
+        self._records: deque[tuple[tuple[Any, ...], asyncio.Future[bool]]] = deque()
+        self._recorders: set[asyncio.Task[None]] = set()
+        self.record_groups = 0  # calls that recorded more than one attempt
 
     async def _connect(self) -> asyncpg.Connection:
         try:
@@ -179,7 +196,7 @@ class PostgresStore(Store):
     async def close(self) -> None:
         self._closing = True
         self._wakeup.set()
-        await asyncio.gather(*self._writers, return_exceptions=True)
+        await asyncio.gather(*self._writers, *self._recorders, return_exceptions=True)
         self._writers = []
         if self._pool is not None:
             await self._pool.close()
@@ -319,10 +336,54 @@ class PostgresStore(Store):
         processed_key: tuple[str, str, str] | None = None,
     ) -> bool:
         destination, key = (processed_key[0], processed_key[1]) if processed_key else (None, None)
-        kept: bool = await self.pool.fetchval(
-            Q["record_attempt"], worker_id, status, *attempt_row(attempt), destination, key
-        )
-        return kept
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._records.append(((worker_id, status, *attempt_row(attempt), destination, key), future))
+        if len(self._recorders) < RECORDERS:
+            task = asyncio.create_task(self._record_waiting())
+            self._recorders.add(task)
+            task.add_done_callback(self._recorders.discard)
+        return await future
+
+    async def _record_waiting(self) -> None:
+        while self._records:
+            count = min(MAX_RECORD_GROUP, len(self._records))
+            group = [self._records.popleft() for _ in range(count)]
+            try:
+                await self._record(group)
+            finally:  # whatever happened, no caller is left waiting (settled ones stay)
+                for _, future in group:
+                    _settle(future, StoreError("recording the attempt was interrupted"))
+
+    async def _record(self, group: list[tuple[tuple[Any, ...], asyncio.Future[bool]]]) -> None:
+        try:
+            kept = await self._record_group([row for row, _ in group])
+        except StoreError as exc:
+            if len(group) == 1:
+                _settle(group[0][1], exc)
+                return
+            # One attempt the database refuses must not fail the others with it. (This also
+            # covers a deadlock with ingest's duplicate counting, which locks event rows in
+            # no set order: PostgreSQL fails one side, and the group is retried one by one.)
+            for row, future in group:
+                try:
+                    [alone] = await self._record_group([row])
+                except StoreError as error:
+                    _settle(future, error)
+                else:
+                    _settle(future, alone)
+            return
+        for (_, future), result in zip(group, kept, strict=True):
+            _settle(future, result)
+
+    async def _record_group(self, rows: list[tuple[Any, ...]]) -> list[bool]:
+        try:
+            if len(rows) == 1:
+                return [await self.pool.fetchval(Q["record_attempt"], *rows[0])]
+            columns = [list(column) for column in zip(*rows, strict=True)]
+            self.record_groups += 1
+            return list(await self.pool.fetchval(Q["record_attempts"], *columns))
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise StoreError(f"recording attempts failed: {exc}") from exc
 
     async def release_leases(self, worker_id: str, *, now_us: int) -> int:
         result = await self.pool.execute(Q["release_leases"], now_us, worker_id)

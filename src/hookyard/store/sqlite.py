@@ -18,7 +18,7 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +66,8 @@ T = TypeVar("T")
 log = logging.getLogger("hookyard.store")
 MAX_BATCH = 512
 LOCKED_RETRY_SECONDS = 0.002
+#: How often a worker looks for commits made by other processes (``PRAGMA data_version``).
+CHANGE_POLL_SECONDS = 0.025
 Q = load_queries("sqlite")
 
 
@@ -745,3 +747,33 @@ class SqliteStore(Store):
             ]
 
         return await self.read(run)
+
+    async def listen_for_dispatches(
+        self, wake: Callable[[], None]
+    ) -> Callable[[], Awaitable[None]]:
+        """Call ``wake`` soon after another process commits (``serve --no-worker`` beside
+        ``hookyard worker``). SQLite has no notifications, but ``PRAGMA data_version``
+        changes whenever another connection has committed, and reading it costs a few
+        microseconds: cheap enough for the event loop, 40 times a second."""
+        conn = connect(self.path, readonly=True)
+        conn.execute("PRAGMA busy_timeout = 0")  # on the loop: never wait on a lock
+        task = asyncio.create_task(_watch_commits(conn, wake), name="hookyard-sqlite-watch")
+
+        async def stop() -> None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            conn.close()
+
+        return stop
+
+
+async def _watch_commits(conn: sqlite3.Connection, wake: Callable[[], None]) -> None:
+    seen = None
+    while True:
+        with contextlib.suppress(sqlite3.Error):  # busy for a moment: look again next time
+            version = conn.execute("PRAGMA data_version").fetchone()[0]
+            if seen is not None and version != seen:
+                wake()
+            seen = version
+        await asyncio.sleep(CHANGE_POLL_SECONDS)

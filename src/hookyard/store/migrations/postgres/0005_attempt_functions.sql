@@ -1,4 +1,4 @@
--- Finishing an attempt as one call instead of six round trips (BEGIN, four statements,
+-- Finishing attempts in one call instead of six round trips each (BEGIN, four statements,
 -- COMMIT). At a few hundred deliveries a second the round trips, not the work, were the
 -- cost: every connection sat "idle in transaction" waiting for the client's next step.
 
@@ -71,5 +71,48 @@ BEGIN
     END IF;
     PERFORM hookyard_refresh_event_status(v_event_id);
     RETURN TRUE;
+END
+$$;
+
+-- Many attempts' outcomes in one call (each as hookyard_record_attempt; one result each,
+-- in input order). They are applied in event order: concurrent groups then take event
+-- row locks in one order, and two of them cannot deadlock.
+CREATE FUNCTION hookyard_record_attempts(
+    p_worker_id        TEXT[],
+    p_status           TEXT[],
+    p_dispatch_id      TEXT[],
+    p_number           INTEGER[],
+    p_started_us       BIGINT[],
+    p_latency_ms       DOUBLE PRECISION[],
+    p_status_code      INTEGER[],
+    p_response_headers TEXT[],
+    p_response_excerpt BYTEA[],
+    p_error_class      TEXT[],
+    p_error_message    TEXT[],
+    p_decision         TEXT[],
+    p_next_attempt_us  BIGINT[],
+    p_processed_destination TEXT[],
+    p_processed_key    TEXT[]
+) RETURNS BOOLEAN[]
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_kept BOOLEAN[] := array_fill(FALSE, ARRAY[cardinality(p_dispatch_id)]);
+    v_index BIGINT;
+BEGIN
+    FOR v_index IN
+        SELECT u.ord FROM unnest(p_dispatch_id) WITH ORDINALITY AS u(id, ord)
+        LEFT JOIN dispatches d ON d.id = u.id
+        ORDER BY d.event_id, u.ord
+    LOOP
+        v_kept[v_index] := hookyard_record_attempt(
+            p_worker_id[v_index], p_status[v_index], p_dispatch_id[v_index],
+            p_number[v_index], p_started_us[v_index], p_latency_ms[v_index],
+            p_status_code[v_index], p_response_headers[v_index],
+            p_response_excerpt[v_index], p_error_class[v_index], p_error_message[v_index],
+            p_decision[v_index], p_next_attempt_us[v_index],
+            p_processed_destination[v_index], p_processed_key[v_index]
+        );
+    END LOOP;
+    RETURN v_kept;
 END
 $$;

@@ -134,6 +134,10 @@ FROM claimed c JOIN events e ON e.id = c.event_id;
 -- key, event status.
 SELECT hookyard_record_attempt($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15);
 
+-- name: record_attempts
+-- The same for a group, one array per argument above; a result per attempt, in order.
+SELECT hookyard_record_attempts($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15);
+
 -- name: refresh_event_status
 SELECT hookyard_refresh_event_status($1);
 
