@@ -94,29 +94,41 @@ FROM attempts WHERE dispatch_id = $1 ORDER BY number;
 
 -- name: claim_due
 -- SKIP LOCKED lets many workers on many machines claim side by side without waiting.
--- One index-ordered query per state: an OR across states made PostgreSQL sort every due row.
-WITH pending AS (
-    SELECT id FROM dispatches
-    WHERE status = 'pending' AND next_attempt_us <= $3 AND destination = ANY($4::text[])
-    ORDER BY next_attempt_us LIMIT $5
-    FOR UPDATE SKIP LOCKED
+-- Per destination and state, one scan of dispatches_claim in due order that stops at the
+-- limit. An OR across states, or ANY across destinations, made PostgreSQL fetch and sort
+-- every due row (and the stale index entries of rows already claimed) on every claim.
+WITH wanted AS (
+    SELECT unnest($4::text[]) AS destination
+),
+pending AS (
+    SELECT p.id, p.next_attempt_us FROM wanted CROSS JOIN LATERAL (
+        SELECT id, next_attempt_us FROM dispatches
+        WHERE destination = wanted.destination AND status = 'pending' AND next_attempt_us <= $3
+        ORDER BY next_attempt_us LIMIT $5
+        FOR UPDATE SKIP LOCKED
+    ) AS p
 ),
 retrying AS (
-    SELECT id FROM dispatches
-    WHERE status = 'retrying' AND next_attempt_us <= $3 AND destination = ANY($4::text[])
-    ORDER BY next_attempt_us LIMIT $5
-    FOR UPDATE SKIP LOCKED
+    SELECT r.id, r.next_attempt_us FROM wanted CROSS JOIN LATERAL (
+        SELECT id, next_attempt_us FROM dispatches
+        WHERE destination = wanted.destination AND status = 'retrying' AND next_attempt_us <= $3
+        ORDER BY next_attempt_us LIMIT $5
+        FOR UPDATE SKIP LOCKED
+    ) AS r
 ),
 expired AS (
-    SELECT id FROM dispatches
-    WHERE status = 'in_flight' AND lease_expires_us < $3 AND destination = ANY($4::text[])
-    LIMIT $5
-    FOR UPDATE SKIP LOCKED
+    SELECT x.id FROM wanted CROSS JOIN LATERAL (
+        SELECT id FROM dispatches
+        WHERE destination = wanted.destination AND status = 'in_flight'
+          AND lease_expires_us < $3
+        LIMIT $5
+        FOR UPDATE SKIP LOCKED
+    ) AS x
 ),
 due AS (
-    SELECT id FROM pending
-    UNION ALL SELECT id FROM retrying
-    UNION ALL SELECT id FROM expired
+    (SELECT id FROM pending ORDER BY next_attempt_us LIMIT $5)
+    UNION ALL (SELECT id FROM retrying ORDER BY next_attempt_us LIMIT $5)
+    UNION ALL (SELECT id FROM expired LIMIT $5)
     LIMIT $5
 ),
 claimed AS (
