@@ -59,10 +59,10 @@ log = logging.getLogger("hookyard.store")
 Q = load_queries("postgres")
 MAX_BATCH = 512
 WRITERS = 2
-#: Connections for everything but ingest writes. Each finished delivery holds one until
-#: its commit is on disk, so this bounds how many can be recorded at once: with 4, a
-#: worker sending 32 at a time fell behind at 500 events/s.
-POOL_SIZE = 16
+#: Connections for everything but ingest writes: attempt recorders, claims, API reads.
+#: With 4, a worker sending 32 at a time fell behind at 500 events/s; 8 measured the same
+#: as 16, and each process also holds two writers and a listener (PostgreSQL allows 100).
+POOL_SIZE = 8
 #: Attempt groups recorded at once. Below this many finishing together, each attempt is
 #: recorded as it finishes; above, the rest wait and go as one call, so a busy worker
 #: pays one round trip per group instead of one per attempt.
