@@ -46,7 +46,7 @@ def log_event(logger: logging.Logger, level: int, msg: str, **fields: Any) -> No
 
 
 class AccessLog:
-    """One JSON line per ingest request, cheap enough for the hot path.
+    """One JSON line per ingest request or delivery attempt, cheap enough for hot paths.
 
     Through ``logging`` a line cost about 70 µs (a LogRecord, a handler lock and a
     write syscall each), a third of an ingest request's CPU. Here a request only

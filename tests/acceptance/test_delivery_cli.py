@@ -113,13 +113,55 @@ def test_worker_without_destinations_is_a_usage_error(tmp_path: Path) -> None:
     assert result.returncode == 2 and "no [destinations] configured" in result.stderr
 
 
-def start_worker(tmp_path: Path, config_path: Path, *args: str) -> subprocess.Popen[bytes]:
-    log = (tmp_path / f"worker-{time.monotonic_ns()}.log").open("wb")
+def start_worker(
+    tmp_path: Path, config_path: Path, *args: str, log_path: Path | None = None
+) -> subprocess.Popen[bytes]:
+    log = (log_path or tmp_path / f"worker-{time.monotonic_ns()}.log").open("wb")
     return subprocess.Popen(
         hookyard_command("worker", "--config", str(config_path), *args),
         stdout=log,
         stderr=subprocess.STDOUT,
     )
+
+
+def test_a_worker_beside_serve_no_worker_on_sqlite_delivers_at_once_and_logs_each_attempt(
+    tmp_path: Path, sink: ScriptedServer
+) -> None:
+    """Two processes on one SQLite file: the worker learns of new events from the other
+    process's commits (no notifications in SQLite), well before its one-second poll."""
+    database = f"sqlite:///{tmp_path / 'split.db'}"
+    server = start_server(
+        tmp_path, config=config(sink.url()), database=database, extra_args=("--no-worker",)
+    )
+    assert server.config_path is not None
+    log_path = tmp_path / "worker.log"
+    worker = start_worker(tmp_path, server.config_path, "--db", database, log_path=log_path)
+    try:
+        with httpx.Client() as client:
+            client.post(f"{server.url}/in/demo", content=b"{}")  # the worker is up and idle
+            wait_for(lambda: len(sink.received) >= 1, timeout=20)
+            time.sleep(0.5)
+            waits = []
+            for _ in range(8):
+                before = len(sink.received)
+                started = time.monotonic()
+                client.post(f"{server.url}/in/demo", content=b"{}")
+                wait_for(lambda: len(sink.received) > before, timeout=10)  # noqa: B023
+                waits.append(time.monotonic() - started)
+                time.sleep(0.3)
+        assert max(waits) < 0.5, waits  # a 1 s poll would show here
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=30) == 0
+        server.stop()
+    lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.startswith("{")]
+    attempts = [line for line in lines if line["msg"] == "attempt"]
+    assert len(attempts) == 9
+    assert {a["outcome"] for a in attempts} == {"delivered"}
+    assert {a["status_code"] for a in attempts} == {200}
+    assert all(a["level"] == "info" and a["destination"] == "sink" for a in attempts)
+    sent = {r.header("X-Hookyard-Id") for r in sink.received}
+    assert {a["event_id"] for a in attempts} == sent
 
 
 def test_two_worker_processes_on_postgres_send_each_event_once(

@@ -30,7 +30,7 @@ from hookyard.delivery.ratelimit import TokenBucket
 from hookyard.delivery.retry import CircuitBreaker, Decision, decide
 from hookyard.delivery.sender import OutgoingEvent, SendResult, build_request, make_client
 from hookyard.exceptions import StoreError
-from hookyard.logs import log_event
+from hookyard.logs import AccessLog, log_event
 from hookyard.models import AttemptRecord, ClaimedDispatch
 from hookyard.store.base import Store
 
@@ -90,6 +90,8 @@ class DeliveryService:
         self._disabled: dict[str, str] = {}
         self._own_client = self.client is None
         self._sender: BulkSender | None = None
+        # One line per attempt: buffered like ingest's access log, not a logging call each.
+        self._attempt_log = AccessLog(log, "attempt")
         if self.lease_seconds is None:
             # Longer than any send can take, so a live worker never loses its lease.
             longest = max((d.timeout_seconds for d in self.destinations.values()), default=10)
@@ -326,10 +328,7 @@ class DeliveryService:
         except StoreError as exc:
             log.error("recording attempt failed (the lease will expire and it is retried): %s", exc)
             return
-        log_event(
-            log,
-            logging.INFO if kept else logging.WARNING,
-            "attempt" if kept else "attempt not recorded: lease lost",
+        fields = dict(
             event_id=dispatch.event_id,
             dispatch_id=dispatch.dispatch_id,
             destination=dispatch.destination,
@@ -341,6 +340,10 @@ class DeliveryService:
             outcome=status,
             replay_of=dispatch.replay_of,
         )
+        if kept:
+            self._attempt_log.write(**fields)
+        else:
+            log_event(log, logging.WARNING, "attempt not recorded: lease lost", **fields)
 
     async def _record_dry_run(
         self, destination: Destination, dispatch: ClaimedDispatch, event: OutgoingEvent, number: int
