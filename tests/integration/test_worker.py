@@ -496,3 +496,38 @@ async def test_a_worker_on_sqlite_wakes_when_another_process_commits(
         await service.stop()
         await delivery.close()
         await ingest.close()
+
+
+class _CountingClaims:
+    """The store, counting claims."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.claims = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    async def claim_due(self, *args: Any, **kwargs: Any) -> Any:
+        self.claims += 1
+        return await self.store.claim_due(*args, **kwargs)
+
+
+async def test_a_busy_worker_claims_in_groups_not_per_finished_delivery(
+    store: Store, sink: ScriptedServer
+) -> None:
+    """Each claim is a store round trip: with a backlog, a worker that claimed one dispatch
+    per finished delivery would make one per event."""
+    ids = [(await store.submit(submission(BODY, destinations=("app",)))).id for _ in range(400)]
+    counting = _CountingClaims(store)
+    dests = destinations(app={"url": sink.url(), "max_in_flight": 16})
+    service = DeliveryService(counting, dests, poll_interval=0.05, concurrency=64)  # type: ignore[arg-type]
+    await service.start()
+    try:
+        deadline = time.monotonic() + 30
+        while len(sink.received) < len(ids) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+    finally:
+        await service.stop()
+    assert sorted(r.header("X-Hookyard-Id") for r in sink.received) == sorted(ids)
+    assert counting.claims < len(ids) // 4, counting.claims

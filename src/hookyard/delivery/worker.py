@@ -163,7 +163,10 @@ class DeliveryService:
             free = self.concurrency - len(self._tasks)
             names = self._claimable()
             claimed: list[ClaimedDispatch] = []
-            if free > 0 and names:
+            # Claim in groups: a claim per finished delivery costs a store round trip each.
+            # Below a group's worth of free slots, wait, unless few deliveries are left.
+            group = max(1, self.concurrency // 8)
+            if free > 0 and names and (free >= group or len(self._tasks) < group):
                 try:
                     claimed = await self.store.claim_due(
                         self.worker_id,
