@@ -267,9 +267,7 @@ class PostgresStore(Store):
         leaders, follower_of = group_duplicates_in_batch(batch)
         extra = follower_counts(follower_of)
         params = batch_parameters(leaders, extra)
-        rows = await conn.fetch(Q["write_batch"], *params)
-        if params[-1]:  # dispatches were written: wake workers on every machine
-            await conn.execute("SELECT pg_notify($1, '')", DISPATCH_CHANNEL)
+        rows = await conn.fetch(Q["write_batch"], *params, DISPATCH_CHANNEL)
         by_id = {sub.request.id: sub for sub in leaders}
         results: dict[str, WriteResult] = {}
         for rid, stored, original in rows:
