@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import time
 import urllib.request
 from dataclasses import dataclass
 from typing import cast
@@ -39,9 +38,8 @@ from hookyard.delivery.sender import (
     EXCERPT_BYTES,
     KEPT_RESPONSE_HEADERS,
     OutgoingRequest,
+    Progress,
     SendResult,
-    elapsed_ms,
-    failed_result,
     make_client,
     send,
 )
@@ -220,40 +218,24 @@ class BulkSender:
         data = None if target is None else _serialise(target, request)
         if target is None or data is None:
             return await send(self.client, request, timeout)
-        started_at = time.time()
-        clock = time.perf_counter()
+        progress = Progress()
         conn: _Connection | None = None
-        status: int | None = None
-        latency_ms: float | None = None
-        kept: tuple[tuple[str, str], ...] = ()
-        excerpt = bytearray()
         try:
             async with asyncio.timeout(timeout + min(1.0, timeout * 0.1)):
                 conn = await self._exchange(target, data, timeout)
-                latency_ms = (time.perf_counter() - clock) * 1000.0
-                status = conn.status
-                kept = _kept(conn.headers)
-                await _read_excerpt(conn, excerpt, timeout)
+                progress.answered(conn.status, _kept(conn.headers))
+                await _read_excerpt(conn, progress.excerpt, timeout)
         except TimeoutError:
-            failure = Failure(
-                "timeout", "TimeoutError", f"no complete response within {timeout:g}s"
-            )
-            return _failed(started_at, clock, latency_ms, status, kept, excerpt, failure)
+            return progress.timed_out(timeout)
         except Failure as failure:
-            return _failed(started_at, clock, latency_ms, status, kept, excerpt, failure)
+            return progress.failed(failure.kind, failure.error_class, failure.message)
         finally:
             if conn is not None:
                 if conn.reusable and not conn.chunks:
                     self._idle.setdefault((target.host, target.port), []).append(conn)
                 else:
                     conn.close()  # unread bytes, an error or a cancellation: never reuse it
-        return SendResult(
-            started_at=started_at,
-            latency_ms=latency_ms if latency_ms is not None else elapsed_ms(clock),
-            status_code=status,
-            response_headers=kept,
-            response_excerpt=bytes(excerpt[:EXCERPT_BYTES]),
-        )
+        return progress.result()
 
     async def _exchange(self, target: _Target, data: bytes, timeout: float) -> _Connection:  # noqa: ASYNC109
         """Write the request and wait for the response headers; returns the connection."""
@@ -390,25 +372,3 @@ def _kept(headers: list[tuple[bytes, bytes]]) -> tuple[tuple[str, str], ...]:
         if lowered in _KEPT:
             kept.append((lowered.decode("latin-1"), value.decode("latin-1")[:500]))
     return tuple(kept)
-
-
-def _failed(
-    started_at: float,
-    clock: float,
-    latency_ms: float | None,
-    status: int | None,
-    kept: tuple[tuple[str, str], ...],
-    excerpt: bytearray,
-    failure: Failure,
-) -> SendResult:
-    return failed_result(
-        started_at,
-        clock,
-        latency_ms,
-        status,
-        kept,
-        excerpt,
-        failure.kind,
-        failure.error_class,
-        failure.message[:500],
-    )

@@ -12,7 +12,7 @@ import asyncio
 import fnmatch
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
@@ -254,6 +254,57 @@ def make_client(
     )
 
 
+@dataclass(slots=True)
+class Progress:
+    """What one HTTP exchange has received so far, and the ``SendResult`` it makes.
+
+    Shared by ``send`` and the bulk sender, so a timeout or an error midway is reported
+    the same way whichever of them was sending.
+    """
+
+    started_at: float = field(default_factory=time.time)
+    clock: float = field(default_factory=time.perf_counter)
+    latency_ms: float | None = None
+    status: int | None = None
+    kept: tuple[tuple[str, str], ...] = ()
+    excerpt: bytearray = field(default_factory=bytearray)
+
+    def answered(self, status: int, kept: tuple[tuple[str, str], ...]) -> None:
+        """The response headers arrived: latency is measured up to here."""
+        self.latency_ms = elapsed_ms(self.clock)
+        self.status, self.kept = status, kept
+
+    def result(self, note: str | None = None) -> SendResult:
+        return SendResult(
+            started_at=self.started_at,
+            latency_ms=self.latency_ms if self.latency_ms is not None else elapsed_ms(self.clock),
+            status_code=self.status,
+            response_headers=self.kept,
+            response_excerpt=bytes(self.excerpt[:EXCERPT_BYTES]),
+            note=note,
+        )
+
+    def failed(self, kind: ErrorKind, error_class: str, message: str) -> SendResult:
+        message = message[:500]
+        if self.status is not None:
+            # The receiver already answered; a failure while reading the excerpt does not
+            # change its verdict, so keep the status and note the error only as detail.
+            return self.result(note=f"response excerpt incomplete: {error_class}: {message}")
+        return SendResult(
+            started_at=self.started_at,
+            latency_ms=elapsed_ms(self.clock),
+            error_kind=kind,
+            error_class=error_class,
+            error_message=message,
+        )
+
+    def raised(self, kind: ErrorKind, exc: BaseException) -> SendResult:
+        return self.failed(kind, type(exc).__name__, _message(exc))
+
+    def timed_out(self, seconds: float) -> SendResult:
+        return self.failed("timeout", "TimeoutError", f"no complete response within {seconds:g}s")
+
+
 async def send(
     client: httpx.AsyncClient,
     request: OutgoingRequest,
@@ -266,12 +317,7 @@ async def send(
     that drips bytes cannot hold a worker slot; it is longer so that the usual case
     reports httpx's precise error (``ConnectTimeout``, ``ReadTimeout``).
     """
-    started_at = time.time()
-    clock = time.perf_counter()
-    status: int | None = None
-    kept: tuple[tuple[str, str], ...] = ()
-    excerpt = bytearray()
-    latency_ms: float | None = None
+    progress = Progress()
     try:
         async with asyncio.timeout(timeout + min(1.0, timeout * 0.1)):
             async with client.stream(
@@ -281,29 +327,17 @@ async def send(
                 headers=list(request.headers),
                 timeout=httpx.Timeout(timeout),
             ) as response:
-                latency_ms = (time.perf_counter() - clock) * 1000.0
-                status = response.status_code
-                kept = _kept_headers(response.headers)
-                await _read_excerpt(response, excerpt)
+                progress.answered(response.status_code, _kept_headers(response.headers))
+                await _read_excerpt(response, progress.excerpt)
     except TimeoutError:
-        exc = TimeoutError(f"no complete response within {timeout:g}s")
-        return _failure(started_at, clock, latency_ms, status, kept, excerpt, "timeout", exc)
+        return progress.timed_out(timeout)
     except httpx.HTTPError as exc:
-        kind = _error_kind(exc)
-        return _failure(started_at, clock, latency_ms, status, kept, excerpt, kind, exc)
+        return progress.raised(_error_kind(exc), exc)
     except (httpx.InvalidURL, ValueError) as exc:  # e.g. a header value httpx cannot encode
-        return _failure(
-            started_at, clock, latency_ms, status, kept, excerpt, "invalid_request", exc
-        )
+        return progress.raised("invalid_request", exc)
     except OSError as exc:
-        return _failure(started_at, clock, latency_ms, status, kept, excerpt, "network", exc)
-    return SendResult(
-        started_at=started_at,
-        latency_ms=latency_ms if latency_ms is not None else elapsed_ms(clock),
-        status_code=status,
-        response_headers=kept,
-        response_excerpt=bytes(excerpt[:EXCERPT_BYTES]),
-    )
+        return progress.raised("network", exc)
+    return progress.result()
 
 
 async def _read_excerpt(response: httpx.Response, excerpt: bytearray) -> None:
@@ -315,61 +349,6 @@ async def _read_excerpt(response: httpx.Response, excerpt: bytearray) -> None:
                 break  # closing the stream drops the rest; we never buffer a huge reply
     except httpx.DecodingError:
         pass  # an undecodable body does not change what the status said
-
-
-def _failure(
-    started_at: float,
-    clock: float,
-    latency_ms: float | None,
-    status: int | None,
-    kept: tuple[tuple[str, str], ...],
-    excerpt: bytearray,
-    kind: ErrorKind,
-    exc: BaseException,
-) -> SendResult:
-    return failed_result(
-        started_at,
-        clock,
-        latency_ms,
-        status,
-        kept,
-        excerpt,
-        kind,
-        type(exc).__name__,
-        _message(exc),
-    )
-
-
-def failed_result(
-    started_at: float,
-    clock: float,
-    latency_ms: float | None,
-    status: int | None,
-    kept: tuple[tuple[str, str], ...],
-    excerpt: bytearray,
-    kind: ErrorKind,
-    error_class: str,
-    message: str,
-) -> SendResult:
-    """The result of an attempt that failed part-way; shared by every sender."""
-    if status is not None:
-        # The receiver already answered; a failure while reading the excerpt does not
-        # change its verdict, so keep the status and note the error only as detail.
-        return SendResult(
-            started_at=started_at,
-            latency_ms=latency_ms if latency_ms is not None else elapsed_ms(clock),
-            status_code=status,
-            response_headers=kept,
-            response_excerpt=bytes(excerpt[:EXCERPT_BYTES]),
-            note=f"response excerpt incomplete: {error_class}: {message}",
-        )
-    return SendResult(
-        started_at=started_at,
-        latency_ms=elapsed_ms(clock),
-        error_kind=kind,
-        error_class=error_class,
-        error_message=message,
-    )
 
 
 def _error_kind(exc: httpx.HTTPError) -> ErrorKind:
