@@ -200,3 +200,48 @@ async def test_dedup_holds_across_processes(pg_url: str) -> None:
     finally:
         for s in stores:
             await s.close()
+
+
+@pytest.mark.postgres
+async def test_moving_the_status_out_of_the_event_row_keeps_every_status(pg_url: str) -> None:
+    """Migration 0007 on a database that already holds events: each keeps its status."""
+    import asyncpg
+
+    from hookyard.store.base import load_migrations
+    from hookyard.store.postgres import apply_migrations
+
+    conn = await asyncpg.connect(pg_url)
+    try:
+        await conn.execute("CREATE SCHEMA upgrade; SET search_path = upgrade")
+        await conn.execute(
+            "CREATE TABLE schema_migrations "
+            "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_us BIGINT NOT NULL)"
+        )
+        for migration in load_migrations("postgres"):
+            if migration.version < 7:
+                await conn.execute(migration.sql)
+                await conn.execute(
+                    "INSERT INTO schema_migrations VALUES ($1, $2, 0)",
+                    migration.version,
+                    migration.name,
+                )
+        for event_id, status in (("e1", "dead"), ("e2", "delivered"), ("e3", "rejected")):
+            await conn.execute(
+                "INSERT INTO events (id, source, received_us, remote_addr, method, path, "
+                "query_string, headers, body, body_sha256, body_size, content_type, verdict, "
+                "verdict_reason, verdict_detail, status) VALUES ($1, 'demo', 0, '', 'POST', "
+                "'/in/demo', '', '', '', '', 0, '', 'unsigned', '', '', $2)",
+                event_id,
+                status,
+            )
+        assert await apply_migrations(conn) == [m.version for m in load_migrations("postgres")][6:]
+        rows = await conn.fetch("SELECT event_id, status FROM event_status ORDER BY event_id")
+        assert [tuple(r) for r in rows] == [("e1", "dead"), ("e2", "delivered"), ("e3", "rejected")]
+        column = "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'upgrade' "
+        assert (
+            await conn.fetchval(column + "AND table_name = 'events' AND column_name = 'status'")
+            == 0
+        )
+    finally:
+        await conn.execute("DROP SCHEMA IF EXISTS upgrade CASCADE")
+        await conn.close()

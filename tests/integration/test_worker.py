@@ -12,6 +12,7 @@ import pytest
 
 from hookyard.delivery.destinations import Destination, parse_destinations
 from hookyard.delivery.worker import DeliveryService
+from hookyard.models import EventFilter
 from hookyard.store import open_store
 from hookyard.store.base import Store
 from support.factories import submission
@@ -339,7 +340,7 @@ async def test_two_dispatches_finishing_together_leave_the_right_event_status(
 ) -> None:
     """Interleave two attempt transactions by hand: the second must see the first's result.
 
-    Without the event-row lock, the second transaction recomputes the status from a snapshot
+    Without the lock on the event's status row, the second transaction recomputes the status from a snapshot
     taken before the first committed, and the event is left "retrying" for ever.
     """
     import asyncpg
@@ -376,7 +377,7 @@ async def test_two_dispatches_finishing_together_leave_the_right_event_status(
             second.fetchval(Q["record_attempt"], *record("a", "delivered", 200))
         )
         await asyncio.sleep(0.2)
-        assert not waiting.done()  # held on the event row until the first commits
+        assert not waiting.done()  # held on the status row until the first commits
         await one.commit()
         assert await waiting is True
         await two.commit()
@@ -385,6 +386,44 @@ async def test_two_dispatches_finishing_together_leave_the_right_event_status(
     finally:
         await first.close()
         await second.close()
+        await store.close()
+
+
+@pytest.mark.postgres
+async def test_delivering_leaves_the_event_row_as_ingest_wrote_it(pg_url: str) -> None:
+    """The status lives in its own narrow table: recording attempts must not rewrite the
+    wide event row (headers, body, five indexes), which cost more than half of a record.
+    ``xmin`` is the transaction that wrote a row version; any update changes it."""
+    import asyncpg
+
+    from hookyard.models import AttemptRecord
+
+    store = open_store(pg_url)
+    await store.start()
+    conn = await asyncpg.connect(pg_url)
+    try:
+        written = await store.submit(submission(BODY, destinations=("app",)))
+        version = await conn.fetchval("SELECT xmin::text FROM events WHERE id = $1", written.id)
+        now = time.time_ns() // 1000
+        for number, status in ((1, "retrying"), (2, "delivered")):
+            [claimed] = await store.claim_due(
+                "w", now_us=now, lease_us=60_000_000, limit=1, destinations=["app"]
+            )
+            code = 200 if status == "delivered" else 503
+            attempt = AttemptRecord(
+                claimed.dispatch_id, number, now, 1.0, code, (), b"", None, None, status, now
+            )
+            assert await store.record_attempt("w", attempt, status=status) is True
+            record = await store.get_event(written.id)
+            assert record is not None and record.summary.status == status
+        listed = await store.list_events(EventFilter(status="delivered"))
+        assert [s.id for s in listed] == [written.id]
+        assert (
+            await conn.fetchval("SELECT xmin::text FROM events WHERE id = $1", written.id)
+            == version
+        )
+    finally:
+        await conn.close()
         await store.close()
 
 

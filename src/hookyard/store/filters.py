@@ -99,11 +99,15 @@ def where_clause(query: EventFilter, placeholder: Callable[[int], str]) -> tuple
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
-def list_sql(query: EventFilter, placeholder: Callable[[int], str]) -> tuple[str, list[Any]]:
+def list_sql(
+    query: EventFilter, placeholder: Callable[[int], str], *, table: str = "events"
+) -> tuple[str, list[Any]]:
+    """``table`` is what the summary columns are read from: ``events`` itself, or a join
+    of it with the backend's status table."""
     where, params = where_clause(query, placeholder)
     params.append(query.limit)
     sql = (
-        f"SELECT {SUMMARY_COLUMNS} FROM events{where} "
+        f"SELECT {SUMMARY_COLUMNS} FROM {table}{where} "
         f"ORDER BY id DESC LIMIT {placeholder(len(params))}"
     )
     return sql, params

@@ -32,13 +32,17 @@ inserted AS (
     INSERT INTO events (
         id, source, received_us, remote_addr, method, path, query_string, headers, body,
         body_sha256, body_size, content_type, verdict, verdict_reason, verdict_detail,
-        secret_index, provider_event_id, event_type, status, duplicate_count
+        secret_index, provider_event_id, event_type, duplicate_count
     )
     SELECT id, source, received_us, remote_addr, method, path, query_string, headers, body,
            body_sha256, body_size, content_type, verdict, verdict_reason, verdict_detail,
-           secret_index, provider_event_id, event_type, status, duplicate_count
+           secret_index, provider_event_id, event_type, duplicate_count
     FROM kept
     RETURNING id
+),
+statused AS (
+    -- Runs although nothing reads it: a data-modifying CTE always runs to completion.
+    INSERT INTO event_status (event_id, status) SELECT id, status FROM kept
 ),
 dispatched AS (
     INSERT INTO dispatches (id, event_id, destination, status, next_attempt_us, created_us, updated_us)
@@ -80,7 +84,7 @@ UPDATE events SET duplicate_count = duplicate_count + $1, last_duplicate_us = $2
 SELECT id, source, received_us, method, path, body_size, body_sha256, content_type, verdict,
        verdict_reason, provider_event_id, event_type, status, duplicate_count,
        remote_addr, query_string, headers, secret_index, last_duplicate_us, verdict_detail
-FROM events WHERE id = $1;
+FROM events JOIN event_status ON event_id = id WHERE id = $1;
 
 -- name: get_body
 SELECT body, content_type FROM events WHERE id = $1;
