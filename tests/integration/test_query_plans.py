@@ -7,6 +7,7 @@ the plans are checked here rather than discovered in production.
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
@@ -105,3 +106,91 @@ async def test_postgres_claim_reads_due_dispatches_in_order_and_stops_at_the_lim
     plan = json.loads(raw)[0]["Plan"]
     assert _sorted_scans(plan) == [], plan
     assert "None" not in _index_scans(plan)[:3], plan  # the three states: index scans
+
+
+SEQ_READS = (
+    "SELECT relname, seq_tup_read FROM pg_stat_user_tables "
+    "WHERE relname IN ('dedup_keys', 'dispatches')"
+)
+
+
+@pytest.mark.postgres
+async def test_postgres_plans_cached_on_small_tables_do_not_scan_them_as_they_grow(
+    pg_url: str,
+) -> None:
+    """Each connection caches a plan per statement, made from the table sizes of the moment.
+
+    A join planned while ``dedup_keys`` or ``dispatches`` held a few hundred rows read the
+    whole table on every ingest batch and every attempt group, ever longer as it grew:
+    the database's CPU per event climbed with the table. Grow both from empty through one
+    store (one set of connections, so one set of cached plans) and count rows read by
+    sequential scans.
+    """
+    import asyncpg
+
+    from hookyard.models import AttemptRecord
+    from hookyard.store import open_store
+    from support.factories import submission
+
+    conn = await asyncpg.connect(pg_url)
+    try:
+        before = dict(await conn.fetch(SEQ_READS))
+        store = open_store(pg_url)
+        await store.start()
+        try:
+            for round_ in range(150):
+                await asyncio.gather(
+                    *(
+                        store.submit(
+                            submission(provider_id=f"evt_{round_}_{i}", destinations=("a",))
+                        )
+                        for i in range(20)
+                    )
+                )
+                now = time.time_ns() // 1000
+                claimed = await store.claim_due(
+                    "w", now_us=now, lease_us=60_000_000, limit=20, destinations=["a"]
+                )
+                await asyncio.gather(
+                    *(
+                        store.record_attempt(
+                            "w",
+                            AttemptRecord(
+                                c.dispatch_id,
+                                1,
+                                now,
+                                1.0,
+                                200,
+                                (),
+                                b"",
+                                None,
+                                None,
+                                "delivered",
+                                None,
+                            ),
+                            status="delivered",
+                        )
+                        for c in claimed
+                    )
+                )
+        finally:
+            await store.close()
+        # The store's sessions report their statistics as they end.
+        for _ in range(50):
+            others = await conn.fetchval(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            if not others:
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.5)
+        after = dict(await conn.fetch(SEQ_READS))
+    finally:
+        await conn.close()
+    events = 150 * 20
+    read = {table: after[table] - before.get(table, 0) for table in after}
+    # Before: over 200,000 rows of each, growing with the square of the size. A claim may
+    # still scan dispatches while it is tiny (about 11,000 rows in all, all early on).
+    assert read["dedup_keys"] < events, read
+    assert read["dispatches"] < 5 * events, read

@@ -125,8 +125,9 @@ async def refresh_event_status(
 ) -> None:
     """Recompute an event's status from its dispatches, inside the caller's transaction.
 
-    The function (migration 0005) locks the event row first: two dispatches of one event
-    finishing together would otherwise both store "retrying" (write skew).
+    The function (migrations 0005, 0007) locks the event's status row first: two
+    dispatches of one event finishing together would otherwise both store "retrying"
+    (write skew).
     """
     await conn.execute(Q["refresh_event_status"], event_id)
 

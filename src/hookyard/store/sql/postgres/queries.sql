@@ -52,14 +52,20 @@ dispatched AS (
     RETURNING event_id
 ),
 repeats AS (
+    -- The original is looked up per repeat, by key, and only for repeats: a join with
+    -- dedup_keys was planned as a scan of the whole table while it was small, and the
+    -- cached plan kept scanning it, on every batch, as it grew.
     UPDATE events e
-    SET duplicate_count = e.duplicate_count + 1 + i.duplicate_count,
-        last_duplicate_us = i.received_us
-    FROM input i
-    JOIN dedup_keys k ON k.source = i.source AND k.provider_event_id = i.dedup_key
-    WHERE i.dedup_key IS NOT NULL
-      AND i.id NOT IN (SELECT event_id FROM claimed)
-      AND e.id = k.event_id
+    SET duplicate_count = e.duplicate_count + 1 + r.duplicate_count,
+        last_duplicate_us = r.received_us
+    FROM (
+        SELECT i.received_us, i.duplicate_count,
+               (SELECT k.event_id FROM dedup_keys k
+                WHERE k.source = i.source AND k.provider_event_id = i.dedup_key) AS original
+        FROM input i
+        WHERE i.dedup_key IS NOT NULL AND i.id NOT IN (SELECT event_id FROM claimed)
+    ) AS r
+    WHERE e.id = r.original
     RETURNING e.id
 ),
 notified AS (
@@ -67,11 +73,16 @@ notified AS (
     -- this statement rather than a round trip of its own.
     SELECT pg_notify($26, '') FROM (SELECT 1 FROM dispatched LIMIT 1) AS any_dispatch
 )
-SELECT i.id,
-       (i.dedup_key IS NULL OR i.id IN (SELECT event_id FROM claimed)) AS stored,
-       k.event_id AS original
-FROM input i
-LEFT JOIN dedup_keys k ON k.source = i.source AND k.provider_event_id = i.dedup_key
+SELECT s.id, s.stored,
+       CASE WHEN NOT s.stored THEN (
+           SELECT k.event_id FROM dedup_keys k
+           WHERE k.source = s.source AND k.provider_event_id = s.dedup_key
+       ) END AS original
+FROM (
+    SELECT i.id, i.source, i.dedup_key,
+           (i.dedup_key IS NULL OR i.id IN (SELECT event_id FROM claimed)) AS stored
+    FROM input i
+) AS s
 WHERE (SELECT count(*) FROM notified) >= 0;  -- a CTE nothing reads is never run
 
 -- name: dedup_owner
