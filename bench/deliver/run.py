@@ -110,6 +110,24 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def postgres_cpu() -> dict[int, float]:
+    """CPU seconds of every PostgreSQL server process on this machine, by pid."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    found[int(entry.name)] = cpu_seconds([int(entry.name)])
+            except OSError:
+                continue
+    return found
+
+
+def cpu_since(before: dict[int, float]) -> float:
+    """PostgreSQL CPU since ``before`` (processes started since count from zero)."""
+    return sum(spent - before.get(pid, 0.0) for pid, spent in postgres_cpu().items())
+
+
 def percentile(sorted_values: list[float], pct: float) -> float:
     if not sorted_values:
         return float("nan")
@@ -298,6 +316,8 @@ class Result:
     duplicates: int = 0
     left: int = 0
     cpu_pct: float = float("nan")
+    db_cpu_pct: float = float("nan")  # PostgreSQL server processes; nan on SQLite
+    cpu_us_per_event: float = float("nan")  # hookyard + database CPU per event stored
     timeline: list[tuple[int, int, int]] = field(default_factory=list)
     states: dict[str, int] = field(default_factory=dict)
     log_errors: int = 0
@@ -336,6 +356,7 @@ def hookyard_phase(
     sink.reset()
     since_us = time.time_ns() // 1000
     cpu_before, wall_before = cpu_seconds(pids), time.monotonic()
+    db_before = postgres_cpu() if db.url.startswith("postgresql") else None
     result = Result(name, f"{rate:.0f}/s" if rate else "max")
     if rate:
         gen = run_loadgen(port, "/in/bench", rate, args.duration, prefix, workdir)
@@ -354,7 +375,16 @@ def hookyard_phase(
         sent_ns = {}
     load_end_ns = gen["end_ns"]
     result.drain_s = wait_drained(sink, db, prefix, since_us, bound=max(60.0, 6 * args.duration))
-    result.cpu_pct = 100 * (cpu_seconds(pids) - cpu_before) / (time.monotonic() - wall_before)
+    wall = time.monotonic() - wall_before
+    spent = cpu_seconds(pids) - cpu_before
+    result.cpu_pct = 100 * spent / wall
+    if db_before is not None:
+        db_spent = cpu_since(db_before)
+        result.db_cpu_pct = 100 * db_spent / wall
+        spent += db_spent
+    stored = db.count(prefix, since_us)
+    if stored:
+        result.cpu_us_per_event = 1e6 * spent / stored
 
     received = db.received(prefix, since_us)
     receipts = sink.dump()
@@ -515,7 +545,7 @@ def report(results: list[Result], args: argparse.Namespace, load: tuple[float, .
         f"{'variant':26} {'offered':>8} {'ingest/s':>9} {'in p99':>7} {'deliv/s':>8} "
         f"{'sustain/s':>9} {'backlog':>8} {'drain s':>7} {'r→d p50':>8} {'r→d p99':>8} "
         f"{'r→d max':>8} {'s→d p50':>8} {'s→d p99':>8} {'non2xx':>6} {'dup':>5} {'left':>5} "
-        f"{'cpu%':>5}"
+        f"{'cpu%':>5} {'db%':>5} {'µs/ev':>6}"
     )
     print(header)
     for r in results:
@@ -526,14 +556,17 @@ def report(results: list[Result], args: argparse.Namespace, load: tuple[float, .
             f"{fmt(percentile(r.r2d, 50), 8)} {fmt(percentile(r.r2d, 99), 8)} "
             f"{fmt(r.r2d[-1] if r.r2d else float('nan'), 8)} "
             f"{fmt(percentile(r.s2d, 50), 8)} {fmt(percentile(r.s2d, 99), 8)} "
-            f"{r.non2xx + r.errors:6d} {r.duplicates:5d} {r.left:5d} {fmt(r.cpu_pct, 5, 0)}"
+            f"{r.non2xx + r.errors:6d} {r.duplicates:5d} {r.left:5d} {fmt(r.cpu_pct, 5, 0)} "
+            f"{fmt(r.db_cpu_pct, 5, 0)} {fmt(r.cpu_us_per_event, 6, 0)}"
         )
     print(
         "\ningest/s: 2xx answers per second; in p99: ingest response time; deliv/s: deliveries "
         "during the load window; sustain/s: delivered / (first receipt → last delivery); "
         "backlog: stored but undelivered when the load stopped; left: still undelivered when "
         "the bounded drain wait ended (not lost: they stay pending in the store); cpu%: the "
-        "hookyard processes (all threads; 100 = one core) over load + drain; 1 proc: "
+        "hookyard processes (all threads; 100 = one core) over load + drain; db%: the "
+        "PostgreSQL server processes, likewise; µs/ev: hookyard + database CPU per event "
+        "stored (ingest and delivery); 1 proc: "
         "`serve` ingests and delivers; 2 proc: `serve --no-worker` and `hookyard worker`"
     )
     if args.timeline:
