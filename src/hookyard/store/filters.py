@@ -14,10 +14,16 @@ from typing import Any
 
 from hookyard.models import EventFilter
 
-SUMMARY_COLUMNS = (
+_SUMMARY = (
     "id, source, received_us, method, path, body_size, body_sha256, content_type, verdict, "
-    "verdict_reason, provider_event_id, event_type, status, duplicate_count"
+    "verdict_reason, provider_event_id, event_type, {status}, duplicate_count"
 )
+SUMMARY_COLUMNS = _SUMMARY.format(status="status")
+STATUS_TABLE_COLUMNS = _SUMMARY.format(
+    status="(SELECT s.status FROM event_status s WHERE s.event_id = events.id) AS status"
+)
+"""The summary columns where the status has a table of its own (PostgreSQL): looked up
+for the rows of the page only, so the rest of the plan is that of ``events`` alone."""
 
 
 def glob_to_like(pattern: str) -> str:
@@ -49,7 +55,9 @@ def status_code_range(text: str) -> tuple[int, int]:
     raise ValueError(f"expected a status class like 5xx or a code from 100 to 599, got {text!r}")
 
 
-def where_clause(query: EventFilter, placeholder: Callable[[int], str]) -> tuple[str, list[Any]]:
+def where_clause(
+    query: EventFilter, placeholder: Callable[[int], str], *, status_table: bool = False
+) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
 
@@ -70,7 +78,9 @@ def where_clause(query: EventFilter, placeholder: Callable[[int], str]) -> tuple
             add("event_type = {}", query.event_type)
     if query.verdict:
         add("verdict = {}", query.verdict)
-    if query.status:
+    if query.status and status_table:
+        add("id IN (SELECT event_id FROM event_status WHERE status = {})", query.status)
+    elif query.status:
         add("status = {}", query.status)
     if query.since_us is not None:
         add("received_us >= {}", query.since_us)
@@ -100,16 +110,13 @@ def where_clause(query: EventFilter, placeholder: Callable[[int], str]) -> tuple
 
 
 def list_sql(
-    query: EventFilter, placeholder: Callable[[int], str], *, table: str = "events"
+    query: EventFilter, placeholder: Callable[[int], str], *, status_table: bool = False
 ) -> tuple[str, list[Any]]:
-    """``table`` is what the summary columns are read from: ``events`` itself, or a join
-    of it with the backend's status table."""
-    where, params = where_clause(query, placeholder)
+    """``status_table``: the backend keeps event statuses in ``event_status``."""
+    where, params = where_clause(query, placeholder, status_table=status_table)
     params.append(query.limit)
-    sql = (
-        f"SELECT {SUMMARY_COLUMNS} FROM {table}{where} "
-        f"ORDER BY id DESC LIMIT {placeholder(len(params))}"
-    )
+    columns = STATUS_TABLE_COLUMNS if status_table else SUMMARY_COLUMNS
+    sql = f"SELECT {columns} FROM events{where} ORDER BY id DESC LIMIT {placeholder(len(params))}"
     return sql, params
 
 

@@ -309,9 +309,7 @@ class PostgresStore(Store):
         return None if row is None else (bytes(row[0]), row[1])
 
     async def list_events(self, query: EventFilter) -> list[EventSummary]:
-        sql, params = filters.list_sql(
-            query, lambda n: f"${n}", table="events JOIN event_status ON event_id = id"
-        )
+        sql, params = filters.list_sql(query, lambda n: f"${n}", status_table=True)
         return [summary_from_row(row) for row in await self.pool.fetch(sql, *params)]
 
     async def count_events(self) -> int:
