@@ -194,3 +194,29 @@ async def test_postgres_plans_cached_on_small_tables_do_not_scan_them_as_they_gr
     # still scan dispatches while it is tiny (about 11,000 rows in all, all early on).
     assert read["dedup_keys"] < events, read
     assert read["dispatches"] < 5 * events, read
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("event_type", ["nothing.*", "order.created.v1"])
+async def test_postgres_type_filters_can_search_an_index_under_any_collation(
+    pg_url: str, event_type: str
+) -> None:
+    """LIKE cannot use a plain text index unless the collation is "C" (these machines
+    run C.UTF-8): a glob that matched nothing read all of a million events."""
+    import asyncpg
+
+    from hookyard.models import EventFilter
+    from hookyard.store import filters, open_store
+
+    store = open_store(pg_url)
+    await store.migrate()
+    sql, params = filters.list_sql(
+        EventFilter(event_type=event_type, limit=50), lambda n: f"${n}", status_table=True
+    )
+    conn = await asyncpg.connect(pg_url)
+    try:
+        await conn.execute("SET enable_seqscan = off")  # only an index can avoid the scan
+        plan = "\n".join(r[0] for r in await conn.fetch("EXPLAIN " + sql, *params))
+    finally:
+        await conn.close()
+    assert "events_type_pattern" in plan, plan
