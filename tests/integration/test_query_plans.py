@@ -41,6 +41,23 @@ def test_sqlite_hot_statements_do_not_scan_tables(tmp_path: Path) -> None:
         assert not [step for step in plan if step.startswith("SCAN")], (name, plan)
 
 
+def test_sqlite_type_globs_search_the_type_index_once_per_matching_type(tmp_path: Path) -> None:
+    """A glob is answered from the stored types it matches: one ordered search per type
+    that stops at the page size, so a rare glob does not read every event."""
+    from hookyard.models import EventFilter
+    from hookyard.store import filters
+
+    query = EventFilter(event_type="refund.*", source="stripe", cursor="01J", limit=50)
+    sql, params = filters.list_sql(
+        query, lambda _: "?", sqlite_glob=True, event_types=["refund.created", "refund.paid"]
+    )
+    plan = sqlite_plan(tmp_path / "glob.db", sql, params)
+    assert [step for step in plan if "USING INDEX events_type" in step], plan
+    assert not [step for step in plan if step.startswith("SCAN events")], plan
+    types = sqlite_plan(tmp_path / "types.db", filters.DISTINCT_TYPES_SQL, [])
+    assert not [step for step in types if step.startswith("SCAN events")], types
+
+
 def test_plan_helper_sees_a_scan_when_there_is_one(tmp_path: Path) -> None:
     plan = sqlite_plan(tmp_path / "scan.db", "SELECT * FROM dedup_keys WHERE expires_us > ?", [0])
     assert any(step.startswith("SCAN") for step in plan), plan

@@ -137,6 +137,25 @@ async def test_like_wildcards_in_types_are_literal(store: Store) -> None:
     assert [e.event_type for e in found] == ["a_b"]
 
 
+async def test_type_globs_select_the_same_events_on_every_backend(store: Store) -> None:
+    """Case counts (SQLite's LIKE ignored it), ``[`` is literal, ``*`` and ``?`` are the
+    only wildcards, and a glob matching no stored type finds nothing."""
+    for event_type in ("order.paid", "Order.paid", "order.created", "a[1]", "a1", "refund.paid"):
+        await store.submit(submission(event_type=event_type))
+
+    async def types(glob: str) -> list[str | None]:
+        return sorted(e.event_type for e in await store.list_events(EventFilter(event_type=glob)))  # type: ignore[type-var]
+
+    assert await types("order.*") == ["order.created", "order.paid"]
+    assert await types("*.paid") == ["Order.paid", "order.paid", "refund.paid"]
+    assert await types("a[*") == ["a[1]"]
+    assert await types("a?") == ["a1"]
+    assert await types("order.?aid") == ["order.paid"]
+    assert await types("nothing.*") == []
+    newest = await store.list_events(EventFilter(event_type="*", limit=2))
+    assert [e.event_type for e in newest] == ["refund.paid", "a1"]
+
+
 async def test_close_commits_everything_already_taken(database_url: str) -> None:
     store = open_store(database_url)
     await store.start()

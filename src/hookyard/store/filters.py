@@ -9,7 +9,9 @@ some other dispatch that got a 5xx". Migration 0003 indexes
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from hookyard.models import EventFilter
@@ -30,6 +32,40 @@ def glob_to_like(pattern: str) -> str:
     """``order.*`` → ``order.%`` with LIKE's own wildcards escaped (escape char ``\\``)."""
     escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return escaped.replace("*", "%").replace("?", "_")
+
+
+def glob_to_sqlite_glob(pattern: str) -> str:
+    """Our globs have two wildcards, ``*`` and ``?``; SQLite's GLOB also reads ``[...]``
+    as a character class, so a literal ``[`` becomes the class ``[[]``."""
+    return pattern.replace("[", "[[]")
+
+
+def glob_matcher(pattern: str) -> Callable[[str], bool]:
+    """The glob as a predicate on one type, case-sensitive like PostgreSQL's LIKE."""
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    compiled = re.compile(regex, re.DOTALL)
+    return lambda value: compiled.fullmatch(value) is not None
+
+
+def is_glob(event_type: str) -> bool:
+    return any(c in event_type for c in "*?")
+
+
+MAX_MERGED_TYPES = 32
+"""A glob matching more stored types than this is common: a walk back from the newest
+event finds a page quickly, and one search per type would cost more."""
+MAX_DISTINCT_TYPES = 10_000
+DISTINCT_TYPES_SQL = f"""
+WITH RECURSIVE types(t) AS (
+    SELECT min(event_type) FROM events
+    UNION ALL
+    SELECT (SELECT min(event_type) FROM events WHERE event_type > types.t)
+    FROM types WHERE types.t IS NOT NULL
+)
+SELECT t FROM types WHERE t IS NOT NULL LIMIT {MAX_DISTINCT_TYPES + 1}
+"""
+"""The stored event types, one index search each (SQLite: the ``(event_type, id)`` index;
+PostgreSQL's type index orders by bytes and cannot serve this)."""
 
 
 ID_TIME_MARGIN_MS = 5 * 60 * 1000
@@ -56,10 +92,16 @@ def status_code_range(text: str) -> tuple[int, int]:
 
 
 def where_clause(
-    query: EventFilter, placeholder: Callable[[int], str], *, status_table: bool = False
+    query: EventFilter,
+    placeholder: Callable[[int], str],
+    *,
+    status_table: bool = False,
+    sqlite_glob: bool = False,
+    params: list[Any] | None = None,
 ) -> tuple[str, list[Any]]:
+    """``params``: a list to go on from (placeholders number on from its length)."""
     clauses: list[str] = []
-    params: list[Any] = []
+    params = [] if params is None else params
 
     def add(sql: str, value: Any) -> None:
         params.append(value)
@@ -72,7 +114,10 @@ def where_clause(
     if query.source:
         add("source = {}", query.source)
     if query.event_type:
-        if any(c in query.event_type for c in "*?"):
+        if is_glob(query.event_type) and sqlite_glob:
+            # GLOB, not LIKE: SQLite's LIKE ignores ASCII case, PostgreSQL's does not.
+            add("event_type GLOB {}", glob_to_sqlite_glob(query.event_type))
+        elif is_glob(query.event_type):
             add("event_type LIKE {} ESCAPE '\\'", glob_to_like(query.event_type))
         else:
             add("event_type = {}", query.event_type)
@@ -110,14 +155,44 @@ def where_clause(
 
 
 def list_sql(
-    query: EventFilter, placeholder: Callable[[int], str], *, status_table: bool = False
+    query: EventFilter,
+    placeholder: Callable[[int], str],
+    *,
+    status_table: bool = False,
+    sqlite_glob: bool = False,
+    event_types: Sequence[str] | None = None,
 ) -> tuple[str, list[Any]]:
-    """``status_table``: the backend keeps event statuses in ``event_status``."""
-    where, params = where_clause(query, placeholder, status_table=status_table)
-    params.append(query.limit)
+    """A page of events, newest first.
+
+    ``status_table``: the backend keeps event statuses in ``event_status``.
+    ``sqlite_glob``: type globs as SQLite's GLOB. ``event_types``: the stored types that
+    the query's type glob matches; the page is then merged from one ordered index search
+    per type, each stopping at the page size, instead of a walk back through every event
+    that a rare glob (or one matching nothing) turns into a read of the whole table.
+    """
     columns = STATUS_TABLE_COLUMNS if status_table else SUMMARY_COLUMNS
-    sql = f"SELECT {columns} FROM events{where} ORDER BY id DESC LIMIT {placeholder(len(params))}"
-    return sql, params
+    if event_types is None:
+        where, params = where_clause(
+            query, placeholder, status_table=status_table, sqlite_glob=sqlite_glob
+        )
+        params.append(query.limit)
+        limit = placeholder(len(params))
+        return f"SELECT {columns} FROM events{where} ORDER BY id DESC LIMIT {limit}", params
+    params = []
+    searches = []
+    for number, event_type in enumerate(event_types):
+        one = replace(query, event_type=event_type)
+        where, params = where_clause(one, placeholder, status_table=status_table, params=params)
+        params.append(query.limit)
+        searches.append(
+            f"SELECT id FROM (SELECT id FROM events{where} ORDER BY id DESC "
+            f"LIMIT {placeholder(len(params))}) AS t{number}"
+        )
+    params.append(query.limit)
+    limit = placeholder(len(params))
+    merged = " UNION ALL ".join(searches)
+    page = f"SELECT id FROM ({merged}) AS merged ORDER BY id DESC LIMIT {limit}"
+    return f"SELECT {columns} FROM events WHERE id IN ({page}) ORDER BY id DESC", params
 
 
 DISPATCH_COLUMNS = (

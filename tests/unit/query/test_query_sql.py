@@ -111,3 +111,21 @@ def test_dispatch_filters_use_the_covering_index() -> None:
     plan = " ".join(row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params))
     assert "dispatches_event_outcome" in plan
     assert "dispatches_destination" not in plan  # the old plan: a scan per event
+
+
+def test_a_merged_type_search_numbers_its_placeholders_on_across_types() -> None:
+    query = EventFilter(event_type="order.*", source="stripe", cursor="01J", limit=50)
+    sql, params = list_sql(query, lambda n: f"${n}", event_types=["order.created", "order.paid"])
+    numbers = [int(n) for n in re.findall(r"\$(\d+)", sql)]
+    assert sorted(numbers) == list(range(1, len(params) + 1))
+    assert params == ["stripe", "order.created", "01J", 50, "stripe", "order.paid", "01J", 50, 50]
+
+
+def test_glob_matcher_is_case_sensitive_and_knows_two_wildcards() -> None:
+    from hookyard.store.filters import glob_matcher, glob_to_sqlite_glob
+
+    assert glob_matcher("order.*")("order.paid") and not glob_matcher("order.*")("Order.paid")
+    assert glob_matcher("a?c")("abc") and not glob_matcher("a?c")("abbc")
+    assert glob_matcher("a[1]*")("a[1]x") and not glob_matcher("a[1]*")("a1x")
+    assert glob_matcher("a.b")("a.b") and not glob_matcher("a.b")("axb")
+    assert glob_to_sqlite_glob("a[1]*") == "a[[]1]*"
