@@ -69,6 +69,11 @@ SELECT_PAGE = 1000
 #: Results written per transaction, and the longest a result waits to be written.
 FLUSH_ROWS = 256
 FLUSH_SECONDS = 0.2
+#: A running batch writes at least this often, results or not, so that readers can tell
+#: one whose process is gone (killed, crashed) from one that is only slow or paced.
+HEARTBEAT_SECONDS = 5.0
+#: Not heard from for this long, a running batch is shown as ``interrupted``.
+STALE_AFTER_SECONDS = 6 * HEARTBEAT_SECONDS
 MAX_IDS = 100_000
 PREVIEW_COUNT = 5
 _SIGNING_PROBE_URL = "https://signing.invalid/"
@@ -358,6 +363,7 @@ class _Recorder:
         self._wake = asyncio.Event()
         self._closed = False
         self._writing: asyncio.Task[None] | None = None
+        self._written = time.monotonic()
 
     def add(self, result: ReplayResult) -> None:
         self._pending.append(result)
@@ -380,12 +386,13 @@ class _Recorder:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), FLUSH_SECONDS)
             self._wake.clear()
-            await self.flush()
+            await self.flush(heartbeat=time.monotonic() - self._written >= HEARTBEAT_SECONDS)
 
-    async def flush(self) -> None:
+    async def flush(self, *, heartbeat: bool = False) -> None:
+        """Write what has finished; with ``heartbeat``, write (the time) even if nothing has."""
         if self._writing is not None and not self._writing.done():
             await asyncio.shield(self._writing)
-        if not self._pending and not self._missing:
+        if not self._pending and not self._missing and not heartbeat:
             return
         results, self._pending = self._pending, []
         missing, self._missing = self._missing, 0
@@ -398,6 +405,7 @@ class _Recorder:
                 await self.store.record_replay_results(
                     self.batch_id, results, missing=missing, now_us=now_us()
                 )
+                self._written = time.monotonic()
                 return
             except StoreSaturated:
                 if pause is None:
@@ -760,12 +768,23 @@ class ReplayManager:
 # -- JSON ------------------------------------------------------------------------------------
 
 
-def batch_json(batch: ReplayBatch, failures: Sequence[DispatchRecord] = ()) -> dict[str, Any]:
+def shown_status(batch: ReplayBatch, at_us: int) -> str:
+    """The stored status, except that a ``running`` batch not heard from for
+    ``STALE_AFTER_SECONDS`` is ``interrupted``: its process ended without finishing it."""
+    heard_us = batch.updated_us or batch.created_us
+    if batch.status == "running" and at_us - heard_us > STALE_AFTER_SECONDS * 1_000_000:
+        return "interrupted"
+    return batch.status
+
+
+def batch_json(
+    batch: ReplayBatch, failures: Sequence[DispatchRecord] = (), *, at_us: int | None = None
+) -> dict[str, Any]:
     """A batch as the API and ``--json`` show it; ``failures`` are some failed dispatches."""
     elapsed_us = (batch.finished_us or batch.updated_us or batch.created_us) - batch.created_us
     return {
         "id": batch.id,
-        "status": batch.status,
+        "status": shown_status(batch, now_us() if at_us is None else at_us),
         "created_at": iso_from_us(batch.created_us),
         "updated_at": iso_from_us(batch.updated_us),
         "finished_at": iso_from_us(batch.finished_us),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -312,6 +313,38 @@ async def test_a_dry_run_destination_builds_and_sends_nothing(
     ids = await stored(store, 2)
     batch, _ = await run(store, ReplayPlan(target=resolve_target(dests, to="app"), ids=tuple(ids)))
     assert (batch.skipped, batch.delivered) == (2, 0) and sink.received == []
+
+
+async def test_a_slow_run_keeps_telling_the_store_it_is_alive(
+    store: Store, sink: ScriptedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A paced run writes no results for a while; its heartbeat still moves ``updated_us``,
+    so that a reader can tell it from a run whose process is gone (shown ``interrupted``)."""
+    from hookyard import replay
+    from hookyard.replay import batch_json
+
+    monkeypatch.setattr(replay, "HEARTBEAT_SECONDS", 0.1)
+    ids = await stored(store, 3)
+    plan = to_url(sink.url(), ids)
+    plan = ReplayPlan(target=plan.target, ids=plan.ids, rate=1.0)  # one send a second
+    replayer = Replayer(store)
+    batch = await replayer.begin(plan, await replayer.select(plan))
+    running = asyncio.create_task(replayer.run(batch, plan, ids))
+    seen = set()
+    while not running.done():
+        current = await store.get_replay_batch(batch.id)
+        assert current is not None
+        if current.status == "running":
+            seen.add((current.done, current.updated_us))
+        await asyncio.sleep(0.05)
+    assert (await running).delivered == 3
+    # Several heartbeats between two results: the same count, later times.
+    counts = [done for done, _ in seen]
+    assert any(counts.count(done) >= 3 for done in set(counts)), sorted(seen)
+    stale = dataclasses.replace(batch, updated_us=batch.created_us)
+    late = batch.created_us + int(replay.STALE_AFTER_SECONDS * 1e6) + 1
+    assert batch_json(stale, at_us=late)["status"] == "interrupted"
+    assert batch_json(stale, at_us=late - 2)["status"] == "running"
 
 
 async def test_cancelling_a_run_records_what_was_done_and_marks_the_batch(
