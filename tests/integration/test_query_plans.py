@@ -49,12 +49,12 @@ def test_sqlite_type_globs_search_the_type_index_once_per_matching_type(tmp_path
 
     query = EventFilter(event_type="refund.*", source="stripe", cursor="01J", limit=50)
     sql, params = filters.list_sql(
-        query, lambda _: "?", sqlite_glob=True, event_types=["refund.created", "refund.paid"]
+        query, filters.SQLITE, event_types=["refund.created", "refund.paid"]
     )
     plan = sqlite_plan(tmp_path / "glob.db", sql, params)
     assert [step for step in plan if "USING INDEX events_type" in step], plan
     assert not [step for step in plan if step.startswith("SCAN events")], plan
-    types = sqlite_plan(tmp_path / "types.db", filters.DISTINCT_TYPES_SQL, [])
+    types = sqlite_plan(tmp_path / "types.db", filters.SQLITE.distinct_types_sql, [])
     assert not [step for step in types if step.startswith("SCAN events")], types
 
 
@@ -227,13 +227,15 @@ async def test_postgres_type_filters_can_search_an_index_under_any_collation(
 
     store = open_store(pg_url)
     await store.migrate()
-    sql, params = filters.list_sql(
-        EventFilter(event_type=event_type, limit=50), lambda n: f"${n}", status_table=True
-    )
+    sql, params = filters.list_sql(EventFilter(event_type=event_type, limit=50), filters.POSTGRES)
     conn = await asyncpg.connect(pg_url)
     try:
         await conn.execute("SET enable_seqscan = off")  # only an index can avoid the scan
         plan = "\n".join(r[0] for r in await conn.fetch("EXPLAIN " + sql, *params))
+        walk = "\n".join(
+            r[0] for r in await conn.fetch("EXPLAIN " + filters.POSTGRES.distinct_types_sql)
+        )
     finally:
         await conn.close()
     assert "events_type_pattern" in plan, plan
+    assert "Seq Scan" not in walk and "events_type_pattern" in walk, walk

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from hookyard.models import EventFilter
@@ -55,17 +55,67 @@ MAX_MERGED_TYPES = 32
 """A glob matching more stored types than this is common: a walk back from the newest
 event finds a page quickly, and one search per type would cost more."""
 MAX_DISTINCT_TYPES = 10_000
-DISTINCT_TYPES_SQL = f"""
+
+
+def types_to_search(glob: str, stored: Sequence[str]) -> list[str] | None:
+    """The stored types ``glob`` matches, when few enough to search one by one; ``None``
+    when it matches too many, or ``stored`` was cut off at ``MAX_DISTINCT_TYPES``."""
+    if len(stored) > MAX_DISTINCT_TYPES:
+        return None
+    matches = glob_matcher(glob)
+    found = [t for t in stored if matches(t)]
+    return found if len(found) <= MAX_MERGED_TYPES else None
+
+
+def _distinct_types_sql(first: str, after: str) -> str:
+    """Every stored event type, one index search each (a "loose index scan")."""
+    return f"""
 WITH RECURSIVE types(t) AS (
-    SELECT min(event_type) FROM events
+    {first}
     UNION ALL
-    SELECT (SELECT min(event_type) FROM events WHERE event_type > types.t)
-    FROM types WHERE types.t IS NOT NULL
+    SELECT ({after}) FROM types WHERE types.t IS NOT NULL
 )
 SELECT t FROM types WHERE t IS NOT NULL LIMIT {MAX_DISTINCT_TYPES + 1}
 """
-"""The stored event types, one index search each (SQLite: the ``(event_type, id)`` index;
-PostgreSQL's type index orders by bytes and cannot serve this)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """What differs between the backends' SQL for event lists."""
+
+    placeholder: Callable[[int], str]
+    type_glob_sql: str
+    """``event_type`` matches the pattern ``{}``, written by ``type_glob_pattern``."""
+    type_glob_pattern: Callable[[str], str]
+    status_table: bool
+    """Statuses live in ``event_status`` (PostgreSQL), not in a column of ``events``."""
+    distinct_types_sql: str
+
+
+SQLITE = Dialect(
+    placeholder=lambda _: "?",
+    # GLOB, not LIKE: SQLite's LIKE ignores ASCII case, PostgreSQL's does not.
+    type_glob_sql="event_type GLOB {}",
+    type_glob_pattern=glob_to_sqlite_glob,
+    status_table=False,
+    distinct_types_sql=_distinct_types_sql(
+        "SELECT min(event_type) FROM events",
+        "SELECT min(event_type) FROM events WHERE event_type > types.t",
+    ),
+)
+POSTGRES = Dialect(
+    placeholder=lambda n: f"${n}",
+    type_glob_sql="event_type LIKE {} ESCAPE '\\'",
+    type_glob_pattern=glob_to_like,
+    status_table=True,
+    # The type index orders by bytes (text_pattern_ops, migration 0009): its operators.
+    distinct_types_sql=_distinct_types_sql(
+        "SELECT (SELECT event_type FROM events WHERE event_type IS NOT NULL "
+        "ORDER BY event_type USING ~<~ LIMIT 1)",
+        "SELECT e.event_type FROM events e WHERE e.event_type ~>~ types.t "
+        "ORDER BY e.event_type USING ~<~ LIMIT 1",
+    ),
+)
 
 
 ID_TIME_MARGIN_MS = 5 * 60 * 1000
@@ -92,16 +142,12 @@ def status_code_range(text: str) -> tuple[int, int]:
 
 
 def where_clause(
-    query: EventFilter,
-    placeholder: Callable[[int], str],
-    *,
-    status_table: bool = False,
-    sqlite_glob: bool = False,
-    params: list[Any] | None = None,
+    query: EventFilter, dialect: Dialect, *, params: list[Any] | None = None
 ) -> tuple[str, list[Any]]:
     """``params``: a list to go on from (placeholders number on from its length)."""
     clauses: list[str] = []
     params = [] if params is None else params
+    placeholder = dialect.placeholder
 
     def add(sql: str, value: Any) -> None:
         params.append(value)
@@ -114,16 +160,13 @@ def where_clause(
     if query.source:
         add("source = {}", query.source)
     if query.event_type:
-        if is_glob(query.event_type) and sqlite_glob:
-            # GLOB, not LIKE: SQLite's LIKE ignores ASCII case, PostgreSQL's does not.
-            add("event_type GLOB {}", glob_to_sqlite_glob(query.event_type))
-        elif is_glob(query.event_type):
-            add("event_type LIKE {} ESCAPE '\\'", glob_to_like(query.event_type))
+        if is_glob(query.event_type):
+            add(dialect.type_glob_sql, dialect.type_glob_pattern(query.event_type))
         else:
             add("event_type = {}", query.event_type)
     if query.verdict:
         add("verdict = {}", query.verdict)
-    if query.status and status_table:
+    if query.status and dialect.status_table:
         add("id IN (SELECT event_id FROM event_status WHERE status = {})", query.status)
     elif query.status:
         add("status = {}", query.status)
@@ -155,34 +198,26 @@ def where_clause(
 
 
 def list_sql(
-    query: EventFilter,
-    placeholder: Callable[[int], str],
-    *,
-    status_table: bool = False,
-    sqlite_glob: bool = False,
-    event_types: Sequence[str] | None = None,
+    query: EventFilter, dialect: Dialect, *, event_types: Sequence[str] | None = None
 ) -> tuple[str, list[Any]]:
     """A page of events, newest first.
 
-    ``status_table``: the backend keeps event statuses in ``event_status``.
-    ``sqlite_glob``: type globs as SQLite's GLOB. ``event_types``: the stored types that
-    the query's type glob matches; the page is then merged from one ordered index search
-    per type, each stopping at the page size, instead of a walk back through every event
-    that a rare glob (or one matching nothing) turns into a read of the whole table.
+    ``event_types``: the stored types that the query's type glob matches (see
+    ``types_to_search``). The page is then merged from one ordered index search per type,
+    each stopping at the page size, instead of a walk back through every event that a
+    rare glob (or one matching nothing) turns into a read of the whole table.
     """
-    columns = STATUS_TABLE_COLUMNS if status_table else SUMMARY_COLUMNS
+    columns = STATUS_TABLE_COLUMNS if dialect.status_table else SUMMARY_COLUMNS
+    placeholder = dialect.placeholder
     if event_types is None:
-        where, params = where_clause(
-            query, placeholder, status_table=status_table, sqlite_glob=sqlite_glob
-        )
+        where, params = where_clause(query, dialect)
         params.append(query.limit)
         limit = placeholder(len(params))
         return f"SELECT {columns} FROM events{where} ORDER BY id DESC LIMIT {limit}", params
     params = []
     searches = []
     for number, event_type in enumerate(event_types):
-        one = replace(query, event_type=event_type)
-        where, params = where_clause(one, placeholder, status_table=status_table, params=params)
+        where, params = where_clause(replace(query, event_type=event_type), dialect, params=params)
         params.append(query.limit)
         searches.append(
             f"SELECT id FROM (SELECT id FROM events{where} ORDER BY id DESC "

@@ -309,8 +309,15 @@ class PostgresStore(Store):
         return None if row is None else (bytes(row[0]), row[1])
 
     async def list_events(self, query: EventFilter) -> list[EventSummary]:
-        sql, params = filters.list_sql(query, lambda n: f"${n}", status_table=True)
-        return [summary_from_row(row) for row in await self.pool.fetch(sql, *params)]
+        async with self.pool.acquire() as conn:
+            types = None
+            if query.event_type and filters.is_glob(query.event_type):
+                stored = [r[0] for r in await conn.fetch(filters.POSTGRES.distinct_types_sql)]
+                types = filters.types_to_search(query.event_type, stored)
+                if types == []:
+                    return []
+            sql, params = filters.list_sql(query, filters.POSTGRES, event_types=types)
+            return [summary_from_row(row) for row in await conn.fetch(sql, *params)]
 
     async def count_events(self) -> int:
         count: int = await self.pool.fetchval(Q["count_events"])

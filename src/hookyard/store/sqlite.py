@@ -390,19 +390,6 @@ def _resolve(jobs: list[_Job], outcomes: list[tuple[Any, BaseException | None]])
             job.future.set_result(value)
 
 
-def _types_matching(conn: sqlite3.Connection, event_type: str | None) -> list[str] | None:
-    """The stored types a type glob matches, when few enough to search one by one;
-    ``None`` when the filter is not a glob or matches too many (see ``filters``)."""
-    if not event_type or not filters.is_glob(event_type):
-        return None
-    stored = [row[0] for row in conn.execute(filters.DISTINCT_TYPES_SQL)]
-    if len(stored) > filters.MAX_DISTINCT_TYPES:
-        return None
-    matches = filters.glob_matcher(event_type)
-    found = [t for t in stored if matches(t)]
-    return found if len(found) <= filters.MAX_MERGED_TYPES else None
-
-
 class SqliteStore(Store):
     def __init__(self, url: str, *, queue_size: int = 10_000) -> None:
         self.url = url
@@ -519,12 +506,13 @@ class SqliteStore(Store):
 
     async def list_events(self, query: EventFilter) -> list[EventSummary]:
         def run(conn: sqlite3.Connection) -> list[EventSummary]:
-            types = _types_matching(conn, query.event_type)
-            if types == []:
-                return []
-            sql, params = filters.list_sql(
-                query, lambda _: "?", sqlite_glob=True, event_types=types
-            )
+            types = None
+            if query.event_type and filters.is_glob(query.event_type):
+                stored = [r[0] for r in conn.execute(filters.SQLITE.distinct_types_sql)]
+                types = filters.types_to_search(query.event_type, stored)
+                if types == []:
+                    return []
+            sql, params = filters.list_sql(query, filters.SQLITE, event_types=types)
             return [summary_from_row(row) for row in conn.execute(sql, params)]
 
         return await self.read(run)

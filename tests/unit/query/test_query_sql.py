@@ -13,7 +13,14 @@ from hypothesis import strategies as st
 from hookyard.ids import UlidFactory, ulid_time_ms
 from hookyard.models import EventFilter
 from hookyard.store.base import load_migrations
-from hookyard.store.filters import list_sql, lowest_id_at, status_code_range, where_clause
+from hookyard.store.filters import (
+    POSTGRES,
+    SQLITE,
+    list_sql,
+    lowest_id_at,
+    status_code_range,
+    where_clause,
+)
 
 
 @pytest.mark.parametrize(
@@ -57,7 +64,7 @@ FULL = EventFilter(
     [EventFilter(), FULL, EventFilter(response_status="404"), EventFilter(destination="d")],
 )
 def test_placeholders_match_parameters(style: str, query: EventFilter) -> None:
-    sql, params = list_sql(query, (lambda _: "?") if style == "?" else (lambda n: f"${n}"))
+    sql, params = list_sql(query, SQLITE if style == "?" else POSTGRES)
     assert _count_placeholders(sql, style) == len(params)
     if style == "$":
         assert sorted({int(n) for n in re.findall(r"\$(\d+)", sql)}) == list(
@@ -66,7 +73,7 @@ def test_placeholders_match_parameters(style: str, query: EventFilter) -> None:
 
 
 def test_destination_and_status_must_hold_for_the_same_dispatch() -> None:
-    where, _ = where_clause(EventFilter(response_status="5xx", destination="d"), lambda _: "?")
+    where, _ = where_clause(EventFilter(response_status="5xx", destination="d"), SQLITE)
     assert where.count("EXISTS") == 1
 
 
@@ -96,18 +103,18 @@ def test_since_uses_the_id_range_and_still_finds_ids_minted_slightly_early() -> 
     _insert(conn, early, received_ms * 1000, event_type="t")
     old = UlidFactory().new(received_ms - 3_600_000)
     _insert(conn, old, (received_ms - 3_600_000) * 1000, event_type="t")
-    sql, params = list_sql(EventFilter(since_us=received_ms * 1000), lambda _: "?")
+    sql, params = list_sql(EventFilter(since_us=received_ms * 1000), SQLITE)
     assert [row[0] for row in conn.execute(sql, params)] == [early]
     plan = " ".join(row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params))
     assert "id>?" in plan.replace(" ", "")
-    sql, params = list_sql(EventFilter(since_us=received_ms * 1000, event_type="t"), lambda _: "?")
+    sql, params = list_sql(EventFilter(since_us=received_ms * 1000, event_type="t"), SQLITE)
     plan = " ".join(row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params))
     assert "events_type" in plan and "id>?" in plan.replace(" ", "")
 
 
 def test_dispatch_filters_use_the_covering_index() -> None:
     conn = _db()
-    sql, params = list_sql(EventFilter(destination="billing", response_status="5xx"), lambda _: "?")
+    sql, params = list_sql(EventFilter(destination="billing", response_status="5xx"), SQLITE)
     plan = " ".join(row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params))
     assert "dispatches_event_outcome" in plan
     assert "dispatches_destination" not in plan  # the old plan: a scan per event
@@ -115,7 +122,7 @@ def test_dispatch_filters_use_the_covering_index() -> None:
 
 def test_a_merged_type_search_numbers_its_placeholders_on_across_types() -> None:
     query = EventFilter(event_type="order.*", source="stripe", cursor="01J", limit=50)
-    sql, params = list_sql(query, lambda n: f"${n}", event_types=["order.created", "order.paid"])
+    sql, params = list_sql(query, POSTGRES, event_types=["order.created", "order.paid"])
     numbers = [int(n) for n in re.findall(r"\$(\d+)", sql)]
     assert sorted(numbers) == list(range(1, len(params) + 1))
     assert params == ["stripe", "order.created", "01J", 50, "stripe", "order.paid", "01J", 50, 50]
