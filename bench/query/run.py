@@ -400,6 +400,8 @@ def queries(dataset: Dataset) -> list[tuple[str, list[EventFilter]]]:
         ("type glob order.*", [EventFilter(event_type="order.*", limit=PAGE)]),
         ("type glob rare (refund.*)", [EventFilter(event_type="refund.*", limit=PAGE)]),
         ("type glob no match", [EventFilter(event_type="nothing.*", limit=PAGE)]),
+        ("type glob suffix (*.deleted.v1)", [EventFilter(event_type="*.deleted.v1", limit=PAGE)]),
+        ("type glob suffix no match", [EventFilter(event_type="*.nothing", limit=PAGE)]),
         ("verdict invalid", [EventFilter(verdict="invalid", limit=PAGE)]),
         ("status dead", [EventFilter(status="dead", limit=PAGE)]),
         ("status retrying", [EventFilter(status="retrying", limit=PAGE)]),
