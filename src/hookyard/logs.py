@@ -9,6 +9,17 @@ import sys
 import time
 from typing import Any, TextIO
 
+import orjson
+
+
+def dumps(entry: dict[str, Any]) -> str:
+    """One log line. orjson is several times faster than ``json`` on the ingest path; it
+    refuses integers beyond 64 bits, which ``json`` still writes."""
+    try:
+        return orjson.dumps(entry, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(entry, default=str)
+
 
 def timestamp(epoch: float) -> str:
     """``2026-11-23T21:07:03.123Z`` (UTC, milliseconds)."""
@@ -28,7 +39,7 @@ class JsonFormatter(logging.Formatter):
             entry.update(fields)
         if record.exc_info and record.levelno >= logging.ERROR:
             entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        return dumps(entry)
 
 
 def configure_logging(level: int = logging.INFO) -> None:
@@ -80,10 +91,7 @@ class AccessLog:
                 log_event(self.logger, logging.INFO, self.msg, **fields)
             return
         head = {"level": "info", "logger": self.logger.name, "msg": self.msg}
-        lines = [
-            json.dumps({"ts": timestamp(at), **head, **fields}, default=str) + "\n"
-            for at, fields in pending
-        ]
+        lines = [dumps({"ts": timestamp(at), **head, **fields}) + "\n" for at, fields in pending]
         try:
             stream.write("".join(lines))
             stream.flush()

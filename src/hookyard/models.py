@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import orjson
+
 HeaderList = tuple[tuple[bytes, bytes], ...]
 """Request headers exactly as received: ordered, original case, repeats kept."""
 
@@ -17,7 +19,7 @@ EventStatus = Literal[
 
 def encode_headers(headers: HeaderList) -> bytes:
     """Lossless text form of a header list (latin-1 maps every byte to one code point)."""
-    return json.dumps([[n.decode("latin-1"), v.decode("latin-1")] for n, v in headers]).encode()
+    return orjson.dumps([[n.decode("latin-1"), v.decode("latin-1")] for n, v in headers])
 
 
 def decode_headers(blob: bytes) -> HeaderList:

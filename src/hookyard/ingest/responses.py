@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+
+import orjson
 
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
@@ -17,7 +18,7 @@ async def send_json(
     record_id: str | None = None,
     extra_headers: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
-    body = json.dumps(payload, separators=(",", ":")).encode()
+    body = orjson.dumps(payload)
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),

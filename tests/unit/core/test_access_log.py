@@ -88,3 +88,14 @@ def test_outside_a_loop_a_line_is_written_at_once() -> None:
     stream = io.StringIO()
     AccessLog(json_logger("test.access.sync", stream), "ingest").write(event_id="evt_9")
     assert json.loads(stream.getvalue())["event_id"] == "evt_9"
+
+
+async def test_values_the_fast_encoder_refuses_still_make_a_json_line() -> None:
+    stream = io.StringIO()
+    access = AccessLog(json_logger("test.access.odd", stream), "ingest")
+    access.write(event_id="evt_big", count=10**30, by_code={404: 2}, raw=b"\xff")
+    access.write(event_id="evt_small", count=1)
+    await asyncio.sleep(0)
+    big, small = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert big["count"] == 10**30 and big["by_code"] == {"404": 2} and big["raw"] == "b'\\xff'"
+    assert small["count"] == 1 and small["msg"] == "ingest"
