@@ -367,9 +367,8 @@ class PostgresStore(Store):
             if len(group) == 1:
                 _settle(group[0][1], exc)
                 return
-            # One attempt the database refuses must not fail the others with it. (This also
-            # covers a deadlock with ingest's duplicate counting, which locks event rows in
-            # no set order: PostgreSQL fails one side, and the group is retried one by one.)
+            # One attempt the database refuses (or a group PostgreSQL picks as a deadlock's
+            # victim) must not fail the others with it: retry them one by one.
             for row, future in group:
                 try:
                     [alone] = await self._record_group([row])
