@@ -1,6 +1,6 @@
 """Ingest benchmark: bare ASGI baseline vs hookyard on SQLite vs hookyard on PostgreSQL, one run.
 
-Usage: ./run bench ingest [--duration 15] [--connections 32] [--no-postgres]
+Usage: ./run bench ingest [--duration 15] [--connections 32] [--no-postgres] [--repeats 5]
 Prints req/s, p50, p99, rows stored vs 2xx counted, and the ratios to the baseline.
 """
 
@@ -97,7 +97,9 @@ def bench_bare(workdir: Path, duration: int, connections: int) -> dict[str, floa
         proc.wait()
 
 
-def bench_hookyard(workdir: Path, db: str, duration: int, connections: int) -> dict[str, float]:
+def bench_hookyard(
+    workdir: Path, db: str, duration: int, connections: int, repeat_duration: int
+) -> dict[str, float]:
     port = free_port()
     (workdir / "bench.toml").write_text(CONFIG)
     proc = start(
@@ -115,26 +117,50 @@ def bench_hookyard(workdir: Path, db: str, duration: int, connections: int) -> d
         ],
         workdir,
     )
+    repeat: dict[str, float] = {}
     try:
         wait_ready(f"http://127.0.0.1:{port}/healthz", proc)
         result = run_wrk(port, "/in/bench", duration, connections)
+        if repeat_duration:
+            # A provider re-sending after an outage: wrk starts its ids from 1 again, so
+            # every request repeats a stored event (as long as this phase sends fewer).
+            time.sleep(1)  # the requests wrk left in flight are committed by now
+            stored = count_rows(db)
+            repeat = run_wrk(port, "/in/bench", repeat_duration, connections)
+            repeat["new_rows"] = count_rows(db) - stored
     finally:
         proc.terminate()
         proc.wait()
     result["rows"] = count_rows(db)
+    if repeat:
+        repeat["counted"] = count_repeats(db)
+        result.update({f"repeat_{key}": value for key, value in repeat.items()})
     return result
 
 
 def count_rows(db: str) -> int:
+    return scalar(db, "SELECT count(*) FROM events", "SELECT count(*) FROM events")
+
+
+def count_repeats(db: str) -> int:
+    """Repeats counted on their originals (in the status row on PostgreSQL)."""
+    return scalar(
+        db,
+        "SELECT coalesce(sum(duplicate_count), 0) FROM events",
+        "SELECT coalesce(sum(duplicate_count), 0) FROM event_status",
+    )
+
+
+def scalar(db: str, sqlite_sql: str, postgres_sql: str) -> int:
     if db.startswith("sqlite:///"):
         with sqlite3.connect(db.removeprefix("sqlite:///")) as conn:
-            count: int = conn.execute("SELECT count(*) FROM events").fetchone()[0]
-            return count
+            value: int = conn.execute(sqlite_sql).fetchone()[0]
+            return value
 
     async def pg() -> int:
         conn = await asyncpg.connect(db)
         try:
-            value: int = await conn.fetchval("SELECT count(*) FROM events")
+            value: int = await conn.fetchval(postgres_sql)
             return value
         finally:
             await conn.close()
@@ -158,6 +184,13 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=15)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=5,
+        metavar="SECONDS",
+        help="then re-send the same ids for this long (a provider's retry storm); 0: skip",
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (bench/ingest/run.sh installs it)")
@@ -166,13 +199,17 @@ def main() -> None:
         workdir = Path(tmp)
         results["a bare ASGI"] = bench_bare(workdir, args.duration, args.connections)
         results["b hookyard SQLite"] = bench_hookyard(
-            workdir, f"sqlite:///{workdir / 'bench.db'}", args.duration, args.connections
+            workdir,
+            f"sqlite:///{workdir / 'bench.db'}",
+            args.duration,
+            args.connections,
+            args.repeats,
         )
         if not args.no_postgres:
             url = asyncio.run(pg_database("hookyard_bench"))
             try:
                 results["c hookyard PostgreSQL"] = bench_hookyard(
-                    workdir, url, args.duration, args.connections
+                    workdir, url, args.duration, args.connections, args.repeats
                 )
             finally:
                 asyncio.run(pg_database("hookyard_bench", drop=True))
@@ -202,6 +239,29 @@ def report(results: dict[str, dict[str, float]], args: argparse.Namespace) -> No
     for name, r in results.items():
         if "rows" in r and not (r["ok"] <= r["rows"] <= r["ok"] + args.connections):
             print(f"!! {name}: rows {int(r['rows'])} vs 2xx {int(r['ok'])}")
+    report_repeats(results, args)
+
+
+def report_repeats(results: dict[str, dict[str, float]], args: argparse.Namespace) -> None:
+    storms = {name: r for name, r in results.items() if "repeat_rps" in r}
+    if not storms:
+        return
+    print(
+        f"\nretry storm: the same ids again for {args.repeats}s, every answer a 200 duplicate; "
+        "counted = repeats recorded on the originals (>= 2xx), new = rows added (0)"
+    )
+    print(
+        f"{'variant':24} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'2xx':>9} {'counted':>9} "
+        f"{'new':>5} {'x new ids':>10}"
+    )
+    for name, r in storms.items():
+        ok, counted, new = (int(r[f"repeat_{k}"]) for k in ("ok", "counted", "new_rows"))
+        print(
+            f"{name:24} {r['repeat_rps']:9.0f} {r['repeat_p50_ms']:8.2f} {r['repeat_p99_ms']:8.2f} "
+            f"{ok:9d} {counted:9d} {new:5d} {r['repeat_rps'] / r['rps']:10.2f}"
+        )
+        if r["repeat_new_rows"] or r["repeat_counted"] < r["repeat_ok"]:
+            print(f"!! {name}: repeats stored as new events, or not all counted")
 
 
 if __name__ == "__main__":

@@ -320,19 +320,22 @@ async def load_postgres(url: str, dataset: Dataset) -> float:
     started = time.perf_counter()
     conn = await asyncpg.connect(url)
     try:
-        # The status has a narrow table of its own on PostgreSQL (migration 0007).
-        status_at = EVENT_COLUMNS.index("status")
-        event_columns = EVENT_COLUMNS[:status_at] + EVENT_COLUMNS[status_at + 1 :]
+        # The status and the repeat counts have a narrow table of their own on PostgreSQL
+        # (migrations 0007 and 0010).
+        narrow = ("status", "duplicate_count", "last_duplicate_us")
+        moved = [EVENT_COLUMNS.index(c) for c in narrow]
+        kept = [i for i in range(len(EVENT_COLUMNS)) if i not in moved]
+        event_columns = [EVENT_COLUMNS[i] for i in kept]
         for events, dispatches in generate(dataset.rows, dataset.now_us):
             await conn.copy_records_to_table(
                 "events",
-                records=[row[:status_at] + row[status_at + 1 :] for row in events],
+                records=[tuple(row[i] for i in kept) for row in events],
                 columns=event_columns,
             )
             await conn.copy_records_to_table(
                 "event_status",
-                records=[(row[0], row[status_at]) for row in events],
-                columns=("event_id", "status"),
+                records=[(row[0], *(row[i] for i in moved)) for row in events],
+                columns=("event_id", *narrow),
             )
             await conn.copy_records_to_table(
                 "dispatches", records=dispatches, columns=DISPATCH_COLUMNS

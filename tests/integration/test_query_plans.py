@@ -127,7 +127,7 @@ async def test_postgres_claim_reads_due_dispatches_in_order_and_stops_at_the_lim
 
 SEQ_READS = (
     "SELECT relname, seq_tup_read FROM pg_stat_user_tables "
-    "WHERE relname IN ('dedup_keys', 'dispatches')"
+    "WHERE relname IN ('dedup_keys', 'dispatches', 'event_status')"
 )
 
 
@@ -137,8 +137,9 @@ async def test_postgres_plans_cached_on_small_tables_do_not_scan_them_as_they_gr
 ) -> None:
     """Each connection caches a plan per statement, made from the table sizes of the moment.
 
-    A join planned while ``dedup_keys`` or ``dispatches`` held a few hundred rows read the
-    whole table on every ingest batch and every attempt group, ever longer as it grew:
+    A join planned while ``dedup_keys``, ``dispatches`` or ``event_status`` held a few hundred
+    rows read the whole table on every ingest batch and every attempt group, ever longer as
+    it grew:
     the database's CPU per event climbed with the table. Grow both from empty through one
     store (one set of connections, so one set of cached plans) and count rows read by
     sequential scans.
@@ -156,13 +157,18 @@ async def test_postgres_plans_cached_on_small_tables_do_not_scan_them_as_they_gr
         await store.start()
         try:
             for round_ in range(150):
+                # New events, and a provider's repeats of a few from the round before.
                 await asyncio.gather(
                     *(
                         store.submit(
                             submission(provider_id=f"evt_{round_}_{i}", destinations=("a",))
                         )
                         for i in range(20)
-                    )
+                    ),
+                    *(
+                        store.submit(submission(provider_id=f"evt_{round_ - 1}_{i}"))
+                        for i in range(5 if round_ else 0)
+                    ),
                 )
                 now = time.time_ns() // 1000
                 claimed = await store.claim_due(
@@ -211,6 +217,7 @@ async def test_postgres_plans_cached_on_small_tables_do_not_scan_them_as_they_gr
     # still scan dispatches while it is tiny (about 11,000 rows in all, all early on).
     assert read["dedup_keys"] < events, read
     assert read["dispatches"] < 5 * events, read
+    assert read["event_status"] < events, read  # counting repeats on their originals
 
 
 @pytest.mark.postgres

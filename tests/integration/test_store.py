@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -11,6 +12,9 @@ from hookyard.models import EventFilter
 from hookyard.store import open_store
 from hookyard.store.base import Store
 from support.factories import submission
+
+if TYPE_CHECKING:
+    import asyncpg
 
 BINARY = bytes(range(256)) * 4 + b"\xff\xfe\x00invalid utf-8 \xc3\x28"
 
@@ -221,6 +225,26 @@ async def test_dedup_holds_across_processes(pg_url: str) -> None:
             await s.close()
 
 
+async def _schema_at(conn: asyncpg.Connection, version: int) -> None:
+    """A fresh schema ``upgrade`` holding the PostgreSQL migrations up to ``version``."""
+    from hookyard.store.base import load_migrations
+
+    execute = conn.execute
+    await execute("CREATE SCHEMA upgrade; SET search_path = upgrade")
+    await execute(
+        "CREATE TABLE schema_migrations "
+        "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_us BIGINT NOT NULL)"
+    )
+    for migration in load_migrations("postgres"):
+        if migration.version <= version:
+            await execute(migration.sql)
+            await execute(
+                "INSERT INTO schema_migrations VALUES ($1, $2, 0)",
+                migration.version,
+                migration.name,
+            )
+
+
 @pytest.mark.postgres
 async def test_moving_the_status_out_of_the_event_row_keeps_every_status(pg_url: str) -> None:
     """Migration 0007 on a database that already holds events: each keeps its status."""
@@ -231,19 +255,7 @@ async def test_moving_the_status_out_of_the_event_row_keeps_every_status(pg_url:
 
     conn = await asyncpg.connect(pg_url)
     try:
-        await conn.execute("CREATE SCHEMA upgrade; SET search_path = upgrade")
-        await conn.execute(
-            "CREATE TABLE schema_migrations "
-            "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_us BIGINT NOT NULL)"
-        )
-        for migration in load_migrations("postgres"):
-            if migration.version < 7:
-                await conn.execute(migration.sql)
-                await conn.execute(
-                    "INSERT INTO schema_migrations VALUES ($1, $2, 0)",
-                    migration.version,
-                    migration.name,
-                )
+        await _schema_at(conn, 6)
         for event_id, status in (("e1", "dead"), ("e2", "delivered"), ("e3", "rejected")):
             await conn.execute(
                 "INSERT INTO events (id, source, received_us, remote_addr, method, path, "
@@ -264,3 +276,173 @@ async def test_moving_the_status_out_of_the_event_row_keeps_every_status(pg_url:
     finally:
         await conn.execute("DROP SCHEMA IF EXISTS upgrade CASCADE")
         await conn.close()
+
+
+@pytest.mark.postgres
+async def test_moving_repeat_counts_to_the_status_row_keeps_them(pg_url: str) -> None:
+    """Migration 0010 on a database that already counted repeats in the event row."""
+    import asyncpg
+
+    from hookyard.store.postgres import apply_migrations
+
+    conn = await asyncpg.connect(pg_url)
+    try:
+        await _schema_at(conn, 9)
+        for event_id, count, last in (("e1", 0, None), ("e2", 3, 1_700_000_000_000_000)):
+            await conn.execute(
+                "INSERT INTO events (id, source, received_us, remote_addr, method, path, "
+                "query_string, headers, body, body_sha256, body_size, content_type, verdict, "
+                "verdict_reason, verdict_detail, duplicate_count, last_duplicate_us) VALUES "
+                "($1, 'demo', 0, '', 'POST', '/in/demo', '', '', '', '', 0, '', 'unsigned', "
+                "'', '', $2, $3)",
+                event_id,
+                count,
+                last,
+            )
+            await conn.execute("INSERT INTO event_status VALUES ($1, 'stored')", event_id)
+        assert await apply_migrations(conn) == [10]
+        rows = await conn.fetch(
+            "SELECT event_id, status, duplicate_count, last_duplicate_us FROM event_status "
+            "ORDER BY event_id"
+        )
+        assert [tuple(r) for r in rows] == [
+            ("e1", "stored", 0, None),
+            ("e2", "stored", 3, 1_700_000_000_000_000),
+        ]
+        columns = await conn.fetchval(
+            "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'upgrade' "
+            "AND table_name = 'events' AND column_name LIKE '%duplicate%'"
+        )
+        assert columns == 0
+    finally:
+        await conn.execute("DROP SCHEMA IF EXISTS upgrade CASCADE")
+        await conn.close()
+
+
+@pytest.mark.postgres
+async def test_postgres_counts_repeats_without_rewriting_the_event_row(pg_url: str) -> None:
+    """A provider re-sending everything after an outage must not rewrite each wide event
+    row (headers, body, five indexes): that made repeats four times slower than new
+    events. ``xmin`` is the transaction that wrote a row version; any update changes it."""
+    import asyncpg
+
+    store = open_store(pg_url)
+    await store.start()
+    conn = await asyncpg.connect(pg_url)
+    try:
+        first = await store.submit(submission(provider_id="evt_storm"))
+        version = await conn.fetchval("SELECT xmin::text FROM events WHERE id = $1", first.id)
+        repeats = await asyncio.gather(
+            *(store.submit(submission(provider_id="evt_storm")) for _ in range(5))
+        )
+        assert {r.duplicate_of for r in repeats} == {first.id}
+        record = await store.get_event(first.id)
+        assert record is not None and record.summary.duplicate_count == 5
+        [listed] = await store.list_events(EventFilter())
+        assert listed.duplicate_count == 5
+        after = await conn.fetchval("SELECT xmin::text FROM events WHERE id = $1", first.id)
+        assert after == version
+    finally:
+        await conn.close()
+        await store.close()
+
+
+@pytest.mark.postgres
+async def test_counting_repeats_locks_status_rows_in_id_order(pg_url: str) -> None:
+    """An attempt group locks its events' status rows in id order. An ingest batch
+    counting repeats of the same events must take them in that order too, or the two
+    can each hold one row and wait for the other (a deadlock, and a failed batch)."""
+    import asyncpg
+
+    from hookyard.store.postgres import PostgresStore
+
+    store = open_store(pg_url)
+    assert isinstance(store, PostgresStore)
+    await store.start()
+    group = await asyncpg.connect(pg_url)
+    ingest = await asyncpg.connect(pg_url)
+    try:
+        low, high = sorted(
+            [
+                (await store.submit(submission(provider_id=key))).id
+                for key in ("evt_order_a", "evt_order_b")
+            ]
+        )
+        key_of = {
+            event_id: key
+            for event_id, key in await group.fetch(
+                "SELECT event_id, provider_event_id FROM dedup_keys WHERE event_id = ANY($1)",
+                [low, high],
+            )
+        }
+        tx = group.transaction()
+        await tx.start()
+        lock = "SELECT 1 FROM event_status WHERE event_id = $1 FOR NO KEY UPDATE"
+        await group.execute(lock, low)  # as an attempt group does: the lower id first
+        # The batch names the higher id first.
+        batch = [submission(provider_id=key_of[high]), submission(provider_id=key_of[low])]
+        counting = asyncio.ensure_future(store._write_batch(ingest, batch))
+        pid = ingest.get_server_pid()
+        for _ in range(200):
+            waiting = await group.fetchval(
+                "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $1", pid
+            )
+            if waiting:
+                break
+            await asyncio.sleep(0.01)
+        assert waiting, "the batch should be waiting for the lower id's row"
+        await group.execute("SET LOCAL lock_timeout = '3s'")
+        await group.execute(lock, high)  # free: the batch holds nothing before the lower id
+        await tx.commit()
+        results = await counting
+        assert [r.duplicate_of for r in results] == [high, low]
+        for event_id in (low, high):
+            record = await store.get_event(event_id)
+            assert record is not None and record.summary.duplicate_count == 1
+    finally:
+        await group.close()
+        await ingest.close()
+        await store.close()
+
+
+@pytest.mark.postgres
+async def test_batches_claim_dedup_keys_in_key_order(pg_url: str) -> None:
+    """Two writers claiming the same provider ids in opposite orders would each hold one
+    key and wait for the other; claims in key order only ever wait, never in a cycle."""
+    import asyncpg
+
+    from hookyard.store.postgres import PostgresStore
+
+    store = open_store(pg_url)
+    assert isinstance(store, PostgresStore)
+    await store.start()
+    other = await asyncpg.connect(pg_url)
+    ingest = await asyncpg.connect(pg_url)
+    try:
+        claim = (
+            "INSERT INTO dedup_keys (source, provider_event_id, event_id, first_seen_us, "
+            "expires_us) VALUES ('demo', $1, 'elsewhere', 0, 9000000000000000)"
+        )
+        tx = other.transaction()
+        await tx.start()
+        await other.execute(claim, "evt_key_a")  # another writer, the lower key first
+        batch = [submission(provider_id="evt_key_b"), submission(provider_id="evt_key_a")]
+        writing = asyncio.ensure_future(store._write_batch(ingest, batch))
+        pid = ingest.get_server_pid()
+        for _ in range(200):
+            waiting = await other.fetchval(
+                "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $1", pid
+            )
+            if waiting:
+                break
+            await asyncio.sleep(0.01)
+        assert waiting, "the batch should be waiting for the lower key"
+        await other.execute("SET LOCAL lock_timeout = '3s'")
+        await other.execute(claim, "evt_key_b")  # free: the batch holds nothing before it
+        await tx.rollback()
+        results = await writing
+        assert [r.duplicate for r in results] == [False, False]
+    finally:
+        await other.close()
+        await ingest.close()
+        await store.close()

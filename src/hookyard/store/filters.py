@@ -18,14 +18,17 @@ from hookyard.models import EventFilter
 
 _SUMMARY = (
     "id, source, received_us, method, path, body_size, body_sha256, content_type, verdict, "
-    "verdict_reason, provider_event_id, event_type, {status}, duplicate_count"
+    "verdict_reason, provider_event_id, event_type, {status}, {duplicate_count}"
 )
-SUMMARY_COLUMNS = _SUMMARY.format(status="status")
+SUMMARY_COLUMNS = _SUMMARY.format(status="status", duplicate_count="duplicate_count")
 STATUS_TABLE_COLUMNS = _SUMMARY.format(
-    status="(SELECT s.status FROM event_status s WHERE s.event_id = events.id) AS status"
+    status="(SELECT s.status FROM event_status s WHERE s.event_id = events.id) AS status",
+    duplicate_count="(SELECT s.duplicate_count FROM event_status s "
+    "WHERE s.event_id = events.id) AS duplicate_count",
 )
-"""The summary columns where the status has a table of its own (PostgreSQL): looked up
-for the rows of the page only, so the rest of the plan is that of ``events`` alone."""
+"""The summary columns where the status and the repeat count have a table of their own
+(PostgreSQL): looked up for the rows of the page only, so the rest of the plan is that
+of ``events`` alone."""
 
 
 def glob_to_like(pattern: str) -> str:

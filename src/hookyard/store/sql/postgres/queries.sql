@@ -18,6 +18,8 @@ WITH input AS (
 claimed AS (
     INSERT INTO dedup_keys (source, provider_event_id, event_id, first_seen_us, expires_us)
     SELECT source, dedup_key, id, received_us, expires_us FROM input WHERE dedup_key IS NOT NULL
+    -- In key order: two writers claiming the same keys wait for each other, never in a cycle.
+    ORDER BY source, dedup_key
     ON CONFLICT (source, provider_event_id) DO UPDATE
         SET event_id = excluded.event_id,
             first_seen_us = excluded.first_seen_us,
@@ -32,17 +34,18 @@ inserted AS (
     INSERT INTO events (
         id, source, received_us, remote_addr, method, path, query_string, headers, body,
         body_sha256, body_size, content_type, verdict, verdict_reason, verdict_detail,
-        secret_index, provider_event_id, event_type, duplicate_count
+        secret_index, provider_event_id, event_type
     )
     SELECT id, source, received_us, remote_addr, method, path, query_string, headers, body,
            body_sha256, body_size, content_type, verdict, verdict_reason, verdict_detail,
-           secret_index, provider_event_id, event_type, duplicate_count
+           secret_index, provider_event_id, event_type
     FROM kept
     RETURNING id
 ),
 statused AS (
     -- Runs although nothing reads it: a data-modifying CTE always runs to completion.
-    INSERT INTO event_status (event_id, status) SELECT id, status FROM kept
+    INSERT INTO event_status (event_id, status, duplicate_count)
+    SELECT id, status, duplicate_count FROM kept
 ),
 dispatched AS (
     INSERT INTO dispatches (id, event_id, destination, status, next_attempt_us, created_us, updated_us)
@@ -51,22 +54,22 @@ dispatched AS (
     JOIN kept k ON k.id = d.event_id
     RETURNING event_id
 ),
-repeats AS (
+repeated AS (
     -- The original is looked up per repeat, by key, and only for repeats: a join with
     -- dedup_keys was planned as a scan of the whole table while it was small, and the
     -- cached plan kept scanning it, on every batch, as it grew.
-    UPDATE events e
-    SET duplicate_count = e.duplicate_count + 1 + r.duplicate_count,
-        last_duplicate_us = r.received_us
-    FROM (
-        SELECT i.received_us, i.duplicate_count,
-               (SELECT k.event_id FROM dedup_keys k
-                WHERE k.source = i.source AND k.provider_event_id = i.dedup_key) AS original
-        FROM input i
-        WHERE i.dedup_key IS NOT NULL AND i.id NOT IN (SELECT event_id FROM claimed)
-    ) AS r
-    WHERE e.id = r.original
-    RETURNING e.id
+    SELECT i.received_us, i.duplicate_count,
+           (SELECT k.event_id FROM dedup_keys k
+            WHERE k.source = i.source AND k.provider_event_id = i.dedup_key) AS original
+    FROM input i
+    WHERE i.dedup_key IS NOT NULL AND i.id NOT IN (SELECT event_id FROM claimed)
+),
+repeats AS (
+    -- Counted in the narrow status row, in id order (migration 0010).
+    SELECT hookyard_count_repeats(
+        array_agg(original), array_agg(1 + duplicate_count), array_agg(received_us)
+    ) AS counted
+    FROM repeated WHERE original IS NOT NULL
 ),
 notified AS (
     -- Wakes workers on every machine at commit, when there is something to deliver: in
@@ -83,13 +86,15 @@ FROM (
            (i.dedup_key IS NULL OR i.id IN (SELECT event_id FROM claimed)) AS stored
     FROM input i
 ) AS s
-WHERE (SELECT count(*) FROM notified) >= 0;  -- a CTE nothing reads is never run
+-- A CTE that only reads (or calls a function) runs when something reads it.
+WHERE (SELECT count(*) FROM notified) >= 0 AND (SELECT count(*) FROM repeats) >= 0;
 
 -- name: dedup_owner
 SELECT event_id FROM dedup_keys WHERE source = $1 AND provider_event_id = $2;
 
 -- name: count_duplicates
-UPDATE events SET duplicate_count = duplicate_count + $1, last_duplicate_us = $2 WHERE id = $3;
+UPDATE event_status SET duplicate_count = duplicate_count + $1, last_duplicate_us = $2
+WHERE event_id = $3;
 
 -- name: get_event
 SELECT id, source, received_us, method, path, body_size, body_sha256, content_type, verdict,
