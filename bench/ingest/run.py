@@ -1,7 +1,10 @@
 """Ingest benchmark: bare ASGI baseline vs hookyard on SQLite vs hookyard on PostgreSQL, one run.
 
 Usage: ./run bench ingest [--duration 15] [--connections 32] [--no-postgres] [--repeats 5]
-Prints req/s, p50, p99, rows stored vs 2xx counted, and the ratios to the baseline.
+                          [--no-ceiling]
+Prints req/s, p50, p99, rows stored vs 2xx counted, and the ratios to the baseline; then
+the least any durable ingest can do on each backend (``minimal.py``), the ceiling for the
+ratios, and a provider's retry storm against hookyard.
 """
 
 from __future__ import annotations
@@ -87,8 +90,23 @@ def start(cmd: list[str], cwd: Path) -> subprocess.Popen[bytes]:
 
 
 def bench_bare(workdir: Path, duration: int, connections: int) -> dict[str, float]:
+    return bench_script(workdir, duration, connections, ["bare.py"])
+
+
+def bench_minimal(workdir: Path, db: str, duration: int, connections: int) -> dict[str, float]:
+    """The ceiling: body in, one row by group commit, 202 out (``minimal.py``)."""
+    os.sync()  # as before each hookyard variant
+    result = bench_script(workdir, duration, connections, ["minimal.py", db])
+    result["rows"] = scalar(db, "SELECT count(*) FROM bodies", "SELECT count(*) FROM bodies")
+    return result
+
+
+def bench_script(
+    workdir: Path, duration: int, connections: int, script: list[str]
+) -> dict[str, float]:
     port = free_port()
-    proc = start([sys.executable, str(HERE / "bare.py"), str(port)], workdir)
+    [name, *args] = script
+    proc = start([sys.executable, str(HERE / name), str(port), *args], workdir)
     try:
         wait_ready(f"http://127.0.0.1:{port}/", proc)
         return run_wrk(port, "/in/bench", duration, connections)
@@ -100,6 +118,9 @@ def bench_bare(workdir: Path, duration: int, connections: int) -> dict[str, floa
 def bench_hookyard(
     workdir: Path, db: str, duration: int, connections: int, repeat_duration: int
 ) -> dict[str, float]:
+    # The previous variant's writes may still be on their way to disk; they would slow
+    # this variant's fsyncs (measured: PostgreSQL p99 35-48 ms right after SQLite, 8 alone).
+    os.sync()
     port = free_port()
     (workdir / "bench.toml").write_text(CONFIG)
     proc = start(
@@ -185,6 +206,11 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument(
+        "--no-ceiling",
+        action="store_true",
+        help="skip the minimal durable apps (minimal.py) that show the ceiling",
+    )
+    parser.add_argument(
         "--repeats",
         type=int,
         default=5,
@@ -213,6 +239,18 @@ def main() -> None:
                 )
             finally:
                 asyncio.run(pg_database("hookyard_bench", drop=True))
+        if not args.no_ceiling:
+            results["m1 minimal, SQLite"] = bench_minimal(
+                workdir, f"sqlite:///{workdir / 'minimal.db'}", args.duration, args.connections
+            )
+            if not args.no_postgres:
+                url = asyncio.run(pg_database("hookyard_bench_minimal"))
+                try:
+                    results["m2 minimal, PostgreSQL"] = bench_minimal(
+                        workdir, url, args.duration, args.connections
+                    )
+                finally:
+                    asyncio.run(pg_database("hookyard_bench_minimal", drop=True))
     report(results, args)
 
 
