@@ -220,6 +220,8 @@ async def test_dedup_holds_across_processes(pg_url: str) -> None:
         )
         assert sum(not r.duplicate for r in results) == 30
         assert await stores[0].count_events() == 30
+        originals = [await stores[0].get_event(r.id) for r in results if not r.duplicate]
+        assert sum(e.summary.duplicate_count for e in originals if e) == 30  # each twin, once
     finally:
         for s in stores:
             await s.close()
@@ -442,6 +444,48 @@ async def test_batches_claim_dedup_keys_in_key_order(pg_url: str) -> None:
         await tx.rollback()
         results = await writing
         assert [r.duplicate for r in results] == [False, False]
+    finally:
+        await other.close()
+        await ingest.close()
+        await store.close()
+
+
+@pytest.mark.postgres
+async def test_a_repeat_of_an_event_committed_during_its_batch_is_counted(pg_url: str) -> None:
+    """Another writer's batch holds the provider id, uncommitted, when this batch starts:
+    this one waits for it, then finds the key taken by a commit newer than its own
+    snapshot, so its lookups see no original. The store looks it up again and counts it."""
+    import asyncpg
+
+    from hookyard.store.postgres import PostgresStore
+
+    store = open_store(pg_url)
+    assert isinstance(store, PostgresStore)
+    await store.start()
+    other = await asyncpg.connect(pg_url)
+    ingest = await asyncpg.connect(pg_url)
+    try:
+        tx = other.transaction()
+        await tx.start()
+        [first] = await store._write_batch(other, [submission(provider_id="evt_late")])
+        repeating = asyncio.ensure_future(
+            store._write_batch(ingest, [submission(provider_id="evt_late")])
+        )
+        pid = ingest.get_server_pid()
+        for _ in range(200):
+            waiting = await other.fetchval(
+                "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $1", pid
+            )
+            if waiting:
+                break
+            await asyncio.sleep(0.01)
+        assert waiting, "the repeat's batch should be waiting for the other's key"
+        await tx.commit()
+        [repeat] = await repeating
+        assert repeat.duplicate_of == first.id
+        record = await store.get_event(first.id)
+        assert record is not None and record.summary.duplicate_count == 1
+        assert record.last_duplicate_us is not None
     finally:
         await other.close()
         await ingest.close()
