@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import orjson
+
 from hookyard.exceptions import SchemeError
 from hookyard.models import HeaderList, Verdict, header_value
 
@@ -149,9 +151,19 @@ _JSON_PARSE_LIMIT = 1 << 20
 
 
 def json_body(body: bytes) -> Any:
-    """Parse a body as JSON for id/type extraction; any failure gives None."""
+    """Parse a body as JSON for id/type extraction; any failure gives None.
+
+    orjson first: the standard parser was a tenth of an ingest request's CPU. What orjson
+    refuses and ``json`` may still read (UTF-16 or UTF-32, ``NaN``, lone surrogate
+    escapes) goes to ``json``. orjson reads integers beyond 64 bits as floats; ids and
+    types are taken only where they are strings, so no extracted value differs.
+    """
     if not body or len(body) > _JSON_PARSE_LIMIT or body.lstrip()[:1] not in (b"{", b"["):
         return None
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass
     try:
         return json.loads(body)
     except (ValueError, RecursionError):
