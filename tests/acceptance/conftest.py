@@ -16,6 +16,11 @@ max_body_bytes = 262144
 scheme = "none"
 id_header = "X-Event-Id"
 
+[sources.internal]
+scheme = "none"
+id_field = "data.id"
+type_field = "event"
+
 [sources.signed]
 scheme = "standard-webhooks"
 secrets = ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]

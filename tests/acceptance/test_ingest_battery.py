@@ -195,6 +195,21 @@ def test_duplicate_provider_id_answers_200_with_the_original(battery_server: Run
     assert record["provider_event_id"] == headers["X-Event-Id"]
 
 
+def test_a_sender_s_id_in_the_json_body_deduplicates(battery_server: RunningServer) -> None:
+    """``id_field``/``type_field``: senders that put the event id in the body, not a header."""
+    event_id = time.time_ns()  # an integer id, as many senders send it
+    body = f'{{"event": "user.created", "data": {{"id": {event_id}}}}}'.encode()
+    first = httpx.post(f"{battery_server.url}/in/internal", content=body)
+    again = httpx.post(f"{battery_server.url}/in/internal", content=body)
+    assert first.status_code == 202
+    assert again.status_code == 200
+    assert again.json() == {"id": first.json()["id"], "duplicate": True}
+    record = httpx.get(f"{battery_server.url}/api/events/{first.json()['id']}").json()
+    assert record["provider_event_id"] == str(event_id)
+    assert record["event_type"] == "user.created"
+    assert record["duplicate_count"] == 1
+
+
 def test_concurrent_identical_requests_are_stored_once(battery_server: RunningServer) -> None:
     headers = {"X-Event-Id": f"evt-burst-{time.time_ns()}"}
     results: list[httpx.Response] = []

@@ -112,6 +112,65 @@ class Scheme(ABC):
         return value if isinstance(value, str) else None
 
 
+class SenderFields(Scheme):
+    """A scheme for senders that follow no provider (``none``, ``hmac``): the event id and
+    type are in a header (``id_header``, ``type_header``) or at a dotted path in a JSON
+    body (``id_field``, ``type_field``, e.g. ``data.id``). Without either, the type is the
+    body's ``type``. Subclasses validate header names their own way and pass them to
+    ``configure_fields``.
+    """
+
+    FIELD_OPTIONS: ClassVar[frozenset[str]] = frozenset({"id_field", "type_field"})
+    id_header: str | None
+    type_header: str | None
+    id_field: tuple[str, ...] | None
+    type_field: tuple[str, ...] | None
+
+    def configure_fields(
+        self, options: Mapping[str, Any], id_header: str | None, type_header: str | None
+    ) -> None:
+        self.id_header, self.type_header = id_header, type_header
+        self.id_field = _field_path(options, "id_field", self.name)
+        self.type_field = _field_path(options, "type_field", self.name)
+        pairs = (("id", id_header, self.id_field), ("type", type_header, self.type_field))
+        for what, header, field in pairs:
+            if header and field:
+                raise SchemeError(f"{self.name}: set {what}_header or {what}_field, not both")
+
+    def event_id(self, message: SignedMessage) -> str | None:
+        if self.id_header:
+            return message.header(self.id_header)
+        return _field_text(message.body, self.id_field) if self.id_field else None
+
+    def event_type(self, message: SignedMessage) -> str | None:
+        if self.type_header:
+            return message.header(self.type_header)
+        if self.type_field:
+            return _field_text(message.body, self.type_field)
+        return super().event_type(message)
+
+
+def _field_path(options: Mapping[str, Any], key: str, scheme: str) -> tuple[str, ...] | None:
+    value = options.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not all(value.split(".")):
+        raise SchemeError(
+            f"{scheme} option {key!r} must be a dotted path of JSON keys, like 'data.id'"
+        )
+    return tuple(value.split("."))
+
+
+def _field_text(body: bytes, path: tuple[str, ...]) -> str | None:
+    """A string value as it is; an integer as its digits (``{"id": 42}`` → ``"42"``)."""
+    value = json_field(body, *path)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
 # -- helpers shared by schemes ---------------------------------------------------------------
 
 

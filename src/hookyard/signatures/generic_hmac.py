@@ -13,6 +13,8 @@ Options (from ``[sources.NAME]`` or ``--option key=value``):
 ``timestamp_header``  header holding a unix timestamp; it must then appear in the template
 ``id_header``         header holding the event id (needed when the template uses ``{id}``)
 ``type_header``       header holding the event type (default: the JSON body's ``type``)
+``id_field``          or a dotted path to the event id in a JSON body, e.g. ``data.id``
+``type_field``        or a dotted path to the event type in a JSON body
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from hookyard.exceptions import SchemeError
 from hookyard.models import Verdict
 from hookyard.signatures.base import (
     DEFAULT_TOLERANCE_SECONDS,
-    Scheme,
+    SenderFields,
     SignedMessage,
     constant_time_equal,
     describe_signed,
@@ -195,19 +197,22 @@ def _template_fields(template: Template) -> set[str]:
     return {field for _, field in template if field}
 
 
-class GenericHmac(Scheme):
+class GenericHmac(SenderFields):
     name = "hmac"
-    options = frozenset(
-        {
-            "header",
-            "algorithm",
-            "encoding",
-            "prefix",
-            "template",
-            "timestamp_header",
-            "id_header",
-            "type_header",
-        }
+    options = (
+        frozenset(
+            {
+                "header",
+                "algorithm",
+                "encoding",
+                "prefix",
+                "template",
+                "timestamp_header",
+                "id_header",
+                "type_header",
+            }
+        )
+        | SenderFields.FIELD_OPTIONS
     )
 
     def configure(self, options: dict[str, Any]) -> None:
@@ -223,8 +228,9 @@ class GenericHmac(Scheme):
         self.size = ALGORITHMS[algorithm]
         self.prefix: str = _string_option(options, "prefix", "") or ""
         self.timestamp_header = _header_option(options, "timestamp_header")
-        self.id_header = _header_option(options, "id_header")
-        self.type_header = _header_option(options, "type_header")
+        self.configure_fields(
+            options, _header_option(options, "id_header"), _header_option(options, "type_header")
+        )
         self.template = compile_template(_string_option(options, "template", "{body}") or "")
         self._check_template()
 
@@ -341,11 +347,3 @@ class GenericHmac(Scheme):
         signature = self._signer(secret, content)
         headers.append((self.header, self.prefix + signature))
         return headers
-
-    def event_id(self, message: SignedMessage) -> str | None:
-        return message.header(self.id_header) if self.id_header else None
-
-    def event_type(self, message: SignedMessage) -> str | None:
-        if self.type_header:
-            return message.header(self.type_header)
-        return super().event_type(message)

@@ -1,4 +1,5 @@
-"""``none``: the source is not signed. Optionally reads the event id and type from headers."""
+"""``none``: the source is not signed. The event id and type may come from headers or the
+JSON body (see ``SenderFields``)."""
 
 from __future__ import annotations
 
@@ -7,19 +8,18 @@ from typing import Any
 
 from hookyard.exceptions import SchemeError
 from hookyard.models import Verdict
-from hookyard.signatures.base import DEFAULT_TOLERANCE_SECONDS, Scheme, SignedMessage
+from hookyard.signatures.base import DEFAULT_TOLERANCE_SECONDS, SenderFields, SignedMessage
 
 
-class NoSignature(Scheme):
+class NoSignature(SenderFields):
     name = "none"
-    options = frozenset({"id_header", "type_header"})
+    options = frozenset({"id_header", "type_header"}) | SenderFields.FIELD_OPTIONS
 
     def configure(self, options: dict[str, Any]) -> None:
         for key in ("id_header", "type_header"):
             if not isinstance(options.get(key, ""), str):
                 raise SchemeError(f"{key} must be a header name")
-        self.id_header: str | None = options.get("id_header")
-        self.type_header: str | None = options.get("type_header")
+        self.configure_fields(options, options.get("id_header"), options.get("type_header"))
 
     def verify(
         self,
@@ -44,11 +44,3 @@ class NoSignature(Scheme):
         if msg_id is not None and self.id_header:
             headers.append((self.id_header, msg_id))
         return headers
-
-    def event_id(self, message: SignedMessage) -> str | None:
-        return message.header(self.id_header) if self.id_header else None
-
-    def event_type(self, message: SignedMessage) -> str | None:
-        if self.type_header:
-            return message.header(self.type_header)
-        return super().event_type(message)

@@ -63,6 +63,10 @@ secrets = ["env:HY_SECRET", "file:{tmp_path / "secret.txt"}"]
         ),
         ("[sources.a]\ndedup_window = 'forever'", "sources.a.dedup_window: expected a duration"),
         ("[sources.a]\nfrobnicate = 1", "sources.a: scheme 'none' has no option 'frobnicate'"),
+        (
+            "[sources.a]\nid_field = 'data..id'",
+            "sources.a: none option 'id_field' must be a dotted path of JSON keys",
+        ),
         ("[sources]\na = 3", "sources.a: must be a table"),
         ("this is = not toml [", "not valid TOML"),
     ],
