@@ -12,6 +12,7 @@ from hookyard.models import EventFilter
 from hookyard.store import open_store
 from hookyard.store.base import Store
 from support.factories import submission
+from support.pg import waits_for_a_lock
 
 if TYPE_CHECKING:
     import asyncpg
@@ -384,15 +385,9 @@ async def test_counting_repeats_locks_status_rows_in_id_order(pg_url: str) -> No
         # The batch names the higher id first.
         batch = [submission(provider_id=key_of[high]), submission(provider_id=key_of[low])]
         counting = asyncio.ensure_future(store._write_batch(ingest, batch))
-        pid = ingest.get_server_pid()
-        for _ in range(200):
-            waiting = await group.fetchval(
-                "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $1", pid
-            )
-            if waiting:
-                break
-            await asyncio.sleep(0.01)
-        assert waiting, "the batch should be waiting for the lower id's row"
+        assert await waits_for_a_lock(group, ingest), (
+            "the batch should be waiting for the lower id's row"
+        )
         await group.execute("SET LOCAL lock_timeout = '3s'")
         await group.execute(lock, high)  # free: the batch holds nothing before the lower id
         await tx.commit()
@@ -430,15 +425,9 @@ async def test_batches_claim_dedup_keys_in_key_order(pg_url: str) -> None:
         await other.execute(claim, "evt_key_a")  # another writer, the lower key first
         batch = [submission(provider_id="evt_key_b"), submission(provider_id="evt_key_a")]
         writing = asyncio.ensure_future(store._write_batch(ingest, batch))
-        pid = ingest.get_server_pid()
-        for _ in range(200):
-            waiting = await other.fetchval(
-                "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $1", pid
-            )
-            if waiting:
-                break
-            await asyncio.sleep(0.01)
-        assert waiting, "the batch should be waiting for the lower key"
+        assert await waits_for_a_lock(other, ingest), (
+            "the batch should be waiting for the lower key"
+        )
         await other.execute("SET LOCAL lock_timeout = '3s'")
         await other.execute(claim, "evt_key_b")  # free: the batch holds nothing before it
         await tx.rollback()
@@ -471,15 +460,9 @@ async def test_a_repeat_of_an_event_committed_during_its_batch_is_counted(pg_url
         repeating = asyncio.ensure_future(
             store._write_batch(ingest, [submission(provider_id="evt_late")])
         )
-        pid = ingest.get_server_pid()
-        for _ in range(200):
-            waiting = await other.fetchval(
-                "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $1", pid
-            )
-            if waiting:
-                break
-            await asyncio.sleep(0.01)
-        assert waiting, "the repeat's batch should be waiting for the other's key"
+        assert await waits_for_a_lock(other, ingest), (
+            "the repeat's batch should be waiting for the other's key"
+        )
         await tx.commit()
         [repeat] = await repeating
         assert repeat.duplicate_of == first.id

@@ -23,3 +23,17 @@ def truncate_postgres(url: str) -> None:
             await conn.close()
 
     asyncio.run(run())
+
+
+async def waits_for_a_lock(observer: asyncpg.Connection, waiter: asyncpg.Connection) -> bool:
+    """Whether ``waiter``'s session comes to wait for a lock within two seconds, as seen
+    from ``observer`` (``waiter`` itself is busy running the statement that waits)."""
+    pid = waiter.get_server_pid()
+    for _ in range(200):
+        waiting: bool | None = await observer.fetchval(
+            "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $1", pid
+        )
+        if waiting:
+            return True
+        await asyncio.sleep(0.01)
+    return False
