@@ -31,8 +31,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -44,10 +42,11 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import common
 import httpx
+from common import free_port, percentile, pg_database, stop, wait_ready
 
 HERE = Path(__file__).resolve().parent
-PG_ADMIN = os.environ.get("HOOKYARD_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 PG_DATABASE = "hookyard_bench_deliver"
 TARGET_SUSTAINED = 2000.0  # events/s, each backend
 TARGET_P99_MS = 100.0  # received → delivered, at TARGET_P99_RATE
@@ -65,37 +64,6 @@ url = "http://127.0.0.1:{sink_port}/hook"
 max_in_flight = {max_in_flight}
 timeout_seconds = 10
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path | None = None) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            tail = log.read_text()[-2000:] if log and log.exists() else ""
-            raise SystemExit(f"{url}: process exited with {process.returncode}\n{tail}")
-        try:
-            httpx.get(url, timeout=0.5)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    raise SystemExit(f"{url}: did not start within 20 s")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -126,13 +94,6 @@ def postgres_cpu() -> dict[int, float]:
 def cpu_since(before: dict[int, float]) -> float:
     """PostgreSQL CPU since ``before`` (processes started since count from zero)."""
     return sum(spent - before.get(pid, 0.0) for pid, spent in postgres_cpu().items())
-
-
-def percentile(sorted_values: list[float], pct: float) -> float:
-    if not sorted_values:
-        return float("nan")
-    index = min(len(sorted_values) - 1, round(pct / 100 * (len(sorted_values) - 1)))
-    return sorted_values[index]
 
 
 # -- the sink ------------------------------------------------------------------------------
@@ -207,27 +168,8 @@ def run_loadgen(
 
 def run_wrk(port: int, path: str, duration: float, connections: int, prefix: str) -> dict[str, Any]:
     started_ns = time.time_ns()
-    out = subprocess.run(
-        [
-            "wrk",
-            "-t1",
-            f"-c{connections}",
-            f"-d{int(duration)}s",
-            "--timeout",
-            "5s",
-            "-s",
-            str(HERE / "post.lua"),
-            f"http://127.0.0.1:{port}{path}",
-            "--",
-            prefix,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=duration + 60,
-    ).stdout
-    line = next(ln for ln in out.splitlines() if ln.startswith("WRK "))
-    data: dict[str, Any] = json.loads(line[4:])
+    url = f"http://127.0.0.1:{port}{path}"
+    data = common.run_wrk(HERE / "post.lua", url, duration, connections, (prefix,))
     data["start_ns"] = started_ns
     data["end_ns"] = started_ns + data["duration_us"] * 1000
     data["errors"] = data["connect"] + data["read"] + data["write"] + data["timeout"]
@@ -283,17 +225,6 @@ class Database:
     def dispatch_states(self) -> dict[str, int]:
         sql = "SELECT status, count(*) FROM dispatches GROUP BY status"
         return {row[0]: int(row[1]) for row in self._query(sql, sql)}
-
-
-async def pg_database(name: str, drop: bool = False) -> str:
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if not drop:
-            await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return PG_ADMIN.rsplit("/", 1)[0] + "/" + name
 
 
 # -- phases --------------------------------------------------------------------------------

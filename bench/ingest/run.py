@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import shutil
 import sqlite3
@@ -22,10 +21,10 @@ import time
 from pathlib import Path
 
 import asyncpg
-import httpx
+import common
+from common import free_port, pg_database, wait_ready
 
 HERE = Path(__file__).resolve().parent
-PG_ADMIN = os.environ.get("HOOKYARD_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 CONFIG = """
 [server]
 queue_size = 20000
@@ -35,46 +34,10 @@ id_header = "X-Event-Id"
 """
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
-    for _ in range(200):
-        if process.poll() is not None:
-            raise SystemExit(f"server exited with {process.returncode}")
-        try:
-            httpx.get(url, timeout=0.5)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    raise SystemExit("server did not start")
-
-
 def run_wrk(port: int, path: str, duration: int, connections: int) -> dict[str, float]:
-    out = subprocess.run(
-        [
-            "wrk",
-            "-t1",
-            f"-c{connections}",
-            f"-d{duration}s",
-            "--timeout",
-            "5s",
-            "-s",
-            str(HERE / "post.lua"),
-            f"http://127.0.0.1:{port}{path}",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    line = next(ln for ln in out.splitlines() if ln.startswith("WRK "))
-    data = json.loads(line[4:])
+    data = common.run_wrk(
+        HERE / "post.lua", f"http://127.0.0.1:{port}{path}", duration, connections
+    )
     ok = data["requests"] - data["non2xx"]
     return {
         "rps": data["requests"] / (data["duration_us"] / 1e6),
@@ -187,17 +150,6 @@ def scalar(db: str, sqlite_sql: str, postgres_sql: str) -> int:
             await conn.close()
 
     return asyncio.run(pg())
-
-
-async def pg_database(name: str, drop: bool = False) -> str:
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if not drop:
-            await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return PG_ADMIN.rsplit("/", 1)[0] + "/" + name
 
 
 def main() -> None:

@@ -5,4 +5,4 @@ cd "$(dirname "$0")/../.."
 if ! command -v wrk >/dev/null 2>&1; then
     apt-get update -qq && apt-get install -y -qq wrk
 fi
-exec .venv/bin/python bench/ingest/run.py "$@"
+PYTHONPATH="$PWD/bench${PYTHONPATH:+:$PYTHONPATH}" exec .venv/bin/python bench/ingest/run.py "$@"

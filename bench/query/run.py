@@ -47,12 +47,13 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+from common import pg_database
 
+from hookyard.clock import now_us
 from hookyard.ids import UlidFactory
 from hookyard.models import EventFilter, encode_headers
 from hookyard.store import open_store
 
-PG_ADMIN = os.environ.get("HOOKYARD_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 PG_DATABASE = "hookyard_bench_query"
 TARGET_MS = 50.0
 PAGE = 50
@@ -355,17 +356,6 @@ def note_progress(dataset: Dataset, events: list[tuple[Any, ...]], dispatches: l
     print(f"\r  {dataset.event_count:,} events", end="", file=sys.stderr, flush=True)
 
 
-async def pg_database(name: str, drop: bool = False) -> str:
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if not drop:
-            await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return PG_ADMIN.rsplit("/", 1)[0] + "/" + name
-
-
 async def pg_size(url: str) -> int:
     conn = await asyncpg.connect(url)
     try:
@@ -557,10 +547,6 @@ def run_postgres(args: argparse.Namespace) -> Backend:
         if not args.keep:
             asyncio.run(pg_database(PG_DATABASE, drop=True))
     return Backend("PostgreSQL", load_s, size, timings, dataset)
-
-
-def now_us() -> int:
-    return time.time_ns() // 1000
 
 
 def report(backends: list[Backend], args: argparse.Namespace, load: tuple[float, ...]) -> None:

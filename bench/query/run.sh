@@ -4,4 +4,4 @@
 #   ./run bench query [--rows 1000000] [--repeat 20] [--no-postgres] [--analyze]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-exec .venv/bin/python bench/query/run.py "$@"
+PYTHONPATH="$PWD/bench${PYTHONPATH:+:$PYTHONPATH}" exec .venv/bin/python bench/query/run.py "$@"

@@ -27,7 +27,6 @@ import hashlib
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,15 +34,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
 import httpx
+from common import PG_ADMIN, free_port, pg_admin, pg_reachable
 
 from hookyard.ids import new_id
 from hookyard.models import CapturedRequest, Submission, Verdict
 from hookyard.store import open_store
 
 HERE = Path(__file__).resolve().parent
-PG_ADMIN = os.environ.get("HOOKYARD_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 PG_DATABASE = "hookyard_bench_replay"
 TARGET = 2000.0  # events/s
 MOD = 1 << 256
@@ -58,13 +56,6 @@ class Row:
     rate: float
     command_rate: float | None = None
     checked: bool = True
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def body(rng: random.Random, index: int) -> bytes:
@@ -261,22 +252,6 @@ def run_backend(
         )
         print(f"  {label}: {rows[-1].rate:,.0f} events/s", flush=True)
     return rows
-
-
-async def pg_admin(sql: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN, timeout=5)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-def pg_reachable() -> bool:
-    try:
-        asyncio.run(pg_admin("SELECT 1"))
-    except (OSError, asyncpg.PostgresError, TimeoutError):
-        return False
-    return True
 
 
 def main() -> None:

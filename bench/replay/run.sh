@@ -4,4 +4,4 @@
 #   ./run bench replay [--events 20000] [--concurrency 32] [--no-postgres]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-exec .venv/bin/python bench/replay/run.py "$@"
+PYTHONPATH="$PWD/bench${PYTHONPATH:+:$PYTHONPATH}" exec .venv/bin/python bench/replay/run.py "$@"
