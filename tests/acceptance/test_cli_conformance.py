@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ import httpx
 import pytest
 
 from support.server import RunningServer, free_port, start_server
+from support.waiting import eventually
 
 pytestmark = pytest.mark.slow
 
@@ -287,16 +287,16 @@ def weak_receiver(tmp_path: Path) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(f"{base}/count", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
+
+        def answers() -> bool:
+            if process.poll() is not None:
                 raise RuntimeError((tmp_path / "weak.log").read_text())
-            time.sleep(0.05)
+            try:
+                return httpx.get(f"{base}/count", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        eventually(answers, timeout=20, message="the weak receiver did not start")
         yield base
     finally:
         process.terminate()

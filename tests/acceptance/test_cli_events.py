@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from hookyard.signatures.registry import create_scheme
 from support.pg import truncate_postgres
 from support.server import RunningServer, hookyard_command, start_server
 from support.sink import Reply, running_sink
+from support.waiting import eventually
 
 pytestmark = pytest.mark.slow
 
@@ -49,15 +49,6 @@ class Deployment:
 
     def api(self, path: str, **params: str) -> httpx.Response:
         return httpx.get(f"{self.server.url}{path}", params=params, timeout=10)
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
 
 
 def config(ok: str, bad: str, gone: str) -> str:
@@ -153,7 +144,7 @@ def deployment(
                 return not any(busy)
 
             try:
-                wait_for(settled, timeout=60)
+                eventually(settled, timeout=60)
             except AssertionError:
                 busy = httpx.get(f"{server.url}/api/events", params={"limit": "100"}).json()
                 raise AssertionError(

@@ -10,6 +10,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -20,6 +21,7 @@ from hookyard.store import open_store
 from support.factories import submission
 from support.server import hookyard_command, start_server
 from support.sink import Reply, ScriptedServer, running_sink
+from support.waiting import eventually
 
 pytestmark = pytest.mark.slow
 
@@ -212,13 +214,12 @@ def test_serve_runs_replays_started_through_the_api(
         )
         assert started.status_code == 202, started.text
         batch_id = started.json()["id"]
-        deadline = time.monotonic() + 15
-        while True:
-            data = httpx.get(f"{server.url}/api/replays/{batch_id}").json()
-            if data["status"] != "running":
-                break
-            assert time.monotonic() < deadline, data
-            time.sleep(0.05)
+
+        def finished() -> dict[str, Any] | None:
+            data: dict[str, Any] = httpx.get(f"{server.url}/api/replays/{batch_id}").json()
+            return data if data["status"] != "running" else None
+
+        data = eventually(finished, message="the replay batch did not finish")
         assert (data["status"], data["delivered"]) == ("done", 4)
         shown = httpx.get(f"{server.url}/api/events/{ids[0]}").json()
         assert [d["replay_of"] for d in shown["dispatches"]] == [ids[0]]
@@ -248,10 +249,12 @@ def test_an_interrupted_replay_is_recorded_as_cancelled(
         # Ctrl-C reaches a CLI with the default disposition, so give it that.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-    deadline = time.monotonic() + 20
-    while len(sink.received) < 2:
-        assert time.monotonic() < deadline and process.poll() is None
-        time.sleep(0.05)
+
+    def two_received() -> bool:
+        assert process.poll() is None, "the replay ended before it was interrupted"
+        return len(sink.received) >= 2
+
+    eventually(two_received, timeout=20)
     process.send_signal(sig)
     _, stderr = process.communicate(timeout=20)
     # SIGINT is Ctrl-C: the CLI's usual "aborted", exit 1.

@@ -15,6 +15,7 @@ import pytest
 from support.pg import truncate_postgres
 from support.server import hookyard_command, start_server
 from support.sink import Reply, ScriptedServer, running_sink
+from support.waiting import eventually
 
 pytestmark = pytest.mark.slow
 
@@ -39,15 +40,6 @@ retry = {{ schedule = ["100ms"], jitter = false, max_attempts = 2 }}
 """
 
 
-def wait_for(predicate: object, timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
-
-
 def event(url: str, event_id: str) -> dict[str, object]:
     response = httpx.get(f"{url}/api/events/{event_id}")
     assert response.status_code == 200
@@ -62,7 +54,7 @@ def test_serve_delivers_dead_letters_and_retries_from_the_cli(
     server = start_server(tmp_path, config=config(sink.url()))
     try:
         event_id = httpx.post(f"{server.url}/in/demo", content=b'{"type": "a"}').json()["id"]
-        wait_for(lambda: event(server.url, event_id)["status"] == "dead")
+        eventually(lambda: event(server.url, event_id)["status"] == "dead")
         dlq = httpx.get(f"{server.url}/api/dlq").json()["dispatches"]
         assert [d["destination"] for d in dlq] == ["sink"]
         assert dlq[0]["attempt_log"][0]["status_code"] == 422
@@ -83,7 +75,7 @@ def test_serve_delivers_dead_letters_and_retries_from_the_cli(
             timeout=30,
         )
         assert retried.returncode == 0 and "1 dispatch(es) queued" in retried.stdout
-        wait_for(lambda: event(server.url, event_id)["status"] == "delivered")
+        eventually(lambda: event(server.url, event_id)["status"] == "delivered")
         assert [r.header("X-Hookyard-Id") for r in sink.received] == [event_id, event_id]
         assert "dispatch dead-lettered" in server.logs()
     finally:
@@ -139,14 +131,14 @@ def test_a_worker_beside_serve_no_worker_on_sqlite_delivers_at_once_and_logs_eac
     try:
         with httpx.Client() as client:
             client.post(f"{server.url}/in/demo", content=b"{}")  # the worker is up and idle
-            wait_for(lambda: len(sink.received) >= 1, timeout=20)
+            eventually(lambda: len(sink.received) >= 1, timeout=20)
             time.sleep(0.5)
             waits = []
             for _ in range(8):
                 before = len(sink.received)
                 started = time.monotonic()
                 client.post(f"{server.url}/in/demo", content=b"{}")
-                wait_for(lambda: len(sink.received) > before, timeout=10)  # noqa: B023
+                eventually(lambda: len(sink.received) > before, timeout=10)  # noqa: B023
                 waits.append(time.monotonic() - started)
                 time.sleep(0.3)
         assert max(waits) < 0.5, waits  # a 1 s poll would show here
@@ -184,7 +176,7 @@ def test_two_worker_processes_on_postgres_send_each_event_once(
             ids = [
                 client.post(f"{server.url}/in/demo", content=b"{}").json()["id"] for _ in range(120)
             ]
-        wait_for(lambda: len(sink.received) >= 120, timeout=30)
+        eventually(lambda: len(sink.received) >= 120, timeout=30)
         time.sleep(0.5)
         sent = [r.header("X-Hookyard-Id") for r in sink.received]
         assert sorted(sent) == sorted(ids)  # every event once, none twice
@@ -217,12 +209,12 @@ def test_kill_9_of_a_worker_mid_delivery_is_redelivered_after_the_lease(
     first = start_worker(tmp_path, config_path, "--lease-seconds", "2")
     event_id = httpx.post(f"{server.url}/in/demo", content=b'{"n": 1}').json()["id"]
     try:
-        wait_for(lambda: len(sink.received) == 1)
+        eventually(lambda: len(sink.received) == 1)
         first.send_signal(signal.SIGKILL)
         first.wait()
         second = start_worker(tmp_path, config_path, "--lease-seconds", "2")
         try:
-            wait_for(lambda: event(server.url, event_id)["status"] == "delivered", timeout=20)
+            eventually(lambda: event(server.url, event_id)["status"] == "delivered", timeout=20)
             assert [r.header("X-Hookyard-Id") for r in sink.received] == [event_id, event_id]
             dispatch = event(server.url, event_id)["dispatches"][0]  # type: ignore[index]
             assert len(dispatch["attempt_log"]) == 1  # the killed worker recorded nothing

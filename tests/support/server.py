@@ -7,11 +7,12 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
+from support.waiting import eventually
 
 
 def free_port() -> int:
@@ -81,15 +82,16 @@ def start_server(
 
 
 def wait_ready(server: RunningServer, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def healthy() -> bool:
         if server.process.poll() is not None:
             raise RuntimeError(f"server exited early:\n{server.logs()}")
         try:
-            if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
-                return
+            return httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200
         except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    server.stop(signal.SIGKILL)
-    raise RuntimeError(f"server did not become ready:\n{server.logs()}")
+            return False
+
+    try:
+        eventually(healthy, timeout=timeout)
+    except AssertionError:
+        server.stop(signal.SIGKILL)
+        raise RuntimeError(f"server did not become ready:\n{server.logs()}") from None
