@@ -12,6 +12,7 @@ import asyncpg
 import pytest
 
 from support.pg import truncate_postgres
+from support.sink import ScriptedServer, running_sink
 
 PG_ADMIN_URL = os.environ.get("HOOKYARD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REQUIRE_PG = os.environ.get("HOOKYARD_REQUIRE_POSTGRES") == "1"
@@ -79,3 +80,10 @@ async def store(database_url: str) -> AsyncIterator[object]:
     await instance.start()
     yield instance
     await instance.close()
+
+
+@pytest.fixture
+def sink() -> Iterator[ScriptedServer]:
+    """A real HTTP receiver on 127.0.0.1 that answers as scripted (``sink.then(Reply(…))``)."""
+    with running_sink() as server:
+        yield server

@@ -8,7 +8,6 @@ import json
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,19 +19,13 @@ from hookyard.signatures.standard_webhooks import StandardWebhooks
 from hookyard.store import open_store
 from support.factories import submission
 from support.server import hookyard_command, start_server
-from support.sink import Reply, ScriptedServer, running_sink
+from support.sink import Reply, ScriptedServer
 from support.waiting import eventually
 
 pytestmark = pytest.mark.slow
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 BODIES = [bytes(range(256)), b'{"type": "order.created" }', b"", b"\xc3\x28 not utf-8"]
-
-
-@pytest.fixture
-def sink() -> Iterator[ScriptedServer]:
-    with running_sink() as server:
-        yield server
 
 
 def seed(database: str, bodies: list[bytes], **kwargs: object) -> list[str]:

@@ -6,7 +6,6 @@ import json
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -14,16 +13,10 @@ import pytest
 
 from support.pg import truncate_postgres
 from support.server import hookyard_command, start_server
-from support.sink import Reply, ScriptedServer, running_sink
+from support.sink import Reply, ScriptedServer
 from support.waiting import eventually
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def sink() -> Iterator[ScriptedServer]:
-    with running_sink() as server:
-        yield server
 
 
 def config(sink_url: str, **extra: str) -> str:
