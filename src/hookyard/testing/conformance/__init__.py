@@ -1,0 +1,103 @@
+"""The receiver conformance battery: attack a webhook receiver the way the real world will.
+
+Two halves, kept apart so each can be tested alone:
+
+- **Checks** are pure. Each one *plans* the requests it sends (from the scheme, the
+  secret, a body and the current time) and *judges* what came back. Nothing in a check
+  touches the network.
+- **The runner** does the I/O: it sends the planned requests through an
+  ``httpx.AsyncClient`` (a real URL, or an ASGI app in-process through
+  ``httpx.ASGITransport``), reads the side-effect counter, and collects a ``Report``.
+
+Every check signs its requests at run time with a fresh message id, so checks never
+see each other's messages (a receiver that dedups must not make the duplicate check
+pass because the valid check already used the id). Checks that cannot apply to a
+scheme (no signed timestamp, no message id in the signature) are reported as not
+applicable, never as passed.
+
+``model``     the value types: target, material, probe, answer, check, results
+``checks``    the checks themselves, pure: plans, judges, applicability, ``CHECKS``
+``report``    ``Report``, its table, ``assert_conformant`` and ``ConformanceFailure``
+``fixtures``  captured requests read from disk (shared with ``hookyard.testing.corpus``)
+``runner``    the I/O: ``run_conformance``, the httpx client or ASGI transport, lifespan
+"""
+
+from __future__ import annotations
+
+from hookyard.testing.conformance.checks import (
+    CHECK_NAMES,
+    CHECKS,
+    SKEW_SECONDS,
+    accepts,
+    aggregate,
+    judge_duplicate,
+    judge_oversized,
+    judge_side_effect,
+    rejects,
+)
+from hookyard.testing.conformance.fixtures import Fixture, load_fixtures
+from hookyard.testing.conformance.model import (
+    DEFAULT_MAX_BODY_BYTES,
+    SYNTHETIC,
+    Answer,
+    ASGIApp,
+    CaseResult,
+    Check,
+    CheckResult,
+    Material,
+    NotApplicable,
+    Observation,
+    Target,
+)
+from hookyard.testing.conformance.report import ConformanceFailure, Report, assert_conformant
+from hookyard.testing.conformance.runner import (
+    DEFAULT_SETTLE_SECONDS,
+    DEFAULT_TIMEOUT_SECONDS,
+    Unreachable,
+    parse_count,
+    run_conformance,
+    run_conformance_sync,
+)
+
+# The documented API (what ``hookyard.testing`` re-exports), and the parts a check is
+# made of plus the runner's settings, for the CLI and for tests that plan and judge
+# without a receiver.
+__all__ = [
+    "CHECKS",
+    "CHECK_NAMES",
+    "DEFAULT_MAX_BODY_BYTES",
+    "DEFAULT_SETTLE_SECONDS",
+    "DEFAULT_TIMEOUT_SECONDS",
+    "SKEW_SECONDS",
+    "SYNTHETIC",
+    "ASGIApp",
+    "Answer",
+    "CaseResult",
+    "Check",
+    "CheckResult",
+    "ConformanceFailure",
+    "Fixture",
+    "Material",
+    "NotApplicable",
+    "Observation",
+    "Report",
+    "Target",
+    "Unreachable",
+    "accepts",
+    "aggregate",
+    "assert_conformant",
+    "judge_duplicate",
+    "judge_oversized",
+    "judge_side_effect",
+    "load_fixtures",
+    "parse_count",
+    "rejects",
+    "run_conformance",
+    "run_conformance_sync",
+]
+
+# Tracebacks and reprs name the package users import from, not the module that defines
+# the class (``hookyard.testing.conformance.ConformanceFailure``, as docs/conformance.md shows).
+for _cls in (CaseResult, Check, CheckResult, ConformanceFailure, Fixture, Report, Unreachable):
+    _cls.__module__ = __name__
+del _cls
