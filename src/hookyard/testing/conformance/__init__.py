@@ -24,40 +24,94 @@ applicable, never as passed.
 
 from __future__ import annotations
 
-from hookyard.testing.conformance.checks import (
-    CHECK_NAMES,
-    CHECKS,
-    SKEW_SECONDS,
-    accepts,
-    aggregate,
-    judge_duplicate,
-    judge_oversized,
-    judge_side_effect,
-    rejects,
-)
-from hookyard.testing.conformance.fixtures import Fixture, load_fixtures
-from hookyard.testing.conformance.model import (
-    DEFAULT_MAX_BODY_BYTES,
-    SYNTHETIC,
-    Answer,
-    ASGIApp,
-    CaseResult,
-    Check,
-    CheckResult,
-    Material,
-    NotApplicable,
-    Observation,
-    Target,
-)
-from hookyard.testing.conformance.report import ConformanceFailure, Report, assert_conformant
-from hookyard.testing.conformance.runner import (
-    DEFAULT_SETTLE_SECONDS,
-    DEFAULT_TIMEOUT_SECONDS,
-    Unreachable,
-    parse_count,
-    run_conformance,
-    run_conformance_sync,
-)
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hookyard.testing.conformance.checks import (
+        CHECK_NAMES,
+        CHECKS,
+        SKEW_SECONDS,
+        accepts,
+        aggregate,
+        judge_duplicate,
+        judge_oversized,
+        judge_side_effect,
+        rejects,
+    )
+    from hookyard.testing.conformance.fixtures import Fixture, load_fixtures
+    from hookyard.testing.conformance.model import (
+        DEFAULT_MAX_BODY_BYTES,
+        SYNTHETIC,
+        Answer,
+        ASGIApp,
+        CaseResult,
+        Check,
+        CheckResult,
+        Material,
+        NotApplicable,
+        Observation,
+        Target,
+    )
+    from hookyard.testing.conformance.report import ConformanceFailure, Report, assert_conformant
+    from hookyard.testing.conformance.runner import (
+        DEFAULT_SETTLE_SECONDS,
+        DEFAULT_TIMEOUT_SECONDS,
+        Unreachable,
+        parse_count,
+        run_conformance,
+        run_conformance_sync,
+    )
+
+# Names resolve on first use (PEP 562), as in ``hookyard.testing``: the corpus helper reads
+# fixtures through ``.fixtures`` and should not pay for importing the runner and httpx.
+_EXPORTS: dict[str, str] = {
+    "CHECKS": "checks",
+    "CHECK_NAMES": "checks",
+    "DEFAULT_MAX_BODY_BYTES": "model",
+    "DEFAULT_SETTLE_SECONDS": "runner",
+    "DEFAULT_TIMEOUT_SECONDS": "runner",
+    "SKEW_SECONDS": "checks",
+    "SYNTHETIC": "model",
+    "ASGIApp": "model",
+    "Answer": "model",
+    "CaseResult": "model",
+    "Check": "model",
+    "CheckResult": "model",
+    "ConformanceFailure": "report",
+    "Fixture": "fixtures",
+    "Material": "model",
+    "NotApplicable": "model",
+    "Observation": "model",
+    "Report": "report",
+    "Target": "model",
+    "Unreachable": "runner",
+    "accepts": "checks",
+    "aggregate": "checks",
+    "assert_conformant": "report",
+    "judge_duplicate": "checks",
+    "judge_oversized": "checks",
+    "judge_side_effect": "checks",
+    "load_fixtures": "fixtures",
+    "parse_count": "runner",
+    "rejects": "checks",
+    "run_conformance": "runner",
+    "run_conformance_sync": "runner",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
+
 
 # The documented API (what ``hookyard.testing`` re-exports), and the parts a check is
 # made of plus the runner's settings, for the CLI and for tests that plan and judge
@@ -95,9 +149,3 @@ __all__ = [
     "run_conformance",
     "run_conformance_sync",
 ]
-
-# Tracebacks and reprs name the package users import from, not the module that defines
-# the class (``hookyard.testing.conformance.ConformanceFailure``, as docs/conformance.md shows).
-for _cls in (CaseResult, Check, CheckResult, ConformanceFailure, Fixture, Report, Unreachable):
-    _cls.__module__ = __name__
-del _cls

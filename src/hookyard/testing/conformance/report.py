@@ -14,6 +14,9 @@ from hookyard.testing.conformance.model import CheckResult
 class ConformanceFailure(AssertionError):
     """A receiver failed checks it was expected to pass (or passed ones expected to fail)."""
 
+    # Tracebacks name the package users import from (as docs/conformance.md shows).
+    __module__ = "hookyard.testing.conformance"
+
 
 @dataclass(frozen=True, slots=True)
 class Report:
