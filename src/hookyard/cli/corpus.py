@@ -24,7 +24,7 @@ from rich.text import Text
 
 from hookyard.cli.conformance import parse_options, secret_value
 from hookyard.exceptions import SchemeError, UsageError
-from hookyard.inspect.render import safe_text
+from hookyard.inspect.text import safe_text
 from hookyard.signatures.registry import create_scheme
 from hookyard.testing.corpus import CorpusCase, load_corpus
 

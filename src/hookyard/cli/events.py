@@ -25,17 +25,14 @@ from rich.text import Text
 from hookyard.api.serialize import record_json, summary_json
 from hookyard.cli.common import config_option, db_option, load
 from hookyard.cli.filtering import event_filter, filter_options, run_with_store
+from hookyard.cli.render import render_body, render_headers
 from hookyard.exceptions import UsageError
+from hookyard.inspect.bodies import pretty_body
 from hookyard.inspect.diff import EventDiff, render_diff
 from hookyard.inspect.explain import Explanation
-from hookyard.inspect.render import (
-    mask_headers,
-    pretty_body,
-    render_body,
-    render_headers,
-    safe_text,
-)
+from hookyard.inspect.masking import mask_headers
 from hookyard.inspect.stored import StoredEvent, diff_stored, explain_stored, fetch_event
+from hookyard.inspect.text import safe_text
 from hookyard.models import AttemptRecord, EventRecord, EventSummary
 from hookyard.store.base import Store
 from hookyard.timeparse import iso_from_us

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from hookyard.exceptions import UsageError
-from hookyard.inspect.render import JsonObject, NotJson, dump_json, load_json, media_type
+from hookyard.inspect.exact_json import NotJson, dump_json, load_json
+from hookyard.inspect.masking import mask_json_keys, mask_json_pointer
+from hookyard.inspect.text import media_type
 from hookyard.models import HeaderList
 
 # ----------------------------------------------------------------- JSON pointers
@@ -45,14 +46,6 @@ def parse_pointer(pointer: str) -> tuple[str, ...]:
             raise UsageError(f"JSON pointer {pointer!r}: '~' must be followed by 0 or 1")
     # ~1 first, then ~0: "~01" is the key "~1", not "/".
     return tuple(token.replace("~1", "/").replace("~0", "~") for token in tokens)
-
-
-def _array_index(token: str, length: int) -> int | None:
-    # RFC 6901: digits without leading zeros; "-" (past the end) never matches.
-    if not token.isascii() or not token.isdigit() or (len(token) > 1 and token[0] == "0"):
-        return None
-    index = int(token)
-    return index if index < length else None
 
 
 # -------------------------------------------------------------------------- body
@@ -110,12 +103,12 @@ def sanitize_body(
     count = 0
     unmatched: list[str] = []
     for pointer, tokens in pointers:
-        root, hits = _mask_pointer(root, tokens, replacement)
+        root, hits = mask_json_pointer(root, tokens, replacement)
         count += hits
         if not hits:
             unmatched.append(pointer)
     if mask_keys:
-        root, hits = _mask_keys(root, {key.casefold() for key in mask_keys}, replacement)
+        root, hits = mask_json_keys(root, {key.casefold() for key in mask_keys}, replacement)
         count += hits
     if not count:
         return SanitizedBody(body, is_json=True, unmatched_pointers=tuple(unmatched))
@@ -126,78 +119,6 @@ def sanitize_body(
         unmatched_pointers=tuple(unmatched),
         note="re-serialised after masking; original signatures no longer verify",
     )
-
-
-def _mask_pointer(node: Any, tokens: tuple[str, ...], replacement: str) -> tuple[Any, int]:
-    """Mask what ``tokens`` reaches below ``node``; containers on the way are copied.
-
-    Recursion depth is bounded by the document's depth (``MAX_JSON_DEPTH``).
-    Every member with a matching name is followed, duplicates included.
-    """
-    if not tokens:
-        return replacement, 1
-    head, rest = tokens[0], tokens[1:]
-    if isinstance(node, JsonObject):
-        hits = 0
-        members: list[tuple[str, Any]] = []
-        for key, value in node.members:
-            if key == head:
-                value, found = _mask_pointer(value, rest, replacement)
-                hits += found
-            members.append((key, value))
-        return (JsonObject(tuple(members)) if hits else node), hits
-    if isinstance(node, list):
-        index = _array_index(head, len(node))
-        if index is None:
-            return node, 0
-        value, hits = _mask_pointer(node[index], rest, replacement)
-        if not hits:
-            return node, 0
-        copy = list(node)
-        copy[index] = value
-        return copy, hits
-    return node, 0
-
-
-def _mask_keys(root: Any, keys: set[str], replacement: str) -> tuple[Any, int]:
-    """Replace the value of every member whose name (case-folded) is in ``keys``.
-
-    Iterative post-order rebuild: children are finished before their parent.
-    """
-    count = 0
-    done: list[Any] = []
-    # ("visit", node) pushes its children; ("build", node, n) pops n results.
-    stack: list[tuple[str, Any, int]] = [("visit", root, 0)]
-    while stack:
-        action, node, size = stack.pop()
-        if action == "build":
-            built = done[len(done) - size :]
-            del done[len(done) - size :]
-            if isinstance(node, JsonObject):
-                members = tuple(
-                    (key, replacement if key.casefold() in keys else value)
-                    for (key, _), value in zip(node.members, built, strict=True)
-                )
-                done.append(JsonObject(members))
-            else:
-                done.append(built)
-            continue
-        if isinstance(node, JsonObject):
-            stack.append(("build", node, len(node.members)))
-            for key, value in reversed(node.members):
-                if key.casefold() in keys:
-                    count += 1
-                    # Masked whole: its children are never visited, so a secret
-                    # object is not partially kept.
-                    stack.append(("visit", None, 0))
-                else:
-                    stack.append(("visit", value, 0))
-        elif isinstance(node, list):
-            stack.append(("build", node, len(node)))
-            stack.extend(("visit", value, 0) for value in reversed(node))
-        else:
-            done.append(node)
-    return done[0], count
 
 
 # ----------------------------------------------------------------------- headers

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hookyard.exceptions import UsageError
 from hookyard.signatures.registry import create_scheme
+from hookyard.testing.conformance.fixtures import CORPUS, Fixture, load_fixture, load_fixtures
 from hookyard.testing.signing import (
     Headers,
     SignedRequest,
@@ -52,6 +52,23 @@ class CorpusCase:
     event_type: str | None = None
     content_type: str = ""
     meta: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, fixture: Fixture) -> CorpusCase:
+        """The case for a fixture read by the shared loader; the content type is the
+        exported ``content_type``, else the captured Content-Type header."""
+        content_type = fixture.meta.get("content_type")
+        if not isinstance(content_type, str):
+            content_type = next((v for n, v in fixture.headers if n.lower() == "content-type"), "")
+        return cls(
+            name=fixture.name,
+            body=fixture.body,
+            headers=fixture.headers,
+            source=fixture.source,
+            event_type=fixture.event_type,
+            content_type=content_type,
+            meta=fixture.meta,
+        )
 
     def header(self, name: str) -> str | None:
         """The first captured value of a header, matched case-insensitively."""
@@ -94,45 +111,9 @@ class CorpusCase:
         return dict(self.signed(scheme, secret, **kwargs).headers)
 
 
-def _headers(raw: object, where: Path) -> Headers:
-    if not isinstance(raw, list) or not all(
-        isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, str) for x in pair)
-        for pair in raw
-    ):
-        raise UsageError(f"corpus file {where}: headers must be a list of [name, value] pairs")
-    return tuple((name, value) for name, value in raw)
-
-
-def _text(meta: Mapping[str, Any], key: str) -> str | None:
-    value = meta.get(key)
-    return value if isinstance(value, str) else None
-
-
 def load_case(body_path: Path) -> CorpusCase:
     """``NAME.body`` and, when present, ``NAME.json`` next to it."""
-    meta_path = body_path.with_suffix(".json")
-    try:
-        body = body_path.read_bytes()
-        meta: Any = json.loads(meta_path.read_bytes()) if meta_path.exists() else {}
-    except OSError as exc:
-        raise UsageError(f"cannot read corpus file {body_path}: {exc.strerror or exc}") from None
-    except ValueError as exc:
-        raise UsageError(f"corpus file {meta_path} is not valid JSON: {exc}") from None
-    if not isinstance(meta, dict):
-        raise UsageError(f"corpus file {meta_path} must hold a JSON object")
-    headers = _headers(meta.get("headers", []), meta_path)
-    content_type = _text(meta, "content_type")
-    if content_type is None:
-        content_type = next((v for n, v in headers if n.lower() == "content-type"), "")
-    return CorpusCase(
-        name=body_path.stem,
-        body=body,
-        headers=headers,
-        source=_text(meta, "source"),
-        event_type=_text(meta, "event_type"),
-        content_type=content_type,
-        meta=meta,
-    )
+    return CorpusCase.of(load_fixture(body_path, wording=CORPUS))
 
 
 def load_corpus(directory: str | Path, *, allow_empty: bool = False) -> list[CorpusCase]:
@@ -142,16 +123,8 @@ def load_corpus(directory: str | Path, *, allow_empty: bool = False) -> list[Cor
     ``NAME.json``, and, unless ``allow_empty``, a directory without cases (a corpus
     that silently vanished would otherwise pass every test).
     """
-    root = Path(directory)
-    if not root.is_dir():
-        raise UsageError(f"corpus directory {root} does not exist or is not a directory")
-    try:
-        bodies = sorted(path for path in root.iterdir() if path.suffix == ".body")
-    except OSError as exc:
-        raise UsageError(f"cannot read corpus directory {root}: {exc.strerror or exc}") from None
-    if not bodies and not allow_empty:
-        raise UsageError(f"no NAME.body files in corpus directory {root}")
-    return [load_case(path) for path in bodies]
+    fixtures = load_fixtures(directory, allow_empty=allow_empty, wording=CORPUS)
+    return [CorpusCase.of(fixture) for fixture in fixtures]
 
 
 def corpus_cases(

@@ -25,7 +25,7 @@ from hookyard.inspect import (
     sanitize_body,
 )
 from hookyard.inspect.diff import diff_json
-from hookyard.inspect.render import JsonObject, load_json
+from hookyard.inspect.exact_json import JsonObject, load_json
 
 CONTENT_TYPES = st.sampled_from(
     [

@@ -19,13 +19,8 @@ from hookyard.inspect import (
     render_headers,
     safe_text,
 )
-from hookyard.inspect.render import (
-    JsonNumber,
-    NotJson,
-    decode_text,
-    dump_json,
-    load_json,
-)
+from hookyard.inspect.exact_json import JsonNumber, NotJson, dump_json, load_json
+from hookyard.inspect.text import decode_text
 from hookyard.models import HeaderList
 
 GZIP: HeaderList = ((b"Content-Encoding", b"gzip"),)

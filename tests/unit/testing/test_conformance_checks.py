@@ -27,7 +27,6 @@ from hookyard.testing.conformance import (
     Observation,
     Report,
     Target,
-    _id_source,
     aggregate,
     judge_duplicate,
     judge_oversized,
@@ -36,6 +35,7 @@ from hookyard.testing.conformance import (
     parse_count,
     rejects,
 )
+from hookyard.testing.conformance.runner import message_ids
 from hookyard.testing.signing import wire_profile, wrong_secret
 
 URL = "http://127.0.0.1:8000/in/source"
@@ -91,7 +91,7 @@ SIGNATURE_VERDICT = {
 @pytest.mark.parametrize("name", SIGNED_SCHEMES)
 def test_planned_requests_get_the_intended_verdict(name: str) -> None:
     target = target_for(name, side_effects=True)
-    id_source = _id_source(target.profile, "run")
+    id_source = message_ids(target.profile, "run")
     verdicts = {}
     for check in CHECKS:
         if check.applies(target) is not None:
@@ -139,7 +139,7 @@ def test_every_check_uses_fresh_message_ids(name: str) -> None:
     """Across a whole battery no two checks share a message id; only the duplicate checks
     send the same one twice, on purpose."""
     target = target_for(name, side_effects=True)
-    id_source = _id_source(target.profile, "run")
+    id_source = message_ids(target.profile, "run")
     seen: dict[str, str] = {}
     for check in CHECKS:
         if check.applies(target) is not None:
@@ -153,14 +153,14 @@ def test_every_check_uses_fresh_message_ids(name: str) -> None:
 
 
 def test_id_source_shapes() -> None:
-    stripe = _id_source(wire_profile(create_scheme("stripe")), "r1")
+    stripe = message_ids(wire_profile(create_scheme("stripe")), "r1")
     assert stripe().startswith("evt_hy")
     assert stripe() != stripe()
-    github = _id_source(wire_profile(create_scheme("github")), "r1")
+    github = message_ids(wire_profile(create_scheme("github")), "r1")
     assert len(github()) == 36  # a UUID, as GitHub sends
     assert (
-        _id_source(wire_profile(create_scheme("stripe")), "r2")()
-        != _id_source(wire_profile(create_scheme("stripe")), "r1")()
+        message_ids(wire_profile(create_scheme("stripe")), "r2")()
+        != message_ids(wire_profile(create_scheme("stripe")), "r1")()
     )
 
 
