@@ -23,6 +23,8 @@ DEFAULT_DEDUP_WINDOW = 72 * 3600
 SOURCE_KEYS = frozenset(
     {"scheme", "secrets", "tolerance_seconds", "max_body_bytes", "dedup_window", "public_url"}
 )
+#: The top-level tables hookyard reads; any other is a mistake, not a feature to ignore.
+TABLES = ("server", "sources", "destinations", "alerts")
 SERVER_KEYS = frozenset(
     {"host", "port", "database", "admin_token", "max_body_bytes", "queue_size", "access_log"}
 )
@@ -182,9 +184,9 @@ def _source(
 
 def settings_from_mapping(data: Mapping[str, Any], origin: str = "<config>") -> Settings:
     reader = _Reader(origin)
-    unknown = sorted(set(data) - {"server", "sources", "destinations", "alerts", "mirror"})
+    unknown = sorted(set(data) - set(TABLES))
     if unknown:
-        raise reader.fail(unknown[0], "unknown section")
+        raise reader.fail(unknown[0], f"unknown section (known: {', '.join(TABLES)})")
     server = _server(reader, data)
     sources_table = reader.table(data, "sources")
     sources = {name: _source(reader, name, table, server) for name, table in sources_table.items()}

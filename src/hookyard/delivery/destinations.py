@@ -259,6 +259,10 @@ def _signing(value: object, key: str) -> Signing:
             mode="passthrough", headers=_forward_headers(value.get("headers"), f"{key}.headers")
         )
     if scheme_name == "none":
+        # A secret is tolerated (signing switched off for a while); anything else is a typo.
+        unknown = sorted(set(value) - {"scheme", "secret"})
+        if unknown:
+            raise ConfigError(f"{key}.{unknown[0]}: not used with scheme 'none'")
         return Signing()
     if "secret" not in value:
         raise ConfigError(f"{key}.secret: required for scheme {scheme_name!r}")
