@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -14,6 +13,7 @@ from rich.table import Table
 
 from hookyard.api.serialize import dispatch_json
 from hookyard.cli.common import config_option, db_option, load
+from hookyard.clock import now_us
 from hookyard.exceptions import UsageError
 from hookyard.models import DispatchRecord
 from hookyard.store.base import Store, open_store
@@ -140,7 +140,7 @@ def retry(
                 limit=RETRY_ALL_LIMIT,
             )
             ids = [d.id for d in found]
-        moved = await store.retry_dead(ids, now_us=time.time_ns() // 1000) if ids else 0
+        moved = await store.retry_dead(ids, now_us=now_us()) if ids else 0
         return len(ids), moved
 
     asked, moved = with_store(settings.server.database, work)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
+from hookyard.clock import now_us, us_from_seconds
 from hookyard.config import SourceConfig
 from hookyard.exceptions import StoreError, StoreSaturated
 from hookyard.ingest.capture import (
@@ -21,7 +22,6 @@ from hookyard.ingest.capture import (
     Receive,
     capture,
     declared_length,
-    now_us,
     raw_headers,
     read_body,
 )
@@ -174,7 +174,7 @@ class IngestApp:
             verdict=verdict,
             provider_event_id=event_id,
             event_type=event_type,
-            dedup_window_us=int(source.dedup_window_seconds * 1_000_000),
+            dedup_window_us=us_from_seconds(source.dedup_window_seconds),
             # A subscription handshake is kept as a record but is not an event to deliver.
             destinations=self.router(source.name, event_type)
             if accepted and handshake is None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -71,7 +70,3 @@ def capture(
         body_sha256=hashlib.sha256(body).hexdigest(),
         content_type=content_type.decode("latin-1") if content_type else "",
     )
-
-
-def now_us() -> int:
-    return time.time_ns() // 1000

@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from hookyard.clock import now_us
 from hookyard.exceptions import SchemeError
 from hookyard.models import Verdict
 from hookyard.signatures.base import (
@@ -337,7 +338,7 @@ class GenericHmac(SenderFields):
     ) -> list[tuple[str, str]]:
         headers: list[tuple[str, str]] = []
         if self.id_header:
-            msg_id = msg_id or f"msg_{time.time_ns() // 1000}"
+            msg_id = msg_id or f"msg_{now_us()}"
             headers.append((self.id_header, msg_id))
         ts: str | None = None
         if self.timestamp_header:

@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from hookyard.clock import now_us
 from hookyard.exceptions import SchemeError
 from hookyard.models import Verdict
 from hookyard.signatures.base import (
@@ -270,7 +271,7 @@ class StandardWebhooks(Scheme):
         timestamp: int | None = None,
         url: str | None = None,
     ) -> list[tuple[str, str]]:
-        msg_id = msg_id or f"msg_{int(time.time() * 1e6)}"
+        msg_id = msg_id or f"msg_{now_us()}"
         ts = str(int(time.time()) if timestamp is None else timestamp)
         return [
             ("webhook-id", msg_id),
