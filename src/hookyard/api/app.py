@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.middleware import Middleware
-from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -17,6 +17,7 @@ from starlette.routing import Route
 from hookyard.api.inspect import inspect_routes
 from hookyard.api.replays import replay_routes
 from hookyard.api.serialize import dispatch_json, record_json, summary_json
+from hookyard.asgi import ASGIApp, Receive, Scope, Send
 from hookyard.inspect.query import BadFilter, parse_filter
 from hookyard.models import EventFilter
 from hookyard.replay import ReplayManager
@@ -45,23 +46,34 @@ def event_filter(params: Any) -> EventFilter:
         raise BadQuery(str(exc)) from None
 
 
-class TokenAuth(BaseHTTPMiddleware):
-    def __init__(self, app: Any, token: str | None) -> None:
-        super().__init__(app)
+class TokenAuth:
+    """Pure ASGI middleware: ``/api/...`` answers 401 unless the bearer token matches.
+
+    ``/healthz`` and ``/metrics`` stay open for probes and scrapers. The comparison is
+    constant-time. Without a token configured, every request passes.
+    """
+
+    def __init__(self, app: ASGIApp, token: str | None) -> None:
+        self.app = app
         self.expected = f"Bearer {token}".encode() if token else None
 
-    async def dispatch(
-        self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        if self.expected is not None and request.url.path.startswith("/api"):
-            given = request.headers.get("authorization", "").encode("latin-1")
-            if not hmac.compare_digest(given, self.expected):
-                return JSONResponse(
-                    {"error": "unauthorized", "detail": "missing or wrong bearer token"},
-                    status_code=401,
-                    headers={"www-authenticate": "Bearer"},
-                )
-        return await call_next(request)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        expected = self.expected
+        # Like the BaseHTTPMiddleware it replaces: HTTP only (there are no websocket routes).
+        if expected is not None and scope["type"] == "http" and scope["path"].startswith("/api"):
+            given = Headers(scope=scope).get("authorization", "").encode("latin-1")
+            if not hmac.compare_digest(given, expected):
+                await _unauthorized()(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _unauthorized() -> JSONResponse:
+    return JSONResponse(
+        {"error": "unauthorized", "detail": "missing or wrong bearer token"},
+        status_code=401,
+        headers={"www-authenticate": "Bearer"},
+    )
 
 
 def create_admin_app(
