@@ -135,6 +135,13 @@ def test_admin_api_bad_queries_are_400_and_unknown_ids_404(tmp_path: Path) -> No
             response = httpx.get(f"{server.url}/api/events?{query}")
             assert response.status_code == 400, query
             assert response.json()["error"] == "bad_query" and detail in response.json()["detail"]
+        for query, detail in [
+            ("limit=0", "limit: expected an integer from 1 to 1000"),
+            ("until=whenever", "until: expected an ISO time"),
+        ]:
+            response = httpx.get(f"{server.url}/api/dlq?{query}")
+            assert response.status_code == 400, query
+            assert response.json()["error"] == "bad_query" and detail in response.json()["detail"]
         assert httpx.get(f"{server.url}/api/events/01UNKNOWN").status_code == 404
         assert httpx.get(f"{server.url}/api/events/01UNKNOWN/body").status_code == 404
         assert httpx.get(f"{server.url}/api/nothing-here").status_code == 404

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
@@ -18,32 +18,16 @@ from hookyard.api.inspect import inspect_routes
 from hookyard.api.replays import replay_routes
 from hookyard.api.serialize import dispatch_json, record_json, summary_json
 from hookyard.asgi import ASGIApp, Receive, Scope, Send
-from hookyard.inspect.query import BadFilter, parse_filter
-from hookyard.models import EventFilter
+from hookyard.filtering import MAX_LIMIT, BadFilter, parse_dead_letter_filter, parse_filter
 from hookyard.replay import ReplayManager
 from hookyard.store.base import Store
-from hookyard.timeparse import parse_time_us
 
 if TYPE_CHECKING:
     from hookyard.config import SourceConfig
 
-MAX_LIMIT = 1000
-
 
 def error(status: int, code: str, detail: str) -> JSONResponse:
     return JSONResponse({"error": code, "detail": detail}, status_code=status)
-
-
-class BadQuery(ValueError):
-    pass
-
-
-def event_filter(params: Any) -> EventFilter:
-    """Query parameters to an EventFilter (the CLI's parser); raises BadQuery naming one."""
-    try:
-        return parse_filter(params, max_limit=MAX_LIMIT)
-    except BadFilter as exc:
-        raise BadQuery(str(exc)) from None
 
 
 class TokenAuth:
@@ -93,8 +77,8 @@ def create_admin_app(
 
     async def list_events(request: Request) -> Response:
         try:
-            query = event_filter(request.query_params)
-        except BadQuery as exc:
+            query = parse_filter(request.query_params, max_limit=MAX_LIMIT)
+        except BadFilter as exc:
             return error(400, "bad_query", str(exc))
         events = await store.list_events(query)
         next_cursor = events[-1].id if len(events) == query.limit else None
@@ -123,26 +107,19 @@ def create_admin_app(
         )
 
     async def list_dlq(request: Request) -> Response:
-        params = request.query_params
-        raw_limit = params.get("limit", "50")
-        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
-            return error(400, "bad_query", f"limit: expected an integer from 1 to {MAX_LIMIT}")
-        times: dict[str, int | None] = {}
-        for name in ("since", "until"):
-            raw = params.get(name)
-            try:
-                times[name] = None if raw is None else parse_time_us(raw)
-            except ValueError as exc:
-                return error(400, "bad_query", f"{name}: {exc}")
+        try:
+            query = parse_dead_letter_filter(request.query_params, max_limit=MAX_LIMIT)
+        except BadFilter as exc:
+            return error(400, "bad_query", str(exc))
         dead = await store.list_dispatches(
             status="dead",
-            destination=params.get("destination"),
-            since_us=times["since"],
-            until_us=times["until"],
-            cursor=params.get("cursor"),
-            limit=int(raw_limit),
+            destination=query.destination,
+            since_us=query.since_us,
+            until_us=query.until_us,
+            cursor=query.cursor,
+            limit=query.limit,
         )
-        next_cursor = dead[-1].id if len(dead) == int(raw_limit) else None
+        next_cursor = dead[-1].id if len(dead) == query.limit else None
         return JSONResponse(
             {"dispatches": [dispatch_json(d) for d in dead], "next_cursor": next_cursor}
         )
