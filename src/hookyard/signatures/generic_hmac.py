@@ -33,6 +33,7 @@ from hookyard.exceptions import SchemeError
 from hookyard.models import Verdict
 from hookyard.signatures.base import (
     DEFAULT_TOLERANCE_SECONDS,
+    SchemeHeaders,
     SenderFields,
     SignedMessage,
     constant_time_equal,
@@ -234,6 +235,13 @@ class GenericHmac(SenderFields):
         )
         self.template = compile_template(_string_option(options, "template", "{body}") or "")
         self._check_template()
+        self.scheme_headers = self._headers()
+
+    def _headers(self) -> SchemeHeaders:
+        id_signed = "id" in _template_fields(self.template)
+        signed = [h for h in (self.timestamp_header, self.id_header if id_signed else None) if h]
+        ids = (self.id_header,) if self.id_header and not id_signed else ()
+        return SchemeHeaders(signature=(self.header,), signed=tuple(signed), ids=ids)
 
     def _check_template(self) -> None:
         fields = _template_fields(self.template)

@@ -36,6 +36,7 @@ from hookyard.models import Verdict
 from hookyard.signatures.base import (
     DEFAULT_TOLERANCE_SECONDS,
     Scheme,
+    SchemeHeaders,
     SignedMessage,
     constant_time_equal,
     describe_signed,
@@ -192,6 +193,10 @@ def _check(key: VerifierKey, content: bytes, candidates: _Candidates) -> tuple[b
 
 class StandardWebhooks(Scheme):
     name = "standard-webhooks"
+    scheme_headers = SchemeHeaders(
+        signature=("webhook-signature", "svix-signature"),
+        signed=("webhook-id", "webhook-timestamp", "svix-id", "svix-timestamp"),
+    )
     timestamped = True
 
     def _headers(self, message: SignedMessage) -> tuple[str | None, str | None, str | None]:
