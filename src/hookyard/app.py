@@ -9,14 +9,13 @@ acknowledged is committed before the process exits.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from hookyard.api.app import create_admin_app
+from hookyard.asgi import Receive, Scope, Send
 from hookyard.config import Settings
 from hookyard.ingest.app import IngestApp, Router, no_routes
-from hookyard.ingest.capture import Receive
-from hookyard.ingest.responses import Send
 from hookyard.replay import ReplayManager
 from hookyard.store.base import Store, open_store
 
@@ -49,7 +48,7 @@ class HookyardApp:
             sources=settings.sources,
         )
 
-    async def __call__(self, scope: MutableMapping[str, Any], receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http" and scope["path"].startswith("/in/"):
             await self.ingest(scope, receive, send)

@@ -7,17 +7,15 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from hookyard.delivery.alerts import AlertConfig, parse_alerts
+from hookyard.delivery.destinations import Destination, parse_destinations
 from hookyard.durations import parse_duration
 from hookyard.exceptions import ConfigError, SchemeError
+from hookyard.secrets import resolve_secret_value
 from hookyard.signatures.base import DEFAULT_TOLERANCE_SECONDS, Scheme
 from hookyard.signatures.registry import create_scheme
-
-if TYPE_CHECKING:
-    from hookyard.delivery.destinations import Destination
 
 DEFAULT_DATABASE = "sqlite:///hookyard.db"
 DEFAULT_MAX_BODY = 1024 * 1024
@@ -25,6 +23,8 @@ DEFAULT_DEDUP_WINDOW = 72 * 3600
 SOURCE_KEYS = frozenset(
     {"scheme", "secrets", "tolerance_seconds", "max_body_bytes", "dedup_window", "public_url"}
 )
+#: The top-level tables hookyard reads; any other is a mistake, not a feature to ignore.
+TABLES = ("server", "sources", "destinations", "alerts")
 SERVER_KEYS = frozenset(
     {"host", "port", "database", "admin_token", "max_body_bytes", "queue_size", "access_log"}
 )
@@ -100,28 +100,10 @@ class _Reader:
         return value
 
     def secret(self, value: object, key: str) -> str:
-        if not isinstance(value, str):
-            raise self.fail(key, "must be a string (a literal, env:NAME or file:PATH)")
         try:
-            return resolve_secret(value)
+            return resolve_secret_value(value)
         except ValueError as exc:
             raise self.fail(key, str(exc)) from None
-
-
-def resolve_secret(value: str) -> str:
-    """A literal secret, ``env:NAME`` or ``file:PATH`` (trailing newline dropped)."""
-    if value.startswith("env:"):
-        name = value[4:]
-        if name not in os.environ:
-            raise ValueError(f"environment variable {name} is not set")
-        return os.environ[name]
-    if value.startswith("file:"):
-        path = Path(value[5:]).expanduser()
-        try:
-            return path.read_text().rstrip("\r\n")
-        except OSError as exc:
-            raise ValueError(f"cannot read secret file {path}: {exc.strerror}") from None
-    return value
 
 
 def check_database_url(url: str) -> str:
@@ -202,14 +184,12 @@ def _source(
 
 def settings_from_mapping(data: Mapping[str, Any], origin: str = "<config>") -> Settings:
     reader = _Reader(origin)
-    unknown = sorted(set(data) - {"server", "sources", "destinations", "alerts", "mirror"})
+    unknown = sorted(set(data) - set(TABLES))
     if unknown:
-        raise reader.fail(unknown[0], "unknown section")
+        raise reader.fail(unknown[0], f"unknown section (known: {', '.join(TABLES)})")
     server = _server(reader, data)
     sources_table = reader.table(data, "sources")
     sources = {name: _source(reader, name, table, server) for name, table in sources_table.items()}
-    from hookyard.delivery.destinations import parse_destinations  # it reads secrets via us
-
     try:
         destinations = parse_destinations(reader.table(data, "destinations"), sources=sources)
         alerts = parse_alerts(reader.table(data, "alerts"))

@@ -3,6 +3,7 @@
     HookyardError                 root; ``exit_code`` is what the CLI exits with
     ├── ConfigError               a bad config file or flag (exit 2)
     ├── UsageError                a bad command-line argument or input file (exit 2)
+    │   └── BadFilter             a filter value or key (hookyard.filtering); names the field
     ├── SchemeError               a signature scheme misused: unknown name, bad key format (exit 2)
     └── StoreError                the storage backend failed (exit 1)
         ├── MigrationError        the schema could not be brought up to date

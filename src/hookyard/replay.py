@@ -43,8 +43,8 @@ from hookyard.delivery.handlers import Event, call_handler
 from hookyard.delivery.ratelimit import TokenBucket
 from hookyard.delivery.sender import OutgoingEvent, SendResult, build_request
 from hookyard.exceptions import ConfigError, StoreSaturated, UsageError
+from hookyard.filtering import cli_flag, filter_from_params
 from hookyard.ids import new_id
-from hookyard.inspect.query import FILTER_NAMES, BadFilter, parse_filter
 from hookyard.logs import log_event
 from hookyard.models import (
     AttemptRecord,
@@ -81,11 +81,6 @@ _SIGNING_PROBE_URL = "https://signing.invalid/"
 
 def now_us() -> int:
     return time.time_ns() // 1000
-
-
-def cli_flag(key: str) -> str:
-    """How the CLI spells a field: ``response_status`` → ``--response-status``."""
-    return "--" + key.replace("_", "-")
 
 
 def _plain(key: str) -> str:
@@ -189,44 +184,6 @@ def _parse_url_destination(
 
 
 # -- selection -------------------------------------------------------------------------------
-
-
-def filter_from_params(
-    params: Mapping[str, object], *, flag: Callable[[str], str] = cli_flag
-) -> tuple[EventFilter, int | None]:
-    """The event filter and the most events to take (``limit``; None for all).
-
-    Keys are the list filters of ``hookyard.inspect.query`` (``source``, ``type``,
-    ``verdict``, ``status``, ``response_status``, ``destination``, ``since``,
-    ``until``), parsed by the same parser as ``GET /api/events``, plus ``limit``
-    without the page-size cap. An unknown key is an error rather than ignored: a
-    misspelt filter must not widen a replay to everything. Raises ``UsageError``
-    naming the field.
-    """
-    known = [name for name in FILTER_NAMES if name != "cursor"]
-    unknown = sorted(set(params) - set(known))
-    if unknown:
-        raise UsageError(f"unknown filter {unknown[0]!r} (filters: {', '.join(known)})")
-    text: dict[str, str | None] = {}
-    for key, value in params.items():
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise UsageError(f"{flag(key)}: expected text, got {value!r}")
-        text[key] = str(value).strip()
-        if not text[key]:
-            raise UsageError(f"{flag(key)}: must not be empty")
-    limit: int | None = None
-    raw_limit = text.pop("limit", None)
-    if raw_limit is not None:
-        if not raw_limit.isascii() or not raw_limit.isdigit() or int(raw_limit) < 1:
-            raise UsageError(f"{flag('limit')}: expected a whole number of at least 1")
-        limit = int(raw_limit)
-    try:
-        query = parse_filter(text, default_limit=SELECT_PAGE)
-    except BadFilter as exc:
-        raise UsageError(f"{flag(exc.name)}: {exc.problem}") from None
-    return query, limit
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from hookyard.app import HookyardApp
+from hookyard.asgi import ASGIApp
 from hookyard.ingest.capture import RAW_HEADERS_KEY
 
 GRACEFUL_SHUTDOWN_SECONDS = 10
@@ -70,7 +71,7 @@ def print_banner(app: HookyardApp, host: str, port: int) -> None:
     sys.stdout.flush()
 
 
-def server_config(app: Any, host: str, port: int) -> uvicorn.Config:
+def server_config(app: ASGIApp, host: str, port: int) -> uvicorn.Config:
     """The server settings hookyard runs with (also used by the ingest benchmark's baseline)."""
     return uvicorn.Config(
         app,

@@ -79,6 +79,7 @@ def test_dlq_usage_errors_are_one_line(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'x.db'}"
     for args, message in [
         (("dlq", "retry", "--db", db), "give dispatch ids"),
+        (("dlq", "retry", "--db", db, "--since", " "), "give dispatch ids"),  # not "all"
         (("dlq", "retry", "--db", db, "X", "--destination", "d"), "either dispatch ids or filters"),
         (("dlq", "list", "--db", db, "--since", "whenever"), "--since: expected an ISO time"),
         (("dlq", "retry", "--db", db, "01NOTDEAD"), "1 of the given ids are not dead dispatches"),

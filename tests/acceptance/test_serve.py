@@ -66,6 +66,19 @@ def test_bad_config_fails_at_start_with_one_line_and_exit_2(
     assert "Traceback" not in result.stderr
 
 
+def test_unknown_top_level_table_fails_at_start_naming_file_table_and_known_ones(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text("[sources.demo]\n\n[mirror]\nurl = 'https://staging.example/'\n")
+    result = run_cli("serve", "--config", str(path), cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"hookyard: error: {path}: mirror: unknown section "
+        "(known: server, sources, destinations, alerts)"
+    )
+
+
 def test_missing_config_file_and_bad_db_flag(tmp_path: Path) -> None:
     missing = run_cli("serve", "--config", "nope.toml", cwd=tmp_path)
     assert missing.returncode == 2 and "nope.toml: file not found" in missing.stderr
@@ -120,6 +133,13 @@ def test_admin_api_bad_queries_are_400_and_unknown_ids_404(tmp_path: Path) -> No
             ("verdict=maybe", "verdict"),
         ]:
             response = httpx.get(f"{server.url}/api/events?{query}")
+            assert response.status_code == 400, query
+            assert response.json()["error"] == "bad_query" and detail in response.json()["detail"]
+        for query, detail in [
+            ("limit=0", "limit: expected an integer from 1 to 1000"),
+            ("until=whenever", "until: expected an ISO time"),
+        ]:
+            response = httpx.get(f"{server.url}/api/dlq?{query}")
             assert response.status_code == 400, query
             assert response.json()["error"] == "bad_query" and detail in response.json()["detail"]
         assert httpx.get(f"{server.url}/api/events/01UNKNOWN").status_code == 404

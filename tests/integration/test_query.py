@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pytest
 
 from hookyard.config import SourceConfig
-from hookyard.inspect.query import parse_filter
+from hookyard.filtering import parse_filter
 from hookyard.inspect.stored import EventNotFound, diff_stored, explain_stored, fetch_event
 from hookyard.models import AttemptRecord, EventFilter
 from hookyard.signatures.registry import create_scheme

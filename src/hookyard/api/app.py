@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.middleware import Middleware
-from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -17,51 +17,47 @@ from starlette.routing import Route
 from hookyard.api.inspect import inspect_routes
 from hookyard.api.replays import replay_routes
 from hookyard.api.serialize import dispatch_json, record_json, summary_json
-from hookyard.inspect.query import BadFilter, parse_filter
-from hookyard.models import EventFilter
+from hookyard.asgi import ASGIApp, Receive, Scope, Send
+from hookyard.filtering import MAX_LIMIT, BadFilter, parse_dead_letter_filter, parse_filter
 from hookyard.replay import ReplayManager
 from hookyard.store.base import Store
-from hookyard.timeparse import parse_time_us
 
 if TYPE_CHECKING:
     from hookyard.config import SourceConfig
-
-MAX_LIMIT = 1000
 
 
 def error(status: int, code: str, detail: str) -> JSONResponse:
     return JSONResponse({"error": code, "detail": detail}, status_code=status)
 
 
-class BadQuery(ValueError):
-    pass
+class TokenAuth:
+    """Pure ASGI middleware: ``/api/...`` answers 401 unless the bearer token matches.
 
+    ``/healthz`` and ``/metrics`` stay open for probes and scrapers. The comparison is
+    constant-time. Without a token configured, every request passes.
+    """
 
-def event_filter(params: Any) -> EventFilter:
-    """Query parameters to an EventFilter (the CLI's parser); raises BadQuery naming one."""
-    try:
-        return parse_filter(params, max_limit=MAX_LIMIT)
-    except BadFilter as exc:
-        raise BadQuery(str(exc)) from None
-
-
-class TokenAuth(BaseHTTPMiddleware):
-    def __init__(self, app: Any, token: str | None) -> None:
-        super().__init__(app)
+    def __init__(self, app: ASGIApp, token: str | None) -> None:
+        self.app = app
         self.expected = f"Bearer {token}".encode() if token else None
 
-    async def dispatch(
-        self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        if self.expected is not None and request.url.path.startswith("/api"):
-            given = request.headers.get("authorization", "").encode("latin-1")
-            if not hmac.compare_digest(given, self.expected):
-                return JSONResponse(
-                    {"error": "unauthorized", "detail": "missing or wrong bearer token"},
-                    status_code=401,
-                    headers={"www-authenticate": "Bearer"},
-                )
-        return await call_next(request)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        expected = self.expected
+        # Like the BaseHTTPMiddleware it replaces: HTTP only (there are no websocket routes).
+        if expected is not None and scope["type"] == "http" and scope["path"].startswith("/api"):
+            given = Headers(scope=scope).get("authorization", "").encode("latin-1")
+            if not hmac.compare_digest(given, expected):
+                await _unauthorized()(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _unauthorized() -> JSONResponse:
+    return JSONResponse(
+        {"error": "unauthorized", "detail": "missing or wrong bearer token"},
+        status_code=401,
+        headers={"www-authenticate": "Bearer"},
+    )
 
 
 def create_admin_app(
@@ -81,8 +77,8 @@ def create_admin_app(
 
     async def list_events(request: Request) -> Response:
         try:
-            query = event_filter(request.query_params)
-        except BadQuery as exc:
+            query = parse_filter(request.query_params, max_limit=MAX_LIMIT)
+        except BadFilter as exc:
             return error(400, "bad_query", str(exc))
         events = await store.list_events(query)
         next_cursor = events[-1].id if len(events) == query.limit else None
@@ -111,26 +107,19 @@ def create_admin_app(
         )
 
     async def list_dlq(request: Request) -> Response:
-        params = request.query_params
-        raw_limit = params.get("limit", "50")
-        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
-            return error(400, "bad_query", f"limit: expected an integer from 1 to {MAX_LIMIT}")
-        times: dict[str, int | None] = {}
-        for name in ("since", "until"):
-            raw = params.get(name)
-            try:
-                times[name] = None if raw is None else parse_time_us(raw)
-            except ValueError as exc:
-                return error(400, "bad_query", f"{name}: {exc}")
+        try:
+            query = parse_dead_letter_filter(request.query_params, max_limit=MAX_LIMIT)
+        except BadFilter as exc:
+            return error(400, "bad_query", str(exc))
         dead = await store.list_dispatches(
             status="dead",
-            destination=params.get("destination"),
-            since_us=times["since"],
-            until_us=times["until"],
-            cursor=params.get("cursor"),
-            limit=int(raw_limit),
+            destination=query.destination,
+            since_us=query.since_us,
+            until_us=query.until_us,
+            cursor=query.cursor,
+            limit=query.limit,
         )
-        next_cursor = dead[-1].id if len(dead) == int(raw_limit) else None
+        next_cursor = dead[-1].id if len(dead) == query.limit else None
         return JSONResponse(
             {"dispatches": [dispatch_json(d) for d in dead], "next_cursor": next_cursor}
         )

@@ -16,8 +16,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from hookyard.config import resolve_secret
 from hookyard.exceptions import UsageError
+from hookyard.secrets import resolve_secret
 from hookyard.testing.conformance import (
     CHECK_NAMES,
     DEFAULT_MAX_BODY_BYTES,

@@ -23,6 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from hookyard.cli.conformance import parse_options, secret_value
+from hookyard.clock import elapsed_ms
 from hookyard.exceptions import SchemeError, UsageError
 from hookyard.inspect.text import safe_text
 from hookyard.signatures.registry import create_scheme
@@ -77,11 +78,11 @@ def post_case(
     try:
         response = client.post(request.url, content=request.body, headers=list(request.headers))
     except httpx.HTTPError as exc:
-        elapsed = (time.perf_counter() - started) * 1000
+        elapsed = elapsed_ms(started)
         return CaseOutcome(
             case.name, case.event_type, None, round(elapsed, 1), f"{type(exc).__name__}: {exc}"
         )
-    elapsed = (time.perf_counter() - started) * 1000
+    elapsed = elapsed_ms(started)
     excerpt = response.content[:EXCERPT_BYTES].decode("utf-8", "replace")
     return CaseOutcome(case.name, case.event_type, response.status_code, round(elapsed, 1), excerpt)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -14,22 +13,26 @@ from rich.table import Table
 
 from hookyard.api.serialize import dispatch_json
 from hookyard.cli.common import config_option, db_option, load
+from hookyard.clock import now_us
 from hookyard.exceptions import UsageError
+from hookyard.filtering import BadFilter, DeadLetterFilter, cli_flag, parse_dead_letter_filter
 from hookyard.models import DispatchRecord
 from hookyard.store.base import Store, open_store
-from hookyard.timeparse import iso_from_us, parse_time_us
+from hookyard.timeparse import iso_from_us
 
 T = TypeVar("T")
 RETRY_ALL_LIMIT = 100_000
 
 
-def _time(value: str | None, flag: str) -> int | None:
-    if value is None:
-        return None
+def _dead_letters(
+    destination: str | None, since: str | None, until: str | None, *, limit: int
+) -> DeadLetterFilter:
+    """The flags read by the API's parser; a bad value is a BadFilter naming its flag."""
+    values = {"destination": destination, "since": since, "until": until}
     try:
-        return parse_time_us(value)
-    except ValueError as exc:
-        raise UsageError(f"{flag}: {exc}") from None
+        return parse_dead_letter_filter(values, default_limit=limit)
+    except BadFilter as exc:
+        raise exc.spelt(cli_flag) from None
 
 
 def with_store(database: str, work: Callable[[Store], Awaitable[T]]) -> T:
@@ -76,16 +79,16 @@ def list_dead(
     as_json: bool,
 ) -> None:
     """List dead dispatches, newest first."""
+    chosen = _dead_letters(destination, since, until, limit=limit)
     settings = load(config_path, database=database)
-    since_us, until_us = _time(since, "--since"), _time(until, "--until")
     dead = with_store(
         settings.server.database,
         lambda store: store.list_dispatches(
             status="dead",
-            destination=destination,
-            since_us=since_us,
-            until_us=until_us,
-            limit=limit,
+            destination=chosen.destination,
+            since_us=chosen.since_us,
+            until_us=chosen.until_us,
+            limit=chosen.limit,
         ),
     )
     if as_json:
@@ -122,25 +125,26 @@ def retry(
     until: str | None,
 ) -> None:
     """Put dead dispatches back in line: the given ids, or all matching the filters."""
-    if not dispatch_ids and destination is None and since is None and until is None:
-        raise UsageError("give dispatch ids, or --destination/--since/--until to choose them")
     if dispatch_ids and (destination or since or until):
         raise UsageError("give either dispatch ids or filters, not both")
+    chosen = _dead_letters(destination, since, until, limit=RETRY_ALL_LIMIT)
+    # Checked on the parsed filter: an empty --since must not select every dead dispatch.
+    if not dispatch_ids and not chosen.chooses:
+        raise UsageError("give dispatch ids, or --destination/--since/--until to choose them")
     settings = load(config_path, database=database)
-    since_us, until_us = _time(since, "--since"), _time(until, "--until")
 
     async def work(store: Store) -> tuple[int, int]:
         ids = list(dispatch_ids)
         if not ids:
             found = await store.list_dispatches(
                 status="dead",
-                destination=destination,
-                since_us=since_us,
-                until_us=until_us,
-                limit=RETRY_ALL_LIMIT,
+                destination=chosen.destination,
+                since_us=chosen.since_us,
+                until_us=chosen.until_us,
+                limit=chosen.limit,
             )
             ids = [d.id for d in found]
-        moved = await store.retry_dead(ids, now_us=time.time_ns() // 1000) if ids else 0
+        moved = await store.retry_dead(ids, now_us=now_us()) if ids else 0
         return len(ids), moved
 
     asked, moved = with_store(settings.server.database, work)

@@ -1,8 +1,8 @@
 """The event filter flags, shared by ``events list`` and ``export``, and store access.
 
-The flags are parsed by :func:`hookyard.inspect.query.parse_filter`, the same parser
+The flags are parsed by :func:`hookyard.filtering.parse_filter`, the same parser
 ``GET /api/events`` uses, so the CLI and the API accept exactly the same filters. A bad
-value is a ``UsageError`` naming the flag (exit 2).
+value is a ``BadFilter`` (a ``UsageError``) naming the flag (exit 2).
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ from typing import Any, TypeVar
 
 import click
 
-from hookyard.exceptions import UsageError
-from hookyard.inspect.query import MAX_LIMIT, BadFilter, parse_filter
+from hookyard.filtering import MAX_LIMIT, BadFilter, cli_flag, parse_filter
 from hookyard.models import EventFilter
 from hookyard.store.base import Store, open_store
 
@@ -36,11 +35,6 @@ _FILTER_FLAGS: tuple[tuple[str, str, str], ...] = (
     ("--since", "since", "Received at or after: ISO time, Unix time or an age like 1h."),
     ("--until", "until", "Received before: ISO time, Unix time or an age like 1h."),
 )
-
-
-def flag_name(filter_name: str) -> str:
-    """``response_status`` → ``--response-status``."""
-    return "--" + filter_name.replace("_", "-")
 
 
 def filter_options(*, paging: bool) -> Callable[[F], F]:
@@ -69,11 +63,11 @@ def filter_options(*, paging: bool) -> Callable[[F], F]:
 
 
 def event_filter(values: dict[str, str | None], *, default_limit: int = 50) -> EventFilter:
-    """The flags' values as an EventFilter; a bad value is a UsageError naming its flag."""
+    """The flags' values as an EventFilter; a bad value is a BadFilter naming its flag."""
     try:
         return parse_filter(values, default_limit=default_limit)
     except BadFilter as exc:
-        raise UsageError(f"{flag_name(exc.name)}: {exc.problem}") from None
+        raise exc.spelt(cli_flag) from None
 
 
 async def iterate_events(store: Store, query: EventFilter, page: int = 500) -> AsyncIterator[str]:

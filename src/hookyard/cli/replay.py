@@ -18,6 +18,7 @@ from rich.table import Table
 from hookyard.cli.common import config_option, db_option, load
 from hookyard.cli.filtering import filter_options
 from hookyard.exceptions import UsageError
+from hookyard.filtering import filter_from_params
 from hookyard.models import ReplayBatch
 from hookyard.replay import (
     DEFAULT_CONCURRENCY,
@@ -27,7 +28,6 @@ from hookyard.replay import (
     ReplayPlan,
     Tally,
     batch_json,
-    filter_from_params,
     preview_json,
     resolve_target,
 )

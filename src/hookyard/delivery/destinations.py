@@ -13,9 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-# Module import, not ``from hookyard.config import resolve_secret``: config may import this
-# module to parse destinations, and a module reference survives that cycle.
-from hookyard import config as _config
 from hookyard.delivery.handlers import Handler, load_handler
 from hookyard.delivery.retry import (
     BreakerConfig,
@@ -25,6 +22,7 @@ from hookyard.delivery.retry import (
 )
 from hookyard.durations import parse_duration
 from hookyard.exceptions import ConfigError, SchemeError
+from hookyard.secrets import resolve_secret, resolve_secret_value
 from hookyard.signatures.base import Scheme
 from hookyard.signatures.registry import create_scheme
 
@@ -261,14 +259,15 @@ def _signing(value: object, key: str) -> Signing:
             mode="passthrough", headers=_forward_headers(value.get("headers"), f"{key}.headers")
         )
     if scheme_name == "none":
+        # A secret is tolerated (signing switched off for a while); anything else is a typo.
+        unknown = sorted(set(value) - {"scheme", "secret"})
+        if unknown:
+            raise ConfigError(f"{key}.{unknown[0]}: not used with scheme 'none'")
         return Signing()
     if "secret" not in value:
         raise ConfigError(f"{key}.secret: required for scheme {scheme_name!r}")
-    raw_secret = value["secret"]
-    if not isinstance(raw_secret, str):
-        raise ConfigError(f"{key}.secret: must be a string (a literal, env:NAME or file:PATH)")
     try:
-        secret = _config.resolve_secret(raw_secret)
+        secret = resolve_secret_value(value["secret"])
     except ValueError as exc:
         raise ConfigError(f"{key}.secret: {exc}") from None
     options = {k: v for k, v in value.items() if k not in ("scheme", "secret")}
@@ -328,7 +327,7 @@ def _headers(value: object, key: str) -> tuple[tuple[str, str], ...]:
             raise ConfigError(f"{key}.{name}: must be a string")
         try:
             # Values may be secret references (an Authorization token from env:NAME).
-            resolved = _config.resolve_secret(raw)
+            resolved = resolve_secret(raw)
         except ValueError as exc:
             raise ConfigError(f"{key}.{name}: {exc}") from None
         if any(c in resolved for c in "\r\n\0") or not _latin1(resolved):

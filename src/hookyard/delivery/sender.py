@@ -21,6 +21,7 @@ import httpx
 from hookyard import __version__
 from hookyard.delivery.retry import ErrorKind, Outcome
 from hookyard.models import HeaderList, header_value
+from hookyard.signatures.registry import signature_header_names
 
 if TYPE_CHECKING:  # destinations imports handlers, which imports this module
     from hookyard.delivery.destinations import Destination
@@ -40,31 +41,9 @@ KEPT_RESPONSE_HEADERS = (
     "www-authenticate",
 )
 
-#: Header names the known provider schemes sign with; ``signing = "passthrough"`` forwards
-#: these. Entries ending in ``*`` are prefixes.
-PASSTHROUGH_SIGNATURE_HEADERS = (
-    "webhook-id",
-    "webhook-timestamp",
-    "webhook-signature",
-    "svix-id",
-    "svix-timestamp",
-    "svix-signature",
-    "stripe-signature",
-    "x-hub-signature",
-    "x-hub-signature-256",
-    "x-slack-signature",
-    "x-slack-request-timestamp",
-    "x-shopify-hmac-sha256",
-    "x-square-hmacsha256-signature",
-    "x-square-signature",
-    "paddle-signature",
-    "twitch-eventsub-message-id",
-    "twitch-eventsub-message-timestamp",
-    "twitch-eventsub-message-signature",
-    "x-twilio-signature",
-    "x-twilio-email-event-webhook-signature",
-    "x-twilio-email-event-webhook-timestamp",
-)
+#: Header names the known provider schemes sign with, as each scheme declares them;
+#: ``signing = "passthrough"`` forwards these.
+PASSTHROUGH_SIGNATURE_HEADERS = signature_header_names()
 
 
 @dataclass(frozen=True, slots=True)

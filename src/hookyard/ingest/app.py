@@ -9,23 +9,22 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
+from hookyard.asgi import Receive, Scope, Send
+from hookyard.clock import now_us, us_from_seconds
 from hookyard.config import SourceConfig
 from hookyard.exceptions import StoreError, StoreSaturated
 from hookyard.ingest.capture import (
     BodyTooLarge,
     ClientGone,
-    Receive,
     capture,
     declared_length,
-    now_us,
     raw_headers,
     read_body,
 )
-from hookyard.ingest.responses import Send, send_error, send_json, send_text
+from hookyard.ingest.responses import send_error, send_json, send_text
 from hookyard.logs import AccessLog
 from hookyard.metrics import count_ingest
 from hookyard.models import CapturedRequest, Submission, Verdict
@@ -51,7 +50,7 @@ class _Outcome:
     record_id: str | None = None
 
 
-def request_url(scope: MutableMapping[str, Any], source: SourceConfig) -> str:
+def request_url(scope: Scope, source: SourceConfig) -> str:
     """The URL the provider signed: configured, or rebuilt from the Host header."""
     if source.public_url:
         return source.public_url
@@ -110,7 +109,7 @@ class IngestApp:
         self.access_log = access_log
         self._access = AccessLog(log, "ingest")
 
-    async def __call__(self, scope: MutableMapping[str, Any], receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         name = scope["path"][len("/in/") :]
         result = await self._handle(scope, receive, send, name)
@@ -127,9 +126,7 @@ class IngestApp:
                 latency_ms=round(elapsed * 1000, 3),
             )
 
-    async def _handle(
-        self, scope: MutableMapping[str, Any], receive: Receive, send: Send, name: str
-    ) -> _Outcome:
+    async def _handle(self, scope: Scope, receive: Receive, send: Send, name: str) -> _Outcome:
         source = self.sources.get(name)
         if source is None:
             await send_error(send, 404, "unknown_source", f"no source named {name!r}")
@@ -157,7 +154,7 @@ class IngestApp:
 
     async def _store(
         self,
-        scope: MutableMapping[str, Any],
+        scope: Scope,
         send: Send,
         source: SourceConfig,
         request: CapturedRequest,
@@ -174,7 +171,7 @@ class IngestApp:
             verdict=verdict,
             provider_event_id=event_id,
             event_type=event_type,
-            dedup_window_us=int(source.dedup_window_seconds * 1_000_000),
+            dedup_window_us=us_from_seconds(source.dedup_window_seconds),
             # A subscription handshake is kept as a record but is not an event to deliver.
             destinations=self.router(source.name, event_type)
             if accepted and handshake is None

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import time
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
 
+from hookyard.asgi import Receive, Scope
 from hookyard.ids import new_id
 from hookyard.models import CapturedRequest, HeaderList, header_value
 
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 RAW_HEADERS_KEY = "hookyard.raw_headers"
 
 
@@ -22,7 +19,7 @@ class ClientGone(Exception):
     pass
 
 
-def raw_headers(scope: MutableMapping[str, Any]) -> HeaderList:
+def raw_headers(scope: Scope) -> HeaderList:
     """Headers with their original case when the server kept it (see ``server.py``)."""
     raw = scope.get("extensions", {}).get(RAW_HEADERS_KEY)
     return tuple(raw if raw is not None else scope["headers"])
@@ -54,7 +51,7 @@ async def read_body(receive: Receive, limit: int) -> bytes:
 
 
 def capture(
-    scope: MutableMapping[str, Any], source: str, headers: HeaderList, body: bytes, received_us: int
+    scope: Scope, source: str, headers: HeaderList, body: bytes, received_us: int
 ) -> CapturedRequest:
     client = scope.get("client")
     content_type = header_value(headers, "content-type")
@@ -71,7 +68,3 @@ def capture(
         body_sha256=hashlib.sha256(body).hexdigest(),
         content_type=content_type.decode("latin-1") if content_type else "",
     )
-
-
-def now_us() -> int:
-    return time.time_ns() // 1000

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import orjson
 
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+from hookyard.asgi import Send
 
 
 async def send_json(

@@ -41,6 +41,7 @@ from hookyard.inspect.render import (
 )
 from hookyard.inspect.sanitize import pointer_token
 from hookyard.models import CapturedRequest, HeaderList
+from hookyard.signatures.registry import delivery_id_header_names, signature_header_names
 
 MAX_JSON_CHANGES = 10_000
 """A diff of two unrelated 10 MB arrays is not useful past this many entries."""
@@ -226,17 +227,15 @@ def diff_events(a: DiffSide, b: DiffSide) -> EventDiff:
 
 # ------------------------------------------------------------------------ headers
 
+# What differs on every delivery: the schemes' signature, timestamp and delivery id headers
+# (declared on each scheme), and the transport's and tracers' own.
 _VOLATILE_NAMES = frozenset(
     {
+        *signature_header_names(),
+        *delivery_id_header_names(),
         "content-length",
         "date",
-        "x-github-delivery",
-        "x-shopify-webhook-id",
-        "x-shopify-event-id",
         "x-shopify-triggered-at",
-        "webhook-id",
-        "svix-id",
-        "twitch-eventsub-message-id",
         "x-amz-sns-message-id",
         "idempotency-key",
         "x-idempotency-key",

@@ -43,6 +43,27 @@ class SignedMessage:
         return cls(headers=pairs, body=body, url=url)
 
 
+@dataclass(frozen=True, slots=True)
+class SchemeHeaders:
+    """The headers a scheme owns on the wire, in the provider's spelling (compare them
+    case-insensitively). Declared on each scheme, so that what passthrough forwards, which
+    headers a diff calls volatile and the signing helpers' wire profiles are derived from
+    the schemes (``registry.signature_header_names``) instead of listed by hand."""
+
+    #: The headers that carry the signature; ``sign`` fills the first.
+    signature: tuple[str, ...] = ()
+    #: Other headers the signature covers: its timestamp, a signed delivery id.
+    signed: tuple[str, ...] = ()
+    #: Unsigned headers with the provider's id of this delivery or event (for dedup).
+    ids: tuple[str, ...] = ()
+    #: Other unsigned headers of the scheme's envelope that ``sign`` sends.
+    envelope: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (*self.signature, *self.signed, *self.ids, *self.envelope)
+
+
 class Scheme(ABC):
     """One provider's way of signing webhooks."""
 
@@ -53,6 +74,9 @@ class Scheme(ABC):
     needs_url: ClassVar[bool] = False
     #: Option names this scheme accepts from ``[sources.NAME]`` besides the common ones.
     options: ClassVar[frozenset[str]] = frozenset()
+    #: The headers it signs with, reads and sends; ``sign`` adds no other. A class value
+    #: for providers; schemes with configurable header names set it per instance.
+    scheme_headers: SchemeHeaders = SchemeHeaders()
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
         options = dict(options or {})
@@ -130,6 +154,7 @@ class SenderFields(Scheme):
         self, options: Mapping[str, Any], id_header: str | None, type_header: str | None
     ) -> None:
         self.id_header, self.type_header = id_header, type_header
+        self.scheme_headers = SchemeHeaders(ids=(id_header,) if id_header else ())
         self.id_field = _field_path(options, "id_field", self.name)
         self.type_field = _field_path(options, "type_field", self.name)
         pairs = (("id", id_header, self.id_field), ("type", type_header, self.type_field))

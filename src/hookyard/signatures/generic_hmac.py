@@ -28,10 +28,12 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from hookyard.clock import now_us
 from hookyard.exceptions import SchemeError
 from hookyard.models import Verdict
 from hookyard.signatures.base import (
     DEFAULT_TOLERANCE_SECONDS,
+    SchemeHeaders,
     SenderFields,
     SignedMessage,
     constant_time_equal,
@@ -233,6 +235,13 @@ class GenericHmac(SenderFields):
         )
         self.template = compile_template(_string_option(options, "template", "{body}") or "")
         self._check_template()
+        self.scheme_headers = self._headers()
+
+    def _headers(self) -> SchemeHeaders:
+        id_signed = "id" in _template_fields(self.template)
+        signed = [h for h in (self.timestamp_header, self.id_header if id_signed else None) if h]
+        ids = (self.id_header,) if self.id_header and not id_signed else ()
+        return SchemeHeaders(signature=(self.header,), signed=tuple(signed), ids=ids)
 
     def _check_template(self) -> None:
         fields = _template_fields(self.template)
@@ -337,7 +346,7 @@ class GenericHmac(SenderFields):
     ) -> list[tuple[str, str]]:
         headers: list[tuple[str, str]] = []
         if self.id_header:
-            msg_id = msg_id or f"msg_{time.time_ns() // 1000}"
+            msg_id = msg_id or f"msg_{now_us()}"
             headers.append((self.id_header, msg_id))
         ts: str | None = None
         if self.timestamp_header:

@@ -18,6 +18,7 @@ from hookyard.models import Verdict
 from hookyard.signatures.base import (
     DEFAULT_TOLERANCE_SECONDS,
     Scheme,
+    SchemeHeaders,
     SignedMessage,
     invalid,
     json_body,
@@ -51,6 +52,7 @@ def payload(body: bytes) -> Any:
 
 class GitHub(Scheme):
     name = "github"
+    scheme_headers = SchemeHeaders(signature=(HEADER, LEGACY_HEADER), ids=(ID_HEADER,))
 
     def _signer(self, secret: str, content: bytes) -> str:
         return _PREFIX + hmac_digest(plain_secret_key(secret, self.name), content).hex()

@@ -20,6 +20,7 @@ from hookyard.models import Verdict
 from hookyard.signatures.base import (
     DEFAULT_TOLERANCE_SECONDS,
     Scheme,
+    SchemeHeaders,
     SignedMessage,
     invalid,
     json_field,
@@ -79,6 +80,7 @@ def compute_signature(secret: str, ts: str, body: bytes) -> str:
 
 class Paddle(Scheme):
     name = "paddle"
+    scheme_headers = SchemeHeaders(signature=(HEADER,))
     timestamped = True
 
     def verify(

@@ -32,6 +32,7 @@ from hookyard.models import Verdict
 from hookyard.signatures.base import (
     DEFAULT_TOLERANCE_SECONDS,
     Scheme,
+    SchemeHeaders,
     SignedMessage,
     describe_signed,
     invalid,
@@ -127,6 +128,7 @@ def _verifies(key: Key, signature: bytes, content: bytes) -> bool:
 
 class SendGrid(Scheme):
     name = "sendgrid"
+    scheme_headers = SchemeHeaders(signature=(SIGNATURE_HEADER,), signed=(TIMESTAMP_HEADER,))
     timestamped = True
 
     def verify(

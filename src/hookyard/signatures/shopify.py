@@ -13,6 +13,7 @@ from hookyard.models import Verdict
 from hookyard.signatures.base import (
     DEFAULT_TOLERANCE_SECONDS,
     Scheme,
+    SchemeHeaders,
     SignedMessage,
     invalid,
 )
@@ -32,6 +33,7 @@ TOPIC_HEADER = "X-Shopify-Topic"
 
 class Shopify(Scheme):
     name = "shopify"
+    scheme_headers = SchemeHeaders(signature=(HEADER,), ids=(ID_HEADER, EVENT_ID_HEADER))
 
     def _signer(self, secret: str, content: bytes) -> str:
         return encode_digest(hmac_digest(plain_secret_key(secret, self.name), content), "base64")

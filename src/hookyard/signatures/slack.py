@@ -14,6 +14,7 @@ from hookyard.models import Verdict
 from hookyard.signatures.base import (
     DEFAULT_TOLERANCE_SECONDS,
     Scheme,
+    SchemeHeaders,
     SignedMessage,
     invalid,
     parse_unix_timestamp,
@@ -38,6 +39,7 @@ def base_string(timestamp: str, body: bytes) -> bytes:
 
 class Slack(Scheme):
     name = "slack"
+    scheme_headers = SchemeHeaders(signature=(HEADER,), signed=(TIMESTAMP_HEADER,))
     timestamped = True
 
     def _signer(self, secret: str, content: bytes) -> str:

@@ -23,6 +23,7 @@ from hookyard.models import Verdict
 from hookyard.signatures.base import (
     DEFAULT_TOLERANCE_SECONDS,
     Scheme,
+    SchemeHeaders,
     SignedMessage,
     constant_time_equal,
     describe_signed,
@@ -65,6 +66,7 @@ def _is_base64_of(raw: str, size: int) -> bool:
 
 class Square(Scheme):
     name = "square"
+    scheme_headers = SchemeHeaders(signature=(SIGNATURE_HEADER, LEGACY_SIGNATURE_HEADER))
     needs_url = True
 
     def _received(self, message: SignedMessage) -> tuple[_Variant, str] | None:

@@ -30,11 +30,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from hookyard.clock import now_us
 from hookyard.exceptions import SchemeError
 from hookyard.models import Verdict
 from hookyard.signatures.base import (
     DEFAULT_TOLERANCE_SECONDS,
     Scheme,
+    SchemeHeaders,
     SignedMessage,
     constant_time_equal,
     describe_signed,
@@ -191,6 +193,10 @@ def _check(key: VerifierKey, content: bytes, candidates: _Candidates) -> tuple[b
 
 class StandardWebhooks(Scheme):
     name = "standard-webhooks"
+    scheme_headers = SchemeHeaders(
+        signature=("webhook-signature", "svix-signature"),
+        signed=("webhook-id", "webhook-timestamp", "svix-id", "svix-timestamp"),
+    )
     timestamped = True
 
     def _headers(self, message: SignedMessage) -> tuple[str | None, str | None, str | None]:
@@ -270,7 +276,7 @@ class StandardWebhooks(Scheme):
         timestamp: int | None = None,
         url: str | None = None,
     ) -> list[tuple[str, str]]:
-        msg_id = msg_id or f"msg_{int(time.time() * 1e6)}"
+        msg_id = msg_id or f"msg_{now_us()}"
         ts = str(int(time.time()) if timestamp is None else timestamp)
         return [
             ("webhook-id", msg_id),

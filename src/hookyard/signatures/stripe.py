@@ -15,6 +15,7 @@ from hookyard.models import Verdict
 from hookyard.signatures.base import (
     DEFAULT_TOLERANCE_SECONDS,
     Scheme,
+    SchemeHeaders,
     SignedMessage,
     invalid,
     json_field,
@@ -67,6 +68,7 @@ def signed_payload(timestamp: str, body: bytes) -> bytes:
 
 class Stripe(Scheme):
     name = "stripe"
+    scheme_headers = SchemeHeaders(signature=(HEADER,))
     timestamped = True
 
     def _signer(self, secret: str, content: bytes) -> str:

@@ -32,6 +32,7 @@ from hookyard.models import Verdict
 from hookyard.signatures.base import (
     DEFAULT_TOLERANCE_SECONDS,
     Scheme,
+    SchemeHeaders,
     SignedMessage,
     constant_time_equal,
     describe_signed,
@@ -136,6 +137,7 @@ def _looks_like_json(message: SignedMessage) -> bool:
 
 class Twilio(Scheme):
     name = "twilio"
+    scheme_headers = SchemeHeaders(signature=(SIGNATURE_HEADER,), ids=(IDEMPOTENCY_HEADER,))
     needs_url = True
 
     def verify(

@@ -23,6 +23,7 @@ from hookyard.models import Verdict
 from hookyard.signatures.base import (
     DEFAULT_TOLERANCE_SECONDS,
     Scheme,
+    SchemeHeaders,
     SignedMessage,
     invalid,
     json_field,
@@ -110,6 +111,11 @@ def _received_signature(raw: str) -> str | None:
 
 class Twitch(Scheme):
     name = "twitch"
+    scheme_headers = SchemeHeaders(
+        signature=(SIGNATURE_HEADER,),
+        signed=(ID_HEADER, TIMESTAMP_HEADER),
+        envelope=(TYPE_HEADER, SUBSCRIPTION_TYPE_HEADER),
+    )
     timestamped = True
 
     def verify(

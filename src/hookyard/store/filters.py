@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from hookyard.filtering import status_code_range
 from hookyard.models import EventFilter
 
 _SUMMARY = (
@@ -131,17 +132,6 @@ def lowest_id_at(ms: int) -> str:
     """The smallest id (ULID) minted at millisecond ``ms``: 48 bits of time, 80 zero bits."""
     value = max(ms, 0) << 80
     return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -5, -5))
-
-
-def status_code_range(text: str) -> tuple[int, int]:
-    """``"5xx"`` → ``(500, 599)``, ``"404"`` → ``(404, 404)``; ValueError otherwise."""
-    value = text.strip().lower()
-    if len(value) == 3 and value[0] in "12345" and value[1:] == "xx":
-        low = int(value[0]) * 100
-        return low, low + 99
-    if len(value) == 3 and value.isascii() and value.isdigit() and 100 <= int(value) <= 599:
-        return int(value), int(value)
-    raise ValueError(f"expected a status class like 5xx or a code from 100 to 599, got {text!r}")
 
 
 def where_clause(

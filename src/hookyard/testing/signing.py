@@ -87,112 +87,56 @@ class WireProfile:
 
 
 def _profile(
-    scheme: str,
-    signature: Sequence[str],
-    *,
-    also: Sequence[str] = (),
-    timestamped: bool = False,
-    id_binding: IdBinding = "none",
-    **rest: Any,
+    scheme: Scheme, *, timestamped: bool = False, id_binding: IdBinding = "none", **rest: Any
 ) -> WireProfile:
+    """The profile of ``scheme``: its headers as the scheme declares them, plus ``rest``."""
+    headers = scheme.scheme_headers
     return WireProfile(
-        scheme=scheme,
-        signature_headers=tuple(signature),
-        owned_headers=tuple(h.lower() for h in (*signature, *also)),
+        scheme=scheme.name,
+        signature_headers=headers.signature,
+        owned_headers=tuple(h.lower() for h in headers.names),
         timestamped=timestamped,
         id_binding=id_binding,
         **rest,
     )
 
 
-# The provider wire formats are public and stable, so they are spelled out here rather
-# than read from each scheme module: this table is the battery's view of the world.
-_PROFILES: dict[str, WireProfile] = {
-    "standard-webhooks": _profile(
-        "standard-webhooks",
-        ["webhook-signature"],
-        also=["webhook-id", "webhook-timestamp", "svix-id", "svix-timestamp", "svix-signature"],
-        timestamped=True,
-        id_binding="signed-header",
-    ),
-    "stripe": _profile(
-        "stripe",
-        ["Stripe-Signature"],
-        timestamped=True,
-        id_binding="body",
-        id_path=("id",),
-        id_prefix="evt_",
-    ),
-    "github": _profile(
-        "github",
-        ["X-Hub-Signature-256", "X-Hub-Signature"],
-        also=["X-GitHub-Delivery"],
-        id_binding="header",
-        extra_headers=(("X-GitHub-Event", "issues"),),
-        id_prefix="",
-    ),
-    "slack": _profile(
-        "slack",
-        ["X-Slack-Signature"],
-        also=["X-Slack-Request-Timestamp"],
-        timestamped=True,
-        id_binding="body",
-        id_path=("event_id",),
-        id_prefix="Ev",
-    ),
-    "shopify": _profile(
-        "shopify",
-        ["X-Shopify-Hmac-Sha256"],
-        also=["X-Shopify-Webhook-Id", "X-Shopify-Event-Id"],
-        id_binding="header",
-        extra_headers=(("X-Shopify-Topic", "orders/create"),),
-        id_prefix="",
-    ),
-    "square": _profile(
-        "square",
-        ["x-square-hmacsha256-signature", "x-square-signature"],
-        id_binding="body",
-        id_path=("event_id",),
-        id_prefix="",
-    ),
-    "paddle": _profile(
-        "paddle",
-        ["Paddle-Signature"],
-        timestamped=True,
-        id_binding="body",
-        id_path=("event_id",),
-        id_prefix="evt_",
-    ),
-    "twitch": _profile(
-        "twitch",
-        ["Twitch-Eventsub-Message-Signature"],
-        also=[
-            "Twitch-Eventsub-Message-Id",
-            "Twitch-Eventsub-Message-Timestamp",
-            "Twitch-Eventsub-Message-Type",
-            "Twitch-Eventsub-Subscription-Type",
-        ],
-        timestamped=True,
-        id_binding="signed-header",
-        id_prefix="",
-    ),
-    "twilio": _profile(
-        "twilio",
-        ["X-Twilio-Signature"],
-        also=["I-Twilio-Idempotency-Token"],
-        id_binding="header",
-        body_kind="form",
-        id_prefix="idem_",
-    ),
-    "sendgrid": _profile(
-        "sendgrid",
-        ["X-Twilio-Email-Event-Webhook-Signature"],
-        also=["X-Twilio-Email-Event-Webhook-Timestamp"],
-        timestamped=True,
-        id_binding="body",
-        id_path=(0, "sg_event_id"),
-        id_prefix="sg_",
-    ),
+# What the battery needs beyond each scheme's headers (which the schemes declare): the
+# provider wire formats are public and stable, so they are spelled out here.
+_TRAITS: dict[str, dict[str, Any]] = {
+    "standard-webhooks": {"timestamped": True, "id_binding": "signed-header"},
+    "stripe": {"timestamped": True, "id_binding": "body", "id_path": ("id",), "id_prefix": "evt_"},
+    "github": {
+        "id_binding": "header",
+        "extra_headers": (("X-GitHub-Event", "issues"),),
+        "id_prefix": "",
+    },
+    "slack": {
+        "timestamped": True,
+        "id_binding": "body",
+        "id_path": ("event_id",),
+        "id_prefix": "Ev",
+    },
+    "shopify": {
+        "id_binding": "header",
+        "extra_headers": (("X-Shopify-Topic", "orders/create"),),
+        "id_prefix": "",
+    },
+    "square": {"id_binding": "body", "id_path": ("event_id",), "id_prefix": ""},
+    "paddle": {
+        "timestamped": True,
+        "id_binding": "body",
+        "id_path": ("event_id",),
+        "id_prefix": "evt_",
+    },
+    "twitch": {"timestamped": True, "id_binding": "signed-header", "id_prefix": ""},
+    "twilio": {"id_binding": "header", "body_kind": "form", "id_prefix": "idem_"},
+    "sendgrid": {
+        "timestamped": True,
+        "id_binding": "body",
+        "id_path": (0, "sg_event_id"),
+        "id_prefix": "sg_",
+    },
 }
 
 
@@ -202,16 +146,14 @@ def wire_profile(scheme: Scheme) -> WireProfile:
         return _hmac_profile(scheme)
     if scheme.name == "none":
         id_header = getattr(scheme, "id_header", None)
-        binding: IdBinding = "header" if id_header else "none"
-        return _profile("none", [], also=[id_header] if id_header else [], id_binding=binding)
-    profile = _PROFILES.get(scheme.name)
-    if profile is None:
+        return _profile(scheme, id_binding="header" if id_header else "none")
+    traits = _TRAITS.get(scheme.name)
+    if traits is None:
         raise SchemeError(f"the conformance kit does not know scheme {scheme.name!r}")
-    return profile
+    return _profile(scheme, **traits)
 
 
 def _hmac_profile(scheme: Scheme) -> WireProfile:
-    header: str = getattr(scheme, "header", "X-Signature")
     timestamp_header: str | None = getattr(scheme, "timestamp_header", None)
     id_header: str | None = getattr(scheme, "id_header", None)
     template = getattr(scheme, "template", ())
@@ -219,10 +161,7 @@ def _hmac_profile(scheme: Scheme) -> WireProfile:
     binding: IdBinding = "none"
     if id_header:
         binding = "signed-header" if id_signed else "header"
-    also = [h for h in (timestamp_header, id_header) if h]
-    return _profile(
-        "hmac", [header], also=also, timestamped=timestamp_header is not None, id_binding=binding
-    )
+    return _profile(scheme, timestamped=timestamp_header is not None, id_binding=binding)
 
 
 # -- signing ---------------------------------------------------------------------------------

@@ -44,6 +44,19 @@ secrets = ["env:HY_SECRET", "file:{tmp_path / "secret.txt"}"]
         ("[server]\ndatabase = 'mysql://x'", "server.database: unsupported database"),
         ("[server]\nbogus = 1", "server.bogus: unknown key"),
         ("[nonsense]\n", "nonsense: unknown section"),
+        (
+            "[mirror]\nurl = 'https://staging.example/'",
+            "mirror: unknown section (known: server, sources, destinations, alerts)",
+        ),
+        ("[alerts]\nurl = 'https://x.example/'\nbogus = 1", "alerts.bogus: unknown key"),
+        (
+            "[destinations.d]\nurl = 'https://x.example/'\nsigning = {scheme = 'none', hdr = 1}",
+            "destinations.d.signing.hdr: not used with scheme 'none'",
+        ),
+        (
+            "[destinations.d]\nurl = 'https://x.example/'\nretry = {tries = 3}",
+            "destinations.d.retry.tries: unknown key",
+        ),
         ("[sources.a]\nscheme = 'nope'", "sources.a: unknown scheme 'nope'"),
         (
             "[sources.a]\nscheme = 'standard-webhooks'",

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from hookyard.inspect.query import FILTER_NAMES, BadFilter, parse_filter
+from hookyard.exceptions import UsageError
+from hookyard.filtering import (
+    FILTER_NAMES,
+    SELECTION_NAMES,
+    BadFilter,
+    DeadLetterFilter,
+    cli_flag,
+    filter_from_params,
+    parse_dead_letter_filter,
+    parse_filter,
+)
 from hookyard.models import EventFilter
 
 NOW = 1_700_000_000.0
@@ -98,3 +108,60 @@ def test_limit_bounds_are_configurable() -> None:
     assert parse_filter({}, default_limit=7).limit == 7
     with pytest.raises(BadFilter):
         parse_filter({"limit": "11"}, max_limit=10)
+
+
+def test_one_error_type_spelt_the_way_each_caller_names_fields() -> None:
+    with pytest.raises(BadFilter) as caught:
+        parse_filter({"response_status": "6xx"})
+    error = caught.value
+    assert isinstance(error, UsageError)  # the CLI exits 2 with it, replays answer 400
+    assert str(error).startswith("response_status: expected a status class")
+    assert str(error.spelt(cli_flag)).startswith("--response-status: expected a status class")
+    assert str(error.spelt(lambda key: f"filter.{key}")).startswith("filter.response_status: ")
+    assert error.spelt(cli_flag).name == "response_status"
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        (
+            {"sorce": "a"},
+            "unknown filter 'sorce' (filters: source, type, verdict, status, "
+            "response_status, destination, since, until, limit)",
+        ),
+        ({"cursor": "01X"}, "unknown filter 'cursor'"),
+        ({"source": ""}, "--source: must not be empty"),
+        ({"source": ["a"]}, "--source: expected text, got ['a']"),
+        ({"limit": True}, "--limit: expected text, got True"),
+        ({"limit": "0"}, "--limit: expected a whole number of at least 1"),
+        ({"response_status": "6xx"}, "--response-status: expected a status class"),
+    ],
+)
+def test_a_selection_rejects_what_a_listing_would_ignore(
+    params: dict[str, object], message: str
+) -> None:
+    with pytest.raises(BadFilter) as caught:
+        filter_from_params(params)
+    assert str(caught.value).startswith(message)
+
+
+def test_a_selection_takes_an_uncapped_limit_and_the_list_filters() -> None:
+    query, limit = filter_from_params({"source": "shop", "type": "order.*", "limit": 5000})
+    assert (query.source, query.event_type, limit) == ("shop", "order.*", 5000)
+    assert filter_from_params({"status": "dead", "since": None})[1] is None
+    assert set(SELECTION_NAMES) == set(FILTER_NAMES) - {"cursor"}
+
+
+def test_dead_letter_filters_read_like_the_event_filters() -> None:
+    assert parse_dead_letter_filter({}) == DeadLetterFilter(limit=50)
+    chosen = parse_dead_letter_filter(
+        {"destination": " billing ", "since": "1h", "cursor": "01X", "limit": "7"}, now=NOW
+    )
+    assert chosen == DeadLetterFilter(
+        destination="billing", since_us=int((NOW - 3600) * 1e6), cursor="01X", limit=7
+    )
+    assert chosen.chooses and not parse_dead_letter_filter({"since": " "}).chooses
+    for values, name in (({"until": "whenever"}, "until"), ({"limit": "1001"}, "limit")):
+        with pytest.raises(BadFilter) as caught:
+            parse_dead_letter_filter(values)
+        assert caught.value.name == name

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from hookyard.filtering import status_code_range
 from hookyard.ids import UlidFactory, ulid_time_ms
 from hookyard.models import EventFilter
 from hookyard.store.base import load_migrations
@@ -18,7 +19,6 @@ from hookyard.store.filters import (
     SQLITE,
     list_sql,
     lowest_id_at,
-    status_code_range,
     where_clause,
 )
 
