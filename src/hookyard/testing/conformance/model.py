@@ -6,15 +6,15 @@ Plain frozen data with no I/O, shared by the checks (which plan and judge), the 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from hookyard.asgi import ASGIApp as ASGIApp  # one of the battery's public types
 from hookyard.signatures.base import Scheme
 from hookyard.testing.signing import Headers, SignedRequest, WireProfile
 
 Outcome = Literal["pass", "fail", "n/a"]
-ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
 
 #: The largest body a receiver is assumed to accept; the oversized check sends one byte more.
 DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024
