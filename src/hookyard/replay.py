@@ -41,7 +41,7 @@ from hookyard.delivery.bulk import BulkSender
 from hookyard.delivery.destinations import Destination, parse_destination
 from hookyard.delivery.handlers import Event, call_handler
 from hookyard.delivery.ratelimit import TokenBucket
-from hookyard.delivery.sender import OutgoingEvent, SendResult, build_request
+from hookyard.delivery.sender import SendResult, build_request
 from hookyard.exceptions import ConfigError, StoreSaturated, UsageError
 from hookyard.ids import new_id
 from hookyard.inspect.query import FILTER_NAMES, BadFilter, parse_filter
@@ -607,20 +607,11 @@ class Replayer:
     ) -> ReplayResult:
         """Attempt one event once; never raises for the receiver's or handler's failure."""
         destination = plan.target.destination
-        event = OutgoingEvent(
-            id=payload.id,
-            source=payload.source,
-            event_type=payload.event_type,
-            provider_event_id=payload.provider_event_id,
-            content_type=payload.content_type,
-            headers=payload.headers,
-            body=payload.body,
-        )
         if destination.dry_run:
-            return self._dry_run(plan, event)
+            return self._dry_run(plan, payload)
         if destination.kind == "handler":
-            return await self._handle(plan, payload, event)
-        request = build_request(destination, event, 1, replay_of=payload.id)
+            return await self._handle(plan, payload)
+        request = build_request(destination, payload, 1, replay_of=payload.id)
         sent = await sender.send(request, destination.timeout_seconds)
         code = sent.status_code
         if code is not None and 200 <= code < 300:
@@ -628,9 +619,7 @@ class Replayer:
         reason = f"HTTP {code}" if code is not None else f"{sent.error_class}: {sent.error_message}"
         return self._result(plan, payload.id, "failed", sent, f"failed: {reason} (not retried)")
 
-    async def _handle(
-        self, plan: ReplayPlan, payload: ReplayPayload, event: OutgoingEvent
-    ) -> ReplayResult:
+    async def _handle(self, plan: ReplayPlan, payload: ReplayPayload) -> ReplayResult:
         destination = plan.target.destination
         key = payload.idempotency_key
         if not plan.force and (
@@ -643,7 +632,7 @@ class Replayer:
         assert destination.handler_func is not None
         called = await call_handler(
             destination.handler_func,
-            Event.from_outgoing(event, 1, replay_of=payload.id),
+            Event.from_event(payload, 1, replay_of=payload.id),
             timeout=destination.timeout_seconds,
         )
         if called.error_kind is None:
@@ -658,7 +647,7 @@ class Replayer:
         reason = f"{called.error_class}: {called.error_message}"
         return self._result(plan, payload.id, "failed", called, f"failed: {reason} (not retried)")
 
-    def _dry_run(self, plan: ReplayPlan, event: OutgoingEvent) -> ReplayResult:
+    def _dry_run(self, plan: ReplayPlan, event: ReplayPayload) -> ReplayResult:
         destination = plan.target.destination
         if destination.kind == "http":
             request = build_request(destination, event, 1, replay_of=event.id)

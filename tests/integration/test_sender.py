@@ -15,13 +15,13 @@ from hookyard.delivery.destinations import Destination, parse_destination
 from hookyard.delivery.retry import RetryPolicy, decide
 from hookyard.delivery.sender import (
     EXCERPT_BYTES,
-    OutgoingEvent,
     OutgoingRequest,
     SendResult,
     build_request,
     make_client,
     send,
 )
+from hookyard.models import DeliveryEvent
 from hookyard.signatures.base import SignedMessage
 from hookyard.signatures.standard_webhooks import StandardWebhooks
 from support.sink import Reply, ScriptedServer, running_sink
@@ -49,8 +49,9 @@ def closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def event(provider_id: str | None = "evt_42") -> OutgoingEvent:
-    return OutgoingEvent(
+def event(provider_id: str | None = "evt_42") -> DeliveryEvent:
+    return DeliveryEvent(
+        received_us=1_700_000_000_000_000,
         id="01HZX3Y4Z5A6B7C8D9E0F1G2H3",
         source="stripe",
         event_type="invoice.paid",

@@ -6,7 +6,7 @@ The worker loop claims dispatches and calls into these pieces:
     router = make_router(destinations.values())            # ingest: who gets this event
     request = build_request(destination, event, attempt)   # exact bytes and headers
     result = await send(client, request, destination.timeout_seconds)
-    # or, for a handler: result = await call_handler(func, Event.from_outgoing(event))
+    # or, for a handler: result = await call_handler(func, Event.from_event(event))
     decision = decide(destination.retry, attempt, result.outcome, now, rng)
 """
 
@@ -23,7 +23,6 @@ from hookyard.delivery.retry import (
 )
 from hookyard.delivery.routing import Router, make_router
 from hookyard.delivery.sender import (
-    OutgoingEvent,
     OutgoingRequest,
     SendResult,
     build_request,
@@ -38,7 +37,6 @@ __all__ = [
     "Destination",
     "Event",
     "Outcome",
-    "OutgoingEvent",
     "OutgoingRequest",
     "Reject",
     "RetryLater",

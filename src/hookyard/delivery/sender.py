@@ -20,7 +20,7 @@ import httpx
 
 from hookyard import __version__
 from hookyard.delivery.retry import ErrorKind, Outcome
-from hookyard.models import HeaderList, header_value
+from hookyard.models import DeliveryEvent, HeaderList, header_value
 
 if TYPE_CHECKING:  # destinations imports handlers, which imports this module
     from hookyard.delivery.destinations import Destination
@@ -65,27 +65,6 @@ PASSTHROUGH_SIGNATURE_HEADERS = (
     "x-twilio-email-event-webhook-signature",
     "x-twilio-email-event-webhook-timestamp",
 )
-
-
-@dataclass(frozen=True, slots=True)
-class OutgoingEvent:
-    """A stored event as delivery needs it. ``body`` is the stored bytes, untouched."""
-
-    id: str
-    source: str
-    event_type: str | None
-    provider_event_id: str | None
-    content_type: str
-    headers: HeaderList
-    body: bytes
-
-    @property
-    def idempotency_key(self) -> str:
-        """Stable for every retry and replay of this event."""
-        return self.provider_event_id or self.id
-
-    def __repr__(self) -> str:  # headers may carry provider secrets or tokens
-        return f"OutgoingEvent(id={self.id!r}, source={self.source!r}, type={self.event_type!r})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +129,7 @@ class SendResult:
 
 def build_request(
     destination: Destination,
-    event: OutgoingEvent,
+    event: DeliveryEvent,
     attempt_number: int,
     *,
     replay_of: str | None = None,

@@ -28,10 +28,10 @@ from hookyard.delivery.destinations import Destination
 from hookyard.delivery.handlers import Event, call_handler
 from hookyard.delivery.ratelimit import TokenBucket
 from hookyard.delivery.retry import CircuitBreaker, Decision, decide
-from hookyard.delivery.sender import OutgoingEvent, SendResult, build_request, make_client
+from hookyard.delivery.sender import SendResult, build_request, make_client
 from hookyard.exceptions import StoreError
 from hookyard.logs import AccessLog, log_event
-from hookyard.models import AttemptRecord, ClaimedDispatch
+from hookyard.models import AttemptRecord, ClaimedDispatch, DeliveryEvent
 from hookyard.store.base import Store
 
 log = logging.getLogger("hookyard.delivery")
@@ -213,21 +213,13 @@ class DeliveryService:
 
     async def _attempt(self, destination: Destination, dispatch: ClaimedDispatch) -> None:
         number = dispatch.attempts + 1
-        event = OutgoingEvent(
-            id=dispatch.event_id,
-            source=dispatch.source,
-            event_type=dispatch.event_type,
-            provider_event_id=dispatch.provider_event_id,
-            content_type=dispatch.content_type,
-            headers=dispatch.headers,
-            body=dispatch.body,
-        )
+        event = dispatch.event
         if destination.dry_run:
             await self._record_dry_run(destination, dispatch, event, number)
             return
         processed_key = None
         if destination.kind == "handler":
-            key = dispatch.idempotency_key
+            key = event.idempotency_key
             if await self.store.is_processed(destination.name, key):
                 await self._record(
                     dispatch, number, _skipped(), "delivered", "delivered: already processed"
@@ -236,7 +228,7 @@ class DeliveryService:
             assert destination.handler_func is not None
             result = await call_handler(
                 destination.handler_func,
-                Event.from_outgoing(event, number, replay_of=dispatch.replay_of),
+                Event.from_event(event, number, replay_of=dispatch.replay_of),
                 timeout=destination.timeout_seconds,
             )
             processed_key = (destination.name, key, dispatch.event_id)
@@ -286,8 +278,8 @@ class DeliveryService:
                 destination=destination.name,
                 attempt=number,
                 reason=decision.reason,
-                event_type=dispatch.event_type,
-                source=dispatch.source,
+                event_type=dispatch.event.event_type,
+                source=dispatch.event.source,
             )
             if self.alerts is not None and self.client is not None:
                 notice = dead_notice(
@@ -335,8 +327,8 @@ class DeliveryService:
             event_id=dispatch.event_id,
             dispatch_id=dispatch.dispatch_id,
             destination=dispatch.destination,
-            source=dispatch.source,
-            event_type=dispatch.event_type,
+            source=dispatch.event.source,
+            event_type=dispatch.event.event_type,
             attempt=number,
             status_code=result.status_code,
             latency_ms=round(result.latency_ms, 3),
@@ -349,7 +341,7 @@ class DeliveryService:
             log_event(log, logging.WARNING, "attempt not recorded: lease lost", **fields)
 
     async def _record_dry_run(
-        self, destination: Destination, dispatch: ClaimedDispatch, event: OutgoingEvent, number: int
+        self, destination: Destination, dispatch: ClaimedDispatch, event: DeliveryEvent, number: int
     ) -> None:
         if destination.kind == "http":
             request = build_request(destination, event, number, replay_of=dispatch.replay_of)
