@@ -39,9 +39,10 @@ import httpx
 
 from hookyard.delivery.bulk import BulkSender
 from hookyard.delivery.destinations import Destination, parse_destination
+from hookyard.delivery.exchange import SendResult
 from hookyard.delivery.handlers import Event, call_handler
 from hookyard.delivery.ratelimit import TokenBucket
-from hookyard.delivery.sender import SendResult, build_request
+from hookyard.delivery.sender import build_request
 from hookyard.exceptions import ConfigError, StoreSaturated, UsageError
 from hookyard.ids import new_id
 from hookyard.inspect.query import FILTER_NAMES, BadFilter, parse_filter

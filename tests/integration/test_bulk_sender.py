@@ -19,14 +19,8 @@ import pytest
 
 from hookyard.delivery.bulk import BulkSender
 from hookyard.delivery.destinations import parse_destination
-from hookyard.delivery.sender import (
-    EXCERPT_BYTES,
-    OutgoingRequest,
-    SendResult,
-    build_request,
-    make_client,
-    send,
-)
+from hookyard.delivery.exchange import EXCERPT_BYTES, OutgoingRequest, SendResult
+from hookyard.delivery.sender import build_request, make_client, send
 from hookyard.models import DeliveryEvent
 from support.sink import Reply, ScriptedServer, running_sink
 

@@ -12,15 +12,9 @@ import httpx
 import pytest
 
 from hookyard.delivery.destinations import Destination, parse_destination
+from hookyard.delivery.exchange import EXCERPT_BYTES, OutgoingRequest, SendResult
 from hookyard.delivery.retry import RetryPolicy, decide
-from hookyard.delivery.sender import (
-    EXCERPT_BYTES,
-    OutgoingRequest,
-    SendResult,
-    build_request,
-    make_client,
-    send,
-)
+from hookyard.delivery.sender import build_request, make_client, send
 from hookyard.models import DeliveryEvent
 from hookyard.signatures.base import SignedMessage
 from hookyard.signatures.standard_webhooks import StandardWebhooks

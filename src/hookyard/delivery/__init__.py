@@ -11,6 +11,7 @@ The worker loop claims dispatches and calls into these pieces:
 """
 
 from hookyard.delivery.destinations import Destination, Signing, parse_destinations
+from hookyard.delivery.exchange import OutgoingRequest, SendResult
 from hookyard.delivery.handlers import Event, Reject, RetryLater, call_handler, load_handler
 from hookyard.delivery.retry import (
     BreakerConfig,
@@ -22,13 +23,7 @@ from hookyard.delivery.retry import (
     parse_retry_after,
 )
 from hookyard.delivery.routing import Router, make_router
-from hookyard.delivery.sender import (
-    OutgoingRequest,
-    SendResult,
-    build_request,
-    make_client,
-    send,
-)
+from hookyard.delivery.sender import build_request, make_client, send
 
 __all__ = [
     "BreakerConfig",

@@ -33,16 +33,15 @@ from urllib.parse import urlsplit
 import httptools
 import httpx
 
-from hookyard.delivery.retry import ErrorKind
-from hookyard.delivery.sender import (
+from hookyard.delivery.exchange import (
     EXCERPT_BYTES,
     KEPT_RESPONSE_HEADERS,
     OutgoingRequest,
     Progress,
     SendResult,
-    make_client,
-    send,
 )
+from hookyard.delivery.retry import ErrorKind
+from hookyard.delivery.sender import make_client, send
 
 #: Stop reading from a socket while this much response body waits to be consumed.
 HIGH_WATER = 256 * 1024

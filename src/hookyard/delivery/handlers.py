@@ -21,8 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeAlias, cast
 
+from hookyard.clock import elapsed_ms
+from hookyard.delivery.exchange import SendResult
 from hookyard.delivery.retry import ErrorKind
-from hookyard.delivery.sender import SendResult, elapsed_ms
 from hookyard.models import DeliveryEvent, HeaderList, header_value, idempotency_key
 
 Handler: TypeAlias = Callable[["Event"], Any]

@@ -25,10 +25,11 @@ import httpx
 from hookyard.delivery.alerts import AlertConfig, dead_notice, send_alert
 from hookyard.delivery.bulk import BulkSender
 from hookyard.delivery.destinations import Destination
+from hookyard.delivery.exchange import SendResult
 from hookyard.delivery.handlers import Event, call_handler
 from hookyard.delivery.ratelimit import TokenBucket
 from hookyard.delivery.retry import CircuitBreaker, Decision, decide
-from hookyard.delivery.sender import SendResult, build_request, make_client
+from hookyard.delivery.sender import build_request, make_client
 from hookyard.exceptions import StoreError
 from hookyard.logs import AccessLog, log_event
 from hookyard.models import AttemptRecord, ClaimedDispatch, DeliveryEvent

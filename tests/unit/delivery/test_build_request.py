@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from hookyard.delivery.destinations import Destination, parse_destination
+from hookyard.delivery.exchange import OutgoingRequest, SendResult
 from hookyard.delivery.retry import Outcome
-from hookyard.delivery.sender import USER_AGENT, OutgoingRequest, SendResult, build_request
+from hookyard.delivery.sender import USER_AGENT, build_request
 from hookyard.models import DeliveryEvent
 from hookyard.signatures.base import SignedMessage
 from hookyard.signatures.standard_webhooks import StandardWebhooks
