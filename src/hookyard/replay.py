@@ -43,6 +43,7 @@ from hookyard.delivery.exchange import SendResult
 from hookyard.delivery.handlers import Event, call_handler
 from hookyard.delivery.ratelimit import TokenBucket
 from hookyard.delivery.sender import build_request
+from hookyard.delivery.transport import Transport
 from hookyard.exceptions import ConfigError, StoreSaturated, UsageError
 from hookyard.ids import new_id
 from hookyard.inspect.query import FILTER_NAMES, BadFilter, parse_filter
@@ -426,9 +427,17 @@ class _Recorder:
 class Replayer:
     """Runs replays against one store. One instance may run one batch at a time."""
 
-    def __init__(self, store: Store, *, client: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        client: httpx.AsyncClient | None = None,
+        transport: Transport | None = None,
+    ) -> None:
         self.store = store
         self.client = client
+        #: What sends HTTP attempts; by default a ``BulkSender`` over ``client`` per run.
+        self.transport = transport
         self._handled: set[str] = set()
 
     async def select(self, plan: ReplayPlan) -> list[str]:
@@ -506,7 +515,7 @@ class Replayer:
         the last two cases the exception propagates after the batch is marked.
         """
         recorder = _Recorder(self.store, batch.id, on_progress)
-        sender = BulkSender(self.client)
+        transport = BulkSender(self.client) if self.transport is None else self.transport
         status, error = "done", None
         started = time.perf_counter()
         try:
@@ -515,7 +524,7 @@ class Replayer:
                 writer = group.create_task(recorder.run())
                 feeder = group.create_task(self._feed(plan, ids, queue, recorder))
                 workers = [
-                    group.create_task(self._work(plan, sender, queue, recorder))
+                    group.create_task(self._work(plan, transport, queue, recorder))
                     for _ in range(plan.concurrency)
                 ]
                 await feeder
@@ -539,7 +548,8 @@ class Replayer:
                 await recorder.close()
             with contextlib.suppress(Exception):
                 await self.store.finish_replay_batch(batch.id, status, now_us=now_us(), error=error)
-            await sender.aclose()
+            if self.transport is None:
+                await transport.aclose()
             log_event(
                 log,
                 logging.INFO,
@@ -596,15 +606,15 @@ class Replayer:
     async def _work(
         self,
         plan: ReplayPlan,
-        sender: BulkSender,
+        transport: Transport,
         queue: asyncio.Queue[ReplayPayload | None],
         recorder: _Recorder,
     ) -> None:
         while (payload := await queue.get()) is not None:
-            recorder.add(await self.replay_one(plan, sender, payload))
+            recorder.add(await self.replay_one(plan, transport, payload))
 
     async def replay_one(
-        self, plan: ReplayPlan, sender: BulkSender, payload: ReplayPayload
+        self, plan: ReplayPlan, transport: Transport, payload: ReplayPayload
     ) -> ReplayResult:
         """Attempt one event once; never raises for the receiver's or handler's failure."""
         destination = plan.target.destination
@@ -613,7 +623,7 @@ class Replayer:
         if destination.kind == "handler":
             return await self._handle(plan, payload)
         request = build_request(destination, payload, 1, replay_of=payload.id)
-        sent = await sender.send(request, destination.timeout_seconds)
+        sent = await transport.send(request, destination.timeout_seconds)
         code = sent.status_code
         if code is not None and 200 <= code < 300:
             return self._result(plan, payload.id, "delivered", sent, f"delivered: HTTP {code}")

@@ -5,9 +5,12 @@ The worker loop claims dispatches and calls into these pieces:
     destinations = parse_destinations(settings.destinations, sources=settings.sources)
     router = make_router(destinations.values())            # ingest: who gets this event
     request = build_request(destination, event, attempt)   # exact bytes and headers
-    result = await send(client, request, destination.timeout_seconds)
+    result = await transport.send(request, destination.timeout_seconds)
     # or, for a handler: result = await call_handler(func, Event.from_event(event))
     decision = decide(destination.retry, attempt, result.outcome, now, rng)
+
+``event`` is a ``models.DeliveryEvent``; ``transport`` is any ``Transport`` (the default
+``BulkSender``, ``HttpxTransport``, or ``MockTransport`` in tests).
 """
 
 from hookyard.delivery.destinations import Destination, Signing, parse_destinations
@@ -23,7 +26,8 @@ from hookyard.delivery.retry import (
     parse_retry_after,
 )
 from hookyard.delivery.routing import Router, make_router
-from hookyard.delivery.sender import build_request, make_client, send
+from hookyard.delivery.sender import HttpxTransport, build_request, make_client, send
+from hookyard.delivery.transport import MockTransport, Transport
 
 __all__ = [
     "BreakerConfig",
@@ -31,6 +35,8 @@ __all__ = [
     "Decision",
     "Destination",
     "Event",
+    "HttpxTransport",
+    "MockTransport",
     "Outcome",
     "OutgoingRequest",
     "Reject",
@@ -39,6 +45,7 @@ __all__ = [
     "Router",
     "SendResult",
     "Signing",
+    "Transport",
     "build_request",
     "call_handler",
     "decide",

@@ -3,7 +3,8 @@
 ``build_request`` decides every byte that goes on the wire and reads nothing but its
 arguments, so retries, replays, dry runs and the mirror lane all produce the same
 request for the same inputs. ``send`` is the only function here that does I/O; it
-never raises for a network failure, it reports it in ``SendResult``.
+never raises for a network failure, it reports it in ``SendResult``. ``HttpxTransport``
+is ``send`` over one client as a ``Transport``.
 """
 
 from __future__ import annotations
@@ -228,3 +229,19 @@ def _kept_headers(headers: httpx.Headers) -> tuple[tuple[str, str], ...]:
         if lowered in KEPT_RESPONSE_HEADERS:
             kept.append((lowered, value[:500]))
     return tuple(kept)
+
+
+class HttpxTransport:
+    """``send`` through one httpx client, as a ``Transport``; closes the client only if
+    it made it."""
+
+    def __init__(self, client: httpx.AsyncClient | None = None) -> None:
+        self.client = make_client() if client is None else client
+        self._own_client = client is None
+
+    async def send(self, request: OutgoingRequest, timeout: float) -> SendResult:  # noqa: ASYNC109
+        return await send(self.client, request, timeout)
+
+    async def aclose(self) -> None:
+        if self._own_client:
+            await self.client.aclose()

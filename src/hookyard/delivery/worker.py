@@ -30,6 +30,7 @@ from hookyard.delivery.handlers import Event, call_handler
 from hookyard.delivery.ratelimit import TokenBucket
 from hookyard.delivery.retry import CircuitBreaker, Decision, decide
 from hookyard.delivery.sender import build_request, make_client
+from hookyard.delivery.transport import Transport
 from hookyard.exceptions import StoreError
 from hookyard.logs import AccessLog, log_event
 from hookyard.models import AttemptRecord, ClaimedDispatch, DeliveryEvent
@@ -79,6 +80,8 @@ class DeliveryService:
     poll_interval: float = 1.0
     worker_id: str = field(default_factory=new_worker_id)
     client: httpx.AsyncClient | None = None
+    #: What sends HTTP attempts; by default a ``BulkSender`` over ``client``, made at start.
+    transport: Transport | None = None
     rng: random.Random = field(default_factory=random.Random)
 
     def __post_init__(self) -> None:
@@ -90,7 +93,7 @@ class DeliveryService:
         self._unlisten: Callable[[], Awaitable[None]] | None = None
         self._disabled: dict[str, str] = {}
         self._own_client = self.client is None
-        self._sender: BulkSender | None = None
+        self._own_transport = self.transport is None
         # One line per attempt: buffered like ingest's access log, not a logging call each.
         self._attempt_log = AccessLog(log, "attempt")
         if self.lease_seconds is None:
@@ -104,10 +107,11 @@ class DeliveryService:
         if not self.destinations:
             return
         if self.client is None:
-            self.client = make_client()
-        # Plain-http destinations go straight to kept-alive sockets (httpx's pool cost
-        # milliseconds of CPU per request here); anything else falls back to the client.
-        self._sender = BulkSender(self.client)
+            self.client = make_client()  # also what alerts are sent with
+        if self.transport is None:
+            # Plain-http destinations go straight to kept-alive sockets (httpx's pool cost
+            # milliseconds of CPU per request here); anything else falls back to the client.
+            self.transport = BulkSender(self.client)
         listen = getattr(self.store, "listen_for_dispatches", None)
         if listen is not None:
             self._unlisten = await listen(self.wake)
@@ -136,8 +140,8 @@ class DeliveryService:
                 )
         if self._unlisten is not None:
             await self._unlisten()
-        if self._sender is not None:
-            await self._sender.aclose()
+        if self._own_transport and self.transport is not None:
+            await self.transport.aclose()
         if self._own_client and self.client is not None:
             await self.client.aclose()
 
@@ -235,8 +239,8 @@ class DeliveryService:
             processed_key = (destination.name, key, dispatch.event_id)
         else:
             request = build_request(destination, event, number, replay_of=dispatch.replay_of)
-            assert self._sender is not None
-            result = await self._sender.send(request, destination.timeout_seconds)
+            assert self.transport is not None
+            result = await self.transport.send(request, destination.timeout_seconds)
         decision = decide(destination.retry, number, result.outcome, time.time(), self.rng)
         lane = self._lanes[destination.name]
         if lane.breaker is not None:
