@@ -22,27 +22,24 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from hookyard.clock import now_us
 from hookyard.delivery.alerts import AlertConfig, dead_notice, send_alert
+from hookyard.delivery.attempt import attempt, attempt_record, not_attempted
 from hookyard.delivery.bulk import BulkSender
 from hookyard.delivery.destinations import Destination
 from hookyard.delivery.exchange import SendResult
-from hookyard.delivery.handlers import Event, call_handler
 from hookyard.delivery.ratelimit import TokenBucket
 from hookyard.delivery.retry import CircuitBreaker, Decision, decide
-from hookyard.delivery.sender import build_request, make_client
+from hookyard.delivery.sender import make_client
 from hookyard.delivery.transport import Transport
 from hookyard.exceptions import StoreError
 from hookyard.logs import AccessLog, log_event
-from hookyard.models import AttemptRecord, ClaimedDispatch, DeliveryEvent
+from hookyard.models import ClaimedDispatch
 from hookyard.store.base import Store
 
 log = logging.getLogger("hookyard.delivery")
 STATUS_FOR = {"delivered": "delivered", "retry": "retrying", "dead": "dead", "disable": "disabled"}
 SHUTDOWN_GRACE_SECONDS = 10.0
-
-
-def now_us() -> int:
-    return time.time_ns() // 1000
 
 
 def new_worker_id() -> str:
@@ -218,30 +215,23 @@ class DeliveryService:
 
     async def _attempt(self, destination: Destination, dispatch: ClaimedDispatch) -> None:
         number = dispatch.attempts + 1
-        event = dispatch.event
-        if destination.dry_run:
-            await self._record_dry_run(destination, dispatch, event, number)
-            return
         processed_key = None
-        if destination.kind == "handler":
-            key = event.idempotency_key
+        if destination.kind == "handler" and not destination.dry_run:
+            key = dispatch.event.idempotency_key
             if await self.store.is_processed(destination.name, key):
                 await self._record(
-                    dispatch, number, _skipped(), "delivered", "delivered: already processed"
+                    dispatch, number, not_attempted(), "delivered", "delivered: already processed"
                 )
                 return
-            assert destination.handler_func is not None
-            result = await call_handler(
-                destination.handler_func,
-                Event.from_event(event, number, replay_of=dispatch.replay_of),
-                timeout=destination.timeout_seconds,
-            )
             processed_key = (destination.name, key, dispatch.event_id)
-        else:
-            request = build_request(destination, event, number, replay_of=dispatch.replay_of)
-            assert self.transport is not None
-            result = await self.transport.send(request, destination.timeout_seconds)
-        decision = decide(destination.retry, number, result.outcome, time.time(), self.rng)
+        assert self.transport is not None
+        done = await attempt(
+            destination, dispatch.event, number, self.transport, replay_of=dispatch.replay_of
+        )
+        if done.kind == "dry_run":
+            await self._record(dispatch, number, done.result, "dry_run", "dry_run: built, not sent")
+            return
+        decision = decide(destination.retry, number, done.result.outcome, time.time(), self.rng)
         lane = self._lanes[destination.name]
         if lane.breaker is not None:
             lane.breaker.record(decision.destination_ok, time.time())
@@ -249,7 +239,7 @@ class DeliveryService:
         await self._record(
             dispatch,
             number,
-            result,
+            done.result,
             status,
             f"{decision.kind}: {decision.reason}",
             decision=decision,
@@ -308,22 +298,16 @@ class DeliveryService:
         decision: Decision | None = None,
         processed_key: tuple[str, str, str] | None = None,
     ) -> None:
-        attempt = AttemptRecord(
-            dispatch_id=dispatch.dispatch_id,
-            number=number,
-            started_us=result.started_us,
-            latency_ms=round(result.latency_ms, 3),
-            status_code=result.status_code,
-            response_headers=result.response_headers,
-            response_excerpt=result.response_excerpt,
-            error_class=result.error_class,
-            error_message=result.error_message,
-            decision=decision_text,
+        record = attempt_record(
+            dispatch.dispatch_id,
+            number,
+            result,
+            decision_text,
             next_attempt_us=decision.next_attempt_us if decision else None,
         )
         try:
             kept = await self.store.record_attempt(
-                self.worker_id, attempt, status=status, processed_key=processed_key
+                self.worker_id, record, status=status, processed_key=processed_key
             )
         except StoreError as exc:
             log.error("recording attempt failed (the lease will expire and it is retried): %s", exc)
@@ -336,7 +320,7 @@ class DeliveryService:
             event_type=dispatch.event.event_type,
             attempt=number,
             status_code=result.status_code,
-            latency_ms=round(result.latency_ms, 3),
+            latency_ms=record.latency_ms,
             outcome=status,
             replay_of=dispatch.replay_of,
         )
@@ -345,36 +329,11 @@ class DeliveryService:
         else:
             log_event(log, logging.WARNING, "attempt not recorded: lease lost", **fields)
 
-    async def _record_dry_run(
-        self, destination: Destination, dispatch: ClaimedDispatch, event: DeliveryEvent, number: int
-    ) -> None:
-        if destination.kind == "http":
-            request = build_request(destination, event, number, replay_of=dispatch.replay_of)
-            preview = f"{request.method} {request.url}\n".encode() + b"".join(
-                name + b": " + (b"***" if _sensitive(name) else value) + b"\n"
-                for name, value in request.headers
-            )
-        else:
-            preview = f"call {destination.handler}\n".encode()
-        result = SendResult(started_at=time.time(), latency_ms=0.0, response_excerpt=preview)
-        await self._record(dispatch, number, result, "dry_run", "dry_run: built, not sent")
-
     async def _record_unroutable(self, dispatch: ClaimedDispatch) -> None:
-        result = SendResult(
-            started_at=time.time(),
-            latency_ms=0.0,
+        result = not_attempted(
             error_class="UnknownDestination",
             error_message=f"destination {dispatch.destination!r} is no longer configured",
         )
         await self._record(
             dispatch, dispatch.attempts + 1, result, "dead", "dead: destination not configured"
         )
-
-
-def _skipped() -> SendResult:
-    return SendResult(started_at=time.time(), latency_ms=0.0)
-
-
-def _sensitive(name: bytes) -> bool:
-    lowered = name.lower()
-    return any(word in lowered for word in (b"authorization", b"signature", b"token", b"secret"))
