@@ -202,16 +202,13 @@ class EventFilter:
 
 
 @dataclass(frozen=True, slots=True)
-class ClaimedDispatch:
-    """A dispatch a worker holds a lease on, with the stored request it must deliver."""
+class DeliveryEvent:
+    """A stored event as every delivery reads it (worker, replay, handlers): the exact
+    bytes plus what signing and routing need. ``body`` is the stored bytes, untouched."""
 
-    dispatch_id: str
-    destination: str
-    attempts: int
-    replay_of: str | None
-    batch_id: str | None
-    event_id: str
+    id: str
     source: str
+    received_us: int
     event_type: str | None
     provider_event_id: str | None
     content_type: str
@@ -221,7 +218,32 @@ class ClaimedDispatch:
     @property
     def idempotency_key(self) -> str:
         """The same on every retry and replay: the provider's id, else hookyard's."""
-        return self.provider_event_id or self.event_id
+        return idempotency_key(self.id, self.provider_event_id)
+
+    def __repr__(self) -> str:  # headers may carry provider credentials
+        return f"DeliveryEvent(id={self.id!r}, source={self.source!r}, type={self.event_type!r})"
+
+
+def idempotency_key(event_id: str, provider_event_id: str | None) -> str:
+    """The one definition of an event's idempotency key, for ``DeliveryEvent`` and for the
+    handler ``Event`` a user may build by hand (so the two can never disagree)."""
+    return provider_event_id or event_id
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedDispatch:
+    """A dispatch a worker holds a lease on, with the stored event it must deliver."""
+
+    dispatch_id: str
+    destination: str
+    attempts: int
+    replay_of: str | None
+    batch_id: str | None
+    event: DeliveryEvent
+
+    @property
+    def event_id(self) -> str:
+        return self.event.id
 
 
 DispatchStatus = Literal[
@@ -236,26 +258,8 @@ ReplayDispatchStatus = Literal["delivered", "failed", "skipped", "dry_run"]
 """A replayed dispatch is attempted once; workers never claim these statuses."""
 
 
-@dataclass(frozen=True, slots=True)
-class ReplayPayload:
-    """A stored event as replay reads it: the exact bytes plus what signing and routing need."""
-
-    id: str
-    source: str
-    received_us: int
-    event_type: str | None
-    provider_event_id: str | None
-    content_type: str
-    headers: HeaderList
-    body: bytes
-
-    @property
-    def idempotency_key(self) -> str:
-        """The original's key, so a receiver that handled it can dedupe the replay."""
-        return self.provider_event_id or self.id
-
-    def __repr__(self) -> str:  # headers may carry provider credentials
-        return f"ReplayPayload(id={self.id!r}, source={self.source!r}, type={self.event_type!r})"
+ReplayPayload = DeliveryEvent
+"""A stored event as replay reads it: the same type the worker delivers."""
 
 
 @dataclass(frozen=True, slots=True)

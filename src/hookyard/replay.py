@@ -37,17 +37,18 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import httpx
 
+from hookyard.clock import now_us
+from hookyard.delivery.attempt import Attempted, attempt, attempt_record, not_attempted
 from hookyard.delivery.bulk import BulkSender
 from hookyard.delivery.destinations import Destination, parse_destination
-from hookyard.delivery.handlers import Event, call_handler
+from hookyard.delivery.exchange import SendResult
 from hookyard.delivery.ratelimit import TokenBucket
-from hookyard.delivery.sender import OutgoingEvent, SendResult, build_request
+from hookyard.delivery.transport import Transport
 from hookyard.exceptions import ConfigError, StoreSaturated, UsageError
 from hookyard.filtering import cli_flag, filter_from_params
 from hookyard.ids import new_id
 from hookyard.logs import log_event
 from hookyard.models import (
-    AttemptRecord,
     DispatchRecord,
     EventFilter,
     ReplayBatch,
@@ -77,10 +78,6 @@ STALE_AFTER_SECONDS = 6 * HEARTBEAT_SECONDS
 MAX_IDS = 100_000
 PREVIEW_COUNT = 5
 _SIGNING_PROBE_URL = "https://signing.invalid/"
-
-
-def now_us() -> int:
-    return time.time_ns() // 1000
 
 
 def _plain(key: str) -> str:
@@ -382,9 +379,17 @@ class _Recorder:
 class Replayer:
     """Runs replays against one store. One instance may run one batch at a time."""
 
-    def __init__(self, store: Store, *, client: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        client: httpx.AsyncClient | None = None,
+        transport: Transport | None = None,
+    ) -> None:
         self.store = store
         self.client = client
+        #: What sends HTTP attempts; by default a ``BulkSender`` over ``client`` per run.
+        self.transport = transport
         self._handled: set[str] = set()
 
     async def select(self, plan: ReplayPlan) -> list[str]:
@@ -462,7 +467,7 @@ class Replayer:
         the last two cases the exception propagates after the batch is marked.
         """
         recorder = _Recorder(self.store, batch.id, on_progress)
-        sender = BulkSender(self.client)
+        transport = BulkSender(self.client) if self.transport is None else self.transport
         status, error = "done", None
         started = time.perf_counter()
         try:
@@ -471,7 +476,7 @@ class Replayer:
                 writer = group.create_task(recorder.run())
                 feeder = group.create_task(self._feed(plan, ids, queue, recorder))
                 workers = [
-                    group.create_task(self._work(plan, sender, queue, recorder))
+                    group.create_task(self._work(plan, transport, queue, recorder))
                     for _ in range(plan.concurrency)
                 ]
                 await feeder
@@ -495,7 +500,8 @@ class Replayer:
                 await recorder.close()
             with contextlib.suppress(Exception):
                 await self.store.finish_replay_batch(batch.id, status, now_us=now_us(), error=error)
-            await sender.aclose()
+            if self.transport is None:
+                await transport.aclose()
             log_event(
                 log,
                 logging.INFO,
@@ -552,79 +558,38 @@ class Replayer:
     async def _work(
         self,
         plan: ReplayPlan,
-        sender: BulkSender,
+        transport: Transport,
         queue: asyncio.Queue[ReplayPayload | None],
         recorder: _Recorder,
     ) -> None:
         while (payload := await queue.get()) is not None:
-            recorder.add(await self.replay_one(plan, sender, payload))
+            recorder.add(await self.replay_one(plan, transport, payload))
 
     async def replay_one(
-        self, plan: ReplayPlan, sender: BulkSender, payload: ReplayPayload
+        self, plan: ReplayPlan, transport: Transport, payload: ReplayPayload
     ) -> ReplayResult:
         """Attempt one event once; never raises for the receiver's or handler's failure."""
         destination = plan.target.destination
-        event = OutgoingEvent(
-            id=payload.id,
-            source=payload.source,
-            event_type=payload.event_type,
-            provider_event_id=payload.provider_event_id,
-            content_type=payload.content_type,
-            headers=payload.headers,
-            body=payload.body,
-        )
-        if destination.dry_run:
-            return self._dry_run(plan, event)
-        if destination.kind == "handler":
-            return await self._handle(plan, payload, event)
-        request = build_request(destination, event, 1, replay_of=payload.id)
-        sent = await sender.send(request, destination.timeout_seconds)
-        code = sent.status_code
-        if code is not None and 200 <= code < 300:
-            return self._result(plan, payload.id, "delivered", sent, f"delivered: HTTP {code}")
-        reason = f"HTTP {code}" if code is not None else f"{sent.error_class}: {sent.error_message}"
-        return self._result(plan, payload.id, "failed", sent, f"failed: {reason} (not retried)")
-
-    async def _handle(
-        self, plan: ReplayPlan, payload: ReplayPayload, event: OutgoingEvent
-    ) -> ReplayResult:
-        destination = plan.target.destination
         key = payload.idempotency_key
-        if not plan.force and (
-            key in self._handled or await self.store.is_processed(destination.name, key)
-        ):
-            skipped = SendResult(started_at=time.time(), latency_ms=0.0)
-            reason = "skipped: already processed by this handler (force runs it again)"
-            return self._result(plan, payload.id, "skipped", skipped, reason)
-        self._handled.add(key)
-        assert destination.handler_func is not None
-        called = await call_handler(
-            destination.handler_func,
-            Event.from_outgoing(event, 1, replay_of=payload.id),
-            timeout=destination.timeout_seconds,
+        processed_key = None
+        if destination.kind == "handler" and not destination.dry_run:
+            if not plan.force and (
+                key in self._handled or await self.store.is_processed(destination.name, key)
+            ):
+                reason = "skipped: already processed by this handler (force runs it again)"
+                return self._result(plan, payload.id, "skipped", not_attempted(), reason)
+            self._handled.add(key)
+            processed_key = (destination.name, key, payload.id)
+        done = await attempt(destination, payload, 1, transport, replay_of=payload.id)
+        status, reason = _judge(done)
+        return self._result(
+            plan,
+            payload.id,
+            status,
+            done.result,
+            reason,
+            processed_key=processed_key if status == "delivered" else None,
         )
-        if called.error_kind is None:
-            return self._result(
-                plan,
-                payload.id,
-                "delivered",
-                called,
-                "delivered: handler returned",
-                processed_key=(destination.name, key, payload.id),
-            )
-        reason = f"{called.error_class}: {called.error_message}"
-        return self._result(plan, payload.id, "failed", called, f"failed: {reason} (not retried)")
-
-    def _dry_run(self, plan: ReplayPlan, event: OutgoingEvent) -> ReplayResult:
-        destination = plan.target.destination
-        if destination.kind == "http":
-            request = build_request(destination, event, 1, replay_of=event.id)
-            preview = f"{request.method} {request.url}\n".encode()
-        else:
-            preview = f"call {destination.handler}\n".encode()
-        built = SendResult(started_at=time.time(), latency_ms=0.0, response_excerpt=preview)
-        reason = "dry_run: the destination is in dry-run mode; built, not sent"
-        return self._result(plan, event.id, "dry_run", built, reason)
 
     def _result(
         self,
@@ -637,19 +602,7 @@ class Replayer:
         processed_key: tuple[str, str, str] | None = None,
     ) -> ReplayResult:
         dispatch_id = new_id()
-        attempt = AttemptRecord(
-            dispatch_id=dispatch_id,
-            number=1,
-            started_us=sent.started_us,
-            latency_ms=round(sent.latency_ms, 3),
-            status_code=sent.status_code,
-            response_headers=sent.response_headers,
-            response_excerpt=sent.response_excerpt,
-            error_class=sent.error_class,
-            error_message=sent.error_message,
-            decision=decision,
-            next_attempt_us=None,
-        )
+        record = attempt_record(dispatch_id, 1, sent, decision)
         log_event(
             log,
             logging.INFO,
@@ -659,7 +612,7 @@ class Replayer:
             destination=plan.target.label,
             attempt=1,
             status_code=sent.status_code,
-            latency_ms=attempt.latency_ms,
+            latency_ms=record.latency_ms,
             outcome=status,
             replay_of=event_id,
         )
@@ -668,9 +621,25 @@ class Replayer:
             event_id=event_id,
             destination=plan.target.label,
             status=status,
-            attempt=attempt,
+            attempt=record,
             processed_key=processed_key,
         )
+
+
+def _judge(done: Attempted) -> tuple[ReplayDispatchStatus, str]:
+    """A replay's rule: one attempt, a success is delivered, anything else failed."""
+    sent = done.result
+    if done.kind == "dry_run":
+        return "dry_run", "dry_run: the destination is in dry-run mode; built, not sent"
+    if done.kind == "handled":
+        if sent.error_kind is None:
+            return "delivered", "delivered: handler returned"
+        return "failed", f"failed: {sent.error_class}: {sent.error_message} (not retried)"
+    code = sent.status_code
+    if code is not None and 200 <= code < 300:
+        return "delivered", f"delivered: HTTP {code}"
+    reason = f"HTTP {code}" if code is not None else f"{sent.error_class}: {sent.error_message}"
+    return "failed", f"failed: {reason} (not retried)"
 
 
 # -- in the server ---------------------------------------------------------------------------

@@ -19,15 +19,9 @@ import pytest
 
 from hookyard.delivery.bulk import BulkSender
 from hookyard.delivery.destinations import parse_destination
-from hookyard.delivery.sender import (
-    EXCERPT_BYTES,
-    OutgoingEvent,
-    OutgoingRequest,
-    SendResult,
-    build_request,
-    make_client,
-    send,
-)
+from hookyard.delivery.exchange import EXCERPT_BYTES, OutgoingRequest, SendResult
+from hookyard.delivery.sender import build_request, make_client, send
+from hookyard.models import DeliveryEvent
 from support.sink import Reply, ScriptedServer, running_sink
 
 BODY = bytes(range(256)) + b'\r\n{"type": "invoice.paid"}\r\n' + b"\xc3\x28" * 1000
@@ -53,7 +47,8 @@ async def bulk() -> AsyncIterator[BulkSender]:
 
 
 def request(url: str, **table: object) -> OutgoingRequest:
-    event = OutgoingEvent(
+    event = DeliveryEvent(
+        received_us=1_700_000_000_000_000,
         id="01HZX3Y4Z5A6B7C8D9E0F1G2H3",
         source="stripe",
         event_type="invoice.paid",

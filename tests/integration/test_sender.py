@@ -12,16 +12,10 @@ import httpx
 import pytest
 
 from hookyard.delivery.destinations import Destination, parse_destination
+from hookyard.delivery.exchange import EXCERPT_BYTES, OutgoingRequest, SendResult
 from hookyard.delivery.retry import RetryPolicy, decide
-from hookyard.delivery.sender import (
-    EXCERPT_BYTES,
-    OutgoingEvent,
-    OutgoingRequest,
-    SendResult,
-    build_request,
-    make_client,
-    send,
-)
+from hookyard.delivery.sender import HttpxTransport, build_request, make_client, send
+from hookyard.models import DeliveryEvent
 from hookyard.signatures.base import SignedMessage
 from hookyard.signatures.standard_webhooks import StandardWebhooks
 from support.sink import Reply, ScriptedServer, running_sink
@@ -49,8 +43,9 @@ def closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def event(provider_id: str | None = "evt_42") -> OutgoingEvent:
-    return OutgoingEvent(
+def event(provider_id: str | None = "evt_42") -> DeliveryEvent:
+    return DeliveryEvent(
+        received_us=1_700_000_000_000_000,
         id="01HZX3Y4Z5A6B7C8D9E0F1G2H3",
         source="stripe",
         event_type="invoice.paid",
@@ -73,6 +68,20 @@ def decision_for(result: SendResult, attempt: int = 1) -> str:
 
 
 # -- success path ----------------------------------------------------------------------------
+
+
+async def test_the_httpx_transport_sends_through_its_client_and_closes_only_its_own(
+    server: ScriptedServer, client: httpx.AsyncClient
+) -> None:
+    request = build_request(destination(server.url()), event(), 1)
+    lent = HttpxTransport(client)
+    assert (await lent.send(request, 5.0)).status_code == 200
+    await lent.aclose()
+    assert not client.is_closed  # the caller's client outlives the transport
+    assert [r.header("Idempotency-Key") for r in server.received] == ["evt_42"]
+    own = HttpxTransport()  # makes its client, so closes it
+    await own.aclose()
+    assert own.client.is_closed
 
 
 async def test_body_bytes_and_headers_arrive_exactly(

@@ -1,4 +1,4 @@
-"""Sending in bulk: plain-``http`` requests straight over asyncio, for replays.
+"""Sending in bulk: plain-``http`` requests straight over asyncio, for workers and replays.
 
 A bulk replay to one receiver is bound by the HTTP client's CPU cost per request.
 httpx (with httpcore, anyio and h11 beneath it) spends most of a millisecond of CPU
@@ -33,16 +33,15 @@ from urllib.parse import urlsplit
 import httptools
 import httpx
 
-from hookyard.delivery.retry import ErrorKind
-from hookyard.delivery.sender import (
+from hookyard.delivery.exchange import (
     EXCERPT_BYTES,
     KEPT_RESPONSE_HEADERS,
     OutgoingRequest,
     Progress,
     SendResult,
-    make_client,
-    send,
 )
+from hookyard.delivery.retry import ErrorKind
+from hookyard.delivery.sender import make_client, send
 
 #: Stop reading from a socket while this much response body waits to be consumed.
 HIGH_WATER = 256 * 1024
@@ -194,8 +193,9 @@ class _Target:
 class BulkSender:
     """``send`` for many requests: direct for plain http, else through ``client``.
 
-    It keeps idle connections per host without a limit of its own: the caller bounds
-    how many requests are in flight. Close it with ``aclose``.
+    The worker's and replay's default ``Transport``. It keeps idle connections per host
+    without a limit of its own: the caller bounds how many requests are in flight. Close
+    it with ``aclose``.
     """
 
     def __init__(self, client: httpx.AsyncClient | None = None, *, trust_env: bool = True):

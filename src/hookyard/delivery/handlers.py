@@ -21,9 +21,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeAlias, cast
 
+from hookyard.clock import elapsed_ms
+from hookyard.delivery.exchange import SendResult
 from hookyard.delivery.retry import ErrorKind
-from hookyard.delivery.sender import OutgoingEvent, SendResult, elapsed_ms
-from hookyard.models import HeaderList, header_value
+from hookyard.models import DeliveryEvent, HeaderList, header_value, idempotency_key
 
 Handler: TypeAlias = Callable[["Event"], Any]
 
@@ -58,7 +59,7 @@ class Event:
     @property
     def idempotency_key(self) -> str:
         """The same on every retry and replay: use it to make side effects happen once."""
-        return self.provider_event_id or self.id
+        return idempotency_key(self.id, self.provider_event_id)
 
     def header(self, name: str) -> str | None:
         """First value of header ``name`` (case-insensitive), or None."""
@@ -73,8 +74,8 @@ class Event:
         return json.loads(self.body)
 
     @classmethod
-    def from_outgoing(
-        cls, event: OutgoingEvent, attempt: int = 1, *, replay_of: str | None = None
+    def from_event(
+        cls, event: DeliveryEvent, attempt: int = 1, *, replay_of: str | None = None
     ) -> Event:
         return cls(
             id=event.id,

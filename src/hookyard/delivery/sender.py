@@ -3,7 +3,8 @@
 ``build_request`` decides every byte that goes on the wire and reads nothing but its
 arguments, so retries, replays, dry runs and the mirror lane all produce the same
 request for the same inputs. ``send`` is the only function here that does I/O; it
-never raises for a network failure, it reports it in ``SendResult``.
+never raises for a network failure, it reports it in ``SendResult``. ``HttpxTransport``
+is ``send`` over one client as a ``Transport``.
 """
 
 from __future__ import annotations
@@ -12,124 +13,33 @@ import asyncio
 import fnmatch
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import httpx
 
 from hookyard import __version__
-from hookyard.delivery.retry import ErrorKind, Outcome
-from hookyard.models import HeaderList, header_value
+from hookyard.delivery.destinations import Destination
+from hookyard.delivery.exchange import (
+    EXCERPT_BYTES,
+    KEPT_RESPONSE_HEADERS,
+    OutgoingRequest,
+    Progress,
+    SendResult,
+)
+from hookyard.delivery.retry import ErrorKind
+from hookyard.models import DeliveryEvent, HeaderList, header_value
 from hookyard.signatures.registry import signature_header_names
 
-if TYPE_CHECKING:  # destinations imports handlers, which imports this module
-    from hookyard.delivery.destinations import Destination
-
-EXCERPT_BYTES = 4096
 USER_AGENT = f"hookyard/{__version__}"
-#: Response headers worth keeping with an attempt: they explain what the receiver meant.
-KEPT_RESPONSE_HEADERS = (
-    "retry-after",
-    "content-type",
-    "content-length",
-    "location",
-    "date",
-    "server",
-    "x-request-id",
-    "request-id",
-    "www-authenticate",
-)
 
 #: Header names the known provider schemes sign with, as each scheme declares them;
 #: ``signing = "passthrough"`` forwards these.
 PASSTHROUGH_SIGNATURE_HEADERS = signature_header_names()
 
 
-@dataclass(frozen=True, slots=True)
-class OutgoingEvent:
-    """A stored event as delivery needs it. ``body`` is the stored bytes, untouched."""
-
-    id: str
-    source: str
-    event_type: str | None
-    provider_event_id: str | None
-    content_type: str
-    headers: HeaderList
-    body: bytes
-
-    @property
-    def idempotency_key(self) -> str:
-        """Stable for every retry and replay of this event."""
-        return self.provider_event_id or self.id
-
-    def __repr__(self) -> str:  # headers may carry provider secrets or tokens
-        return f"OutgoingEvent(id={self.id!r}, source={self.source!r}, type={self.event_type!r})"
-
-
-@dataclass(frozen=True, slots=True)
-class OutgoingRequest:
-    destination: str
-    url: str
-    headers: tuple[tuple[bytes, bytes], ...]
-    body: bytes
-    idempotency_key: str
-    attempt: int
-    method: str = "POST"
-
-    def header(self, name: str) -> str | None:
-        wanted = name.lower().encode("latin-1")
-        for key, value in self.headers:
-            if key.lower() == wanted:
-                return value.decode("latin-1")
-        return None
-
-    def __repr__(self) -> str:  # headers carry signatures and may carry credentials
-        return (
-            f"OutgoingRequest(destination={self.destination!r}, url={self.url!r}, "
-            f"attempt={self.attempt}, body={len(self.body)} bytes)"
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class SendResult:
-    """What one attempt produced: the fields an attempt row stores."""
-
-    started_at: float
-    latency_ms: float
-    status_code: int | None = None
-    response_headers: tuple[tuple[str, str], ...] = ()
-    response_excerpt: bytes = b""
-    error_kind: ErrorKind | None = None
-    error_class: str | None = None
-    error_message: str | None = None
-    #: Detail that does not change the verdict, e.g. the excerpt could not be read.
-    note: str | None = None
-
-    @property
-    def started_us(self) -> int:
-        return int(self.started_at * 1_000_000)
-
-    def response_header(self, name: str) -> str | None:
-        wanted = name.lower()
-        for key, value in self.response_headers:
-            if key == wanted:
-                return value
-        return None
-
-    @property
-    def outcome(self) -> Outcome:
-        return Outcome(
-            status_code=self.status_code,
-            error_kind=self.error_kind,
-            error_message=self.error_message,
-            retry_after=self.response_header("retry-after"),
-        )
-
-
 def build_request(
     destination: Destination,
-    event: OutgoingEvent,
+    event: DeliveryEvent,
     attempt_number: int,
     *,
     replay_of: str | None = None,
@@ -233,57 +143,6 @@ def make_client(
     )
 
 
-@dataclass(slots=True)
-class Progress:
-    """What one HTTP exchange has received so far, and the ``SendResult`` it makes.
-
-    Shared by ``send`` and the bulk sender, so a timeout or an error midway is reported
-    the same way whichever of them was sending.
-    """
-
-    started_at: float = field(default_factory=time.time)
-    clock: float = field(default_factory=time.perf_counter)
-    latency_ms: float | None = None
-    status: int | None = None
-    kept: tuple[tuple[str, str], ...] = ()
-    excerpt: bytearray = field(default_factory=bytearray)
-
-    def answered(self, status: int, kept: tuple[tuple[str, str], ...]) -> None:
-        """The response headers arrived: latency is measured up to here."""
-        self.latency_ms = elapsed_ms(self.clock)
-        self.status, self.kept = status, kept
-
-    def result(self, note: str | None = None) -> SendResult:
-        return SendResult(
-            started_at=self.started_at,
-            latency_ms=self.latency_ms if self.latency_ms is not None else elapsed_ms(self.clock),
-            status_code=self.status,
-            response_headers=self.kept,
-            response_excerpt=bytes(self.excerpt[:EXCERPT_BYTES]),
-            note=note,
-        )
-
-    def failed(self, kind: ErrorKind, error_class: str, message: str) -> SendResult:
-        message = message[:500]
-        if self.status is not None:
-            # The receiver already answered; a failure while reading the excerpt does not
-            # change its verdict, so keep the status and note the error only as detail.
-            return self.result(note=f"response excerpt incomplete: {error_class}: {message}")
-        return SendResult(
-            started_at=self.started_at,
-            latency_ms=elapsed_ms(self.clock),
-            error_kind=kind,
-            error_class=error_class,
-            error_message=message,
-        )
-
-    def raised(self, kind: ErrorKind, exc: BaseException) -> SendResult:
-        return self.failed(kind, type(exc).__name__, _message(exc))
-
-    def timed_out(self, seconds: float) -> SendResult:
-        return self.failed("timeout", "TimeoutError", f"no complete response within {seconds:g}s")
-
-
 async def send(
     client: httpx.AsyncClient,
     request: OutgoingRequest,
@@ -342,11 +201,6 @@ def _error_kind(exc: httpx.HTTPError) -> ErrorKind:
     return "network"
 
 
-def _message(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__  # httpx timeouts often have no message
-    return text[:500]
-
-
 def _kept_headers(headers: httpx.Headers) -> tuple[tuple[str, str], ...]:
     kept = []
     for name, value in headers.multi_items():
@@ -356,5 +210,17 @@ def _kept_headers(headers: httpx.Headers) -> tuple[tuple[str, str], ...]:
     return tuple(kept)
 
 
-def elapsed_ms(clock: float) -> float:
-    return (time.perf_counter() - clock) * 1000.0
+class HttpxTransport:
+    """``send`` through one httpx client, as a ``Transport``; closes the client only if
+    it made it."""
+
+    def __init__(self, client: httpx.AsyncClient | None = None) -> None:
+        self.client = make_client() if client is None else client
+        self._own_client = client is None
+
+    async def send(self, request: OutgoingRequest, timeout: float) -> SendResult:  # noqa: ASYNC109
+        return await send(self.client, request, timeout)
+
+    async def aclose(self) -> None:
+        if self._own_client:
+            await self.client.aclose()

@@ -22,25 +22,24 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from hookyard.clock import now_us
 from hookyard.delivery.alerts import AlertConfig, dead_notice, send_alert
+from hookyard.delivery.attempt import attempt, attempt_record, not_attempted
 from hookyard.delivery.bulk import BulkSender
 from hookyard.delivery.destinations import Destination
-from hookyard.delivery.handlers import Event, call_handler
+from hookyard.delivery.exchange import SendResult
 from hookyard.delivery.ratelimit import TokenBucket
 from hookyard.delivery.retry import CircuitBreaker, Decision, decide
-from hookyard.delivery.sender import OutgoingEvent, SendResult, build_request, make_client
+from hookyard.delivery.sender import make_client
+from hookyard.delivery.transport import Transport
 from hookyard.exceptions import StoreError
 from hookyard.logs import AccessLog, log_event
-from hookyard.models import AttemptRecord, ClaimedDispatch
+from hookyard.models import ClaimedDispatch
 from hookyard.store.base import Store
 
 log = logging.getLogger("hookyard.delivery")
 STATUS_FOR = {"delivered": "delivered", "retry": "retrying", "dead": "dead", "disable": "disabled"}
 SHUTDOWN_GRACE_SECONDS = 10.0
-
-
-def now_us() -> int:
-    return time.time_ns() // 1000
 
 
 def new_worker_id() -> str:
@@ -78,6 +77,8 @@ class DeliveryService:
     poll_interval: float = 1.0
     worker_id: str = field(default_factory=new_worker_id)
     client: httpx.AsyncClient | None = None
+    #: What sends HTTP attempts; by default a ``BulkSender`` over ``client``, made at start.
+    transport: Transport | None = None
     rng: random.Random = field(default_factory=random.Random)
 
     def __post_init__(self) -> None:
@@ -89,7 +90,7 @@ class DeliveryService:
         self._unlisten: Callable[[], Awaitable[None]] | None = None
         self._disabled: dict[str, str] = {}
         self._own_client = self.client is None
-        self._sender: BulkSender | None = None
+        self._own_transport = self.transport is None
         # One line per attempt: buffered like ingest's access log, not a logging call each.
         self._attempt_log = AccessLog(log, "attempt")
         if self.lease_seconds is None:
@@ -103,10 +104,11 @@ class DeliveryService:
         if not self.destinations:
             return
         if self.client is None:
-            self.client = make_client()
-        # Plain-http destinations go straight to kept-alive sockets (httpx's pool cost
-        # milliseconds of CPU per request here); anything else falls back to the client.
-        self._sender = BulkSender(self.client)
+            self.client = make_client()  # also what alerts are sent with
+        if self.transport is None:
+            # Plain-http destinations go straight to kept-alive sockets (httpx's pool cost
+            # milliseconds of CPU per request here); anything else falls back to the client.
+            self.transport = BulkSender(self.client)
         listen = getattr(self.store, "listen_for_dispatches", None)
         if listen is not None:
             self._unlisten = await listen(self.wake)
@@ -135,8 +137,8 @@ class DeliveryService:
                 )
         if self._unlisten is not None:
             await self._unlisten()
-        if self._sender is not None:
-            await self._sender.aclose()
+        if self._own_transport and self.transport is not None:
+            await self.transport.aclose()
         if self._own_client and self.client is not None:
             await self.client.aclose()
 
@@ -213,38 +215,23 @@ class DeliveryService:
 
     async def _attempt(self, destination: Destination, dispatch: ClaimedDispatch) -> None:
         number = dispatch.attempts + 1
-        event = OutgoingEvent(
-            id=dispatch.event_id,
-            source=dispatch.source,
-            event_type=dispatch.event_type,
-            provider_event_id=dispatch.provider_event_id,
-            content_type=dispatch.content_type,
-            headers=dispatch.headers,
-            body=dispatch.body,
-        )
-        if destination.dry_run:
-            await self._record_dry_run(destination, dispatch, event, number)
-            return
         processed_key = None
-        if destination.kind == "handler":
-            key = dispatch.idempotency_key
+        if destination.kind == "handler" and not destination.dry_run:
+            key = dispatch.event.idempotency_key
             if await self.store.is_processed(destination.name, key):
                 await self._record(
-                    dispatch, number, _skipped(), "delivered", "delivered: already processed"
+                    dispatch, number, not_attempted(), "delivered", "delivered: already processed"
                 )
                 return
-            assert destination.handler_func is not None
-            result = await call_handler(
-                destination.handler_func,
-                Event.from_outgoing(event, number, replay_of=dispatch.replay_of),
-                timeout=destination.timeout_seconds,
-            )
             processed_key = (destination.name, key, dispatch.event_id)
-        else:
-            request = build_request(destination, event, number, replay_of=dispatch.replay_of)
-            assert self._sender is not None
-            result = await self._sender.send(request, destination.timeout_seconds)
-        decision = decide(destination.retry, number, result.outcome, time.time(), self.rng)
+        assert self.transport is not None
+        done = await attempt(
+            destination, dispatch.event, number, self.transport, replay_of=dispatch.replay_of
+        )
+        if done.kind == "dry_run":
+            await self._record(dispatch, number, done.result, "dry_run", "dry_run: built, not sent")
+            return
+        decision = decide(destination.retry, number, done.result.outcome, time.time(), self.rng)
         lane = self._lanes[destination.name]
         if lane.breaker is not None:
             lane.breaker.record(decision.destination_ok, time.time())
@@ -252,7 +239,7 @@ class DeliveryService:
         await self._record(
             dispatch,
             number,
-            result,
+            done.result,
             status,
             f"{decision.kind}: {decision.reason}",
             decision=decision,
@@ -286,8 +273,8 @@ class DeliveryService:
                 destination=destination.name,
                 attempt=number,
                 reason=decision.reason,
-                event_type=dispatch.event_type,
-                source=dispatch.source,
+                event_type=dispatch.event.event_type,
+                source=dispatch.event.source,
             )
             if self.alerts is not None and self.client is not None:
                 notice = dead_notice(
@@ -311,22 +298,16 @@ class DeliveryService:
         decision: Decision | None = None,
         processed_key: tuple[str, str, str] | None = None,
     ) -> None:
-        attempt = AttemptRecord(
-            dispatch_id=dispatch.dispatch_id,
-            number=number,
-            started_us=result.started_us,
-            latency_ms=round(result.latency_ms, 3),
-            status_code=result.status_code,
-            response_headers=result.response_headers,
-            response_excerpt=result.response_excerpt,
-            error_class=result.error_class,
-            error_message=result.error_message,
-            decision=decision_text,
+        record = attempt_record(
+            dispatch.dispatch_id,
+            number,
+            result,
+            decision_text,
             next_attempt_us=decision.next_attempt_us if decision else None,
         )
         try:
             kept = await self.store.record_attempt(
-                self.worker_id, attempt, status=status, processed_key=processed_key
+                self.worker_id, record, status=status, processed_key=processed_key
             )
         except StoreError as exc:
             log.error("recording attempt failed (the lease will expire and it is retried): %s", exc)
@@ -335,11 +316,11 @@ class DeliveryService:
             event_id=dispatch.event_id,
             dispatch_id=dispatch.dispatch_id,
             destination=dispatch.destination,
-            source=dispatch.source,
-            event_type=dispatch.event_type,
+            source=dispatch.event.source,
+            event_type=dispatch.event.event_type,
             attempt=number,
             status_code=result.status_code,
-            latency_ms=round(result.latency_ms, 3),
+            latency_ms=record.latency_ms,
             outcome=status,
             replay_of=dispatch.replay_of,
         )
@@ -348,36 +329,11 @@ class DeliveryService:
         else:
             log_event(log, logging.WARNING, "attempt not recorded: lease lost", **fields)
 
-    async def _record_dry_run(
-        self, destination: Destination, dispatch: ClaimedDispatch, event: OutgoingEvent, number: int
-    ) -> None:
-        if destination.kind == "http":
-            request = build_request(destination, event, number, replay_of=dispatch.replay_of)
-            preview = f"{request.method} {request.url}\n".encode() + b"".join(
-                name + b": " + (b"***" if _sensitive(name) else value) + b"\n"
-                for name, value in request.headers
-            )
-        else:
-            preview = f"call {destination.handler}\n".encode()
-        result = SendResult(started_at=time.time(), latency_ms=0.0, response_excerpt=preview)
-        await self._record(dispatch, number, result, "dry_run", "dry_run: built, not sent")
-
     async def _record_unroutable(self, dispatch: ClaimedDispatch) -> None:
-        result = SendResult(
-            started_at=time.time(),
-            latency_ms=0.0,
+        result = not_attempted(
             error_class="UnknownDestination",
             error_message=f"destination {dispatch.destination!r} is no longer configured",
         )
         await self._record(
             dispatch, dispatch.attempts + 1, result, "dead", "dead: destination not configured"
         )
-
-
-def _skipped() -> SendResult:
-    return SendResult(started_at=time.time(), latency_ms=0.0)
-
-
-def _sensitive(name: bytes) -> bool:
-    lowered = name.lower()
-    return any(word in lowered for word in (b"authorization", b"signature", b"token", b"secret"))

@@ -143,7 +143,7 @@ def attempt_row(attempt: AttemptRecord) -> tuple[Any, ...]:
 
 
 def claimed_from_row(row: Row) -> ClaimedDispatch:
-    from hookyard.models import decode_headers
+    from hookyard.models import DeliveryEvent, decode_headers
 
     return ClaimedDispatch(
         dispatch_id=row[0],
@@ -151,13 +151,16 @@ def claimed_from_row(row: Row) -> ClaimedDispatch:
         attempts=row[2],
         replay_of=row[3],
         batch_id=row[4],
-        event_id=row[5],
-        source=row[6],
-        event_type=row[7],
-        provider_event_id=row[8],
-        content_type=row[9],
-        headers=decode_headers(bytes(row[10])),
-        body=bytes(row[11]),
+        event=DeliveryEvent(
+            id=row[5],
+            source=row[6],
+            received_us=row[12],
+            event_type=row[7],
+            provider_event_id=row[8],
+            content_type=row[9],
+            headers=decode_headers(bytes(row[10])),
+            body=bytes(row[11]),
+        ),
     )
 
 

@@ -5,14 +5,10 @@ from __future__ import annotations
 import pytest
 
 from hookyard.delivery.destinations import Destination, parse_destination
+from hookyard.delivery.exchange import OutgoingRequest, SendResult
 from hookyard.delivery.retry import Outcome
-from hookyard.delivery.sender import (
-    USER_AGENT,
-    OutgoingEvent,
-    OutgoingRequest,
-    SendResult,
-    build_request,
-)
+from hookyard.delivery.sender import USER_AGENT, build_request
+from hookyard.models import DeliveryEvent
 from hookyard.signatures.base import SignedMessage
 from hookyard.signatures.standard_webhooks import StandardWebhooks
 
@@ -34,8 +30,9 @@ PROVIDER_HEADERS = (
 
 def event(
     provider_id: str | None = "evt_1", content_type: str = "application/json"
-) -> OutgoingEvent:
-    return OutgoingEvent(
+) -> DeliveryEvent:
+    return DeliveryEvent(
+        received_us=1_700_000_000_000_000,
         id="01HZZZZZZZZZZZZZZZZZZZZZZZ",
         source="stripe",
         event_type="invoice.paid",
@@ -66,13 +63,13 @@ def test_body_and_content_type_are_the_stored_ones() -> None:
 
 
 def test_content_type_field_is_the_fallback() -> None:
-    bare = OutgoingEvent("01H", "s", None, None, "text/plain", (), b"hi")
+    bare = DeliveryEvent("01H", "s", 0, None, None, "text/plain", (), b"hi")
     request = build_request(destination(), bare, 1, now=NOW)
     assert request.header("content-type") == "text/plain"
 
 
 def test_no_content_type_when_none_arrived() -> None:
-    bare = OutgoingEvent("01H", "s", None, None, "", ((b"X-A", b"1"),), b"hi")
+    bare = DeliveryEvent("01H", "s", 0, None, None, "", ((b"X-A", b"1"),), b"hi")
     request = build_request(destination(), bare, 1, now=NOW)
     assert "content-type" not in names(request)
 
@@ -165,7 +162,8 @@ def test_extra_headers_come_last_and_may_set_user_agent() -> None:
 
 
 def test_provider_controlled_text_cannot_inject_headers() -> None:
-    evil = OutgoingEvent(
+    evil = DeliveryEvent(
+        received_us=1_700_000_000_000_000,
         id="01H",
         source="open",
         event_type="a\r\nX-Injected: 1",
@@ -185,7 +183,8 @@ def test_provider_controlled_text_cannot_inject_headers() -> None:
 
 
 def test_non_ascii_ids_are_percent_encoded_consistently() -> None:
-    odd = OutgoingEvent(
+    odd = DeliveryEvent(
+        received_us=1_700_000_000_000_000,
         id="01H",
         source="s",
         event_type="café.créé",

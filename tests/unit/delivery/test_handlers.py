@@ -24,7 +24,7 @@ from hookyard.delivery.handlers import (
     load_handler,
 )
 from hookyard.delivery.retry import RetryPolicy, decide
-from hookyard.delivery.sender import OutgoingEvent
+from hookyard.models import DeliveryEvent
 
 NOW = 1_700_000_000.0
 
@@ -60,9 +60,10 @@ def test_event_json_raises_on_non_json() -> None:
         make_event(b"\xff not json").json()
 
 
-def test_event_from_outgoing() -> None:
-    outgoing = OutgoingEvent(
+def test_event_from_a_stored_event() -> None:
+    outgoing = DeliveryEvent(
         id="01HX",
+        received_us=1_700_000_000_000_000,
         source="github",
         event_type=None,
         provider_event_id=None,
@@ -70,7 +71,7 @@ def test_event_from_outgoing() -> None:
         headers=((b"X-GitHub-Event", b"ping"),),
         body=b"{}",
     )
-    event = Event.from_outgoing(outgoing, 3, replay_of="01HORIG")
+    event = Event.from_event(outgoing, 3, replay_of="01HORIG")
     assert (event.id, event.source, event.type, event.body) == ("01HX", "github", None, b"{}")
     assert event.headers == outgoing.headers
     assert event.attempt == 3

@@ -164,7 +164,7 @@ claimed AS (
     RETURNING d.id, d.destination, d.attempts, d.replay_of, d.batch_id, d.event_id
 )
 SELECT c.id, c.destination, c.attempts, c.replay_of, c.batch_id, e.id, e.source, e.event_type,
-       e.provider_event_id, e.content_type, e.headers, e.body
+       e.provider_event_id, e.content_type, e.headers, e.body, e.received_us
 FROM claimed c JOIN events e ON e.id = c.event_id;
 
 -- name: record_attempt

@@ -88,7 +88,7 @@ RETURNING id;
 
 -- name: claimed_rows
 SELECT d.id, d.destination, d.attempts, d.replay_of, d.batch_id, e.id, e.source, e.event_type,
-       e.provider_event_id, e.content_type, e.headers, e.body
+       e.provider_event_id, e.content_type, e.headers, e.body, e.received_us
 FROM dispatches d JOIN events e ON e.id = d.event_id
 WHERE d.id IN (SELECT value FROM json_each(?));
 
