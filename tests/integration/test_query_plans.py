@@ -41,6 +41,16 @@ def test_sqlite_hot_statements_do_not_scan_tables(tmp_path: Path) -> None:
         assert not [step for step in plan if step.startswith("SCAN")], (name, plan)
 
 
+def test_sqlite_attempts_of_many_dispatches_search_the_primary_key_in_order(
+    tmp_path: Path,
+) -> None:
+    sql = load_queries("sqlite")["attempts_of_dispatches"]
+    plan = sqlite_plan(tmp_path / "attempts.db", sql, ['["a", "b"]'])
+    assert any(step.startswith("SEARCH attempts USING PRIMARY KEY") for step in plan), plan
+    assert not [step for step in plan if step.startswith("SCAN attempts")], plan
+    assert not [step for step in plan if "TEMP B-TREE" in step], plan
+
+
 def test_sqlite_type_globs_search_the_type_index_once_per_matching_type(tmp_path: Path) -> None:
     """A glob is answered from the stored types it matches: one ordered search per type
     that stops at the page size, so a rare glob does not read every event."""

@@ -49,8 +49,8 @@ from hookyard.store.base import (
     resolve_followers,
 )
 from hookyard.store.rows import (
-    attempt_from_row,
-    dispatch_from_row,
+    Row,
+    attach_attempts,
     record_from_row,
     summary_from_row,
 )
@@ -130,6 +130,16 @@ async def refresh_event_status(
     (write skew).
     """
     await conn.execute(Q["refresh_event_status"], event_id)
+
+
+async def with_attempts(
+    conn: asyncpg.pool.PoolConnectionProxy[Any], dispatches: Sequence[Row]
+) -> list[DispatchRecord]:
+    """The dispatches with their attempts, read in one more statement (none when empty)."""
+    if not dispatches:
+        return []
+    ids = [row[0] for row in dispatches]
+    return attach_attempts(dispatches, await conn.fetch(Q["attempts_of_dispatches"], ids))
 
 
 async def keep_session(conn: asyncpg.Connection) -> None:
@@ -298,11 +308,8 @@ class PostgresStore(Store):
             row = await conn.fetchrow(Q["get_event"], event_id)
             if row is None:
                 return None
-            dispatches = []
-            for d in await conn.fetch(Q["event_dispatches"], event_id):
-                attempts = await conn.fetch(Q["dispatch_attempts"], d[0])
-                dispatches.append(dispatch_from_row(d, [attempt_from_row(a) for a in attempts]))
-            return record_from_row(row, dispatches)
+            dispatches = await conn.fetch(Q["event_dispatches"], event_id)
+            return record_from_row(row, await with_attempts(conn, dispatches))
 
     async def get_body(self, event_id: str) -> tuple[bytes, str] | None:
         row = await self.pool.fetchrow(Q["get_body"], event_id)
@@ -436,11 +443,7 @@ class PostgresStore(Store):
             placeholder=lambda n: f"${n}",
         )
         async with self.pool.acquire() as conn:
-            found = []
-            for d in await conn.fetch(sql, *params):
-                attempts = await conn.fetch(Q["dispatch_attempts"], d[0])
-                found.append(dispatch_from_row(d, [attempt_from_row(a) for a in attempts]))
-            return found
+            return await with_attempts(conn, await conn.fetch(sql, *params))
 
     async def retry_dead(self, dispatch_ids: Sequence[str], *, now_us: int) -> int:
         async with self.pool.acquire() as conn, conn.transaction():
@@ -505,11 +508,8 @@ class PostgresStore(Store):
         self, batch_id: str, *, status: str, limit: int = 20
     ) -> list[DispatchRecord]:
         async with self.pool.acquire() as conn:
-            found = []
-            for d in await conn.fetch(Q["replay_batch_dispatches"], batch_id, status, limit):
-                attempts = await conn.fetch(Q["dispatch_attempts"], d[0])
-                found.append(dispatch_from_row(d, [attempt_from_row(a) for a in attempts]))
-            return found
+            rows = await conn.fetch(Q["replay_batch_dispatches"], batch_id, status, limit)
+            return await with_attempts(conn, rows)
 
     async def listen_for_dispatches(
         self, wake: Callable[[], None]

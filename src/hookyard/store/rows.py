@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 from hookyard.models import (
@@ -83,3 +83,18 @@ def attempt_from_row(row: Row) -> AttemptRecord:
         decision=row[9],
         next_attempt_us=row[10],
     )
+
+
+def attach_attempts(dispatches: Iterable[Row], attempts: Iterable[Row]) -> list[DispatchRecord]:
+    """Dispatch rows, in their order, each with its attempts in number order.
+
+    ``attempts`` are the rows of ``attempts_of_dispatches`` for all of them: one query for
+    a page of dispatches instead of one per dispatch.
+    """
+    by_dispatch: dict[str, list[AttemptRecord]] = {}
+    for row in attempts:
+        attempt = attempt_from_row(row)
+        by_dispatch.setdefault(attempt.dispatch_id, []).append(attempt)
+    for found in by_dispatch.values():
+        found.sort(key=lambda a: a.number)
+    return [dispatch_from_row(row, by_dispatch.get(row[0], ())) for row in dispatches]

@@ -56,8 +56,8 @@ from hookyard.store.base import (
     resolve_followers,
 )
 from hookyard.store.rows import (
-    attempt_from_row,
-    dispatch_from_row,
+    Row,
+    attach_attempts,
     record_from_row,
     summary_from_row,
 )
@@ -191,6 +191,14 @@ def write_submissions(conn: sqlite3.Connection, batch: Sequence[Submission]) -> 
     conn.executemany(Q["count_duplicates"], repeats)
     conn.executemany(Q["insert_dispatch"], dispatches)
     return resolve_followers(batch, results, follower_of)
+
+
+def with_attempts(conn: sqlite3.Connection, dispatches: list[Row]) -> list[DispatchRecord]:
+    """The dispatches with their attempts, read in one more statement (none when empty)."""
+    if not dispatches:
+        return []
+    ids = json.dumps([row[0] for row in dispatches])
+    return attach_attempts(dispatches, conn.execute(Q["attempts_of_dispatches"], (ids,)))
 
 
 class _Committer(threading.Thread):
@@ -486,14 +494,8 @@ class SqliteStore(Store):
             row = conn.execute(Q["get_event"], (event_id,)).fetchone()
             if row is None:
                 return None
-            dispatches = [
-                dispatch_from_row(
-                    d,
-                    [attempt_from_row(a) for a in conn.execute(Q["dispatch_attempts"], (d[0],))],
-                )
-                for d in conn.execute(Q["event_dispatches"], (event_id,)).fetchall()
-            ]
-            return record_from_row(row, dispatches)
+            dispatches = conn.execute(Q["event_dispatches"], (event_id,)).fetchall()
+            return record_from_row(row, with_attempts(conn, dispatches))
 
         return await self.read(run)
 
@@ -647,12 +649,7 @@ class SqliteStore(Store):
         )
 
         def run(conn: sqlite3.Connection) -> list[DispatchRecord]:
-            return [
-                dispatch_from_row(
-                    d, [attempt_from_row(a) for a in conn.execute(Q["dispatch_attempts"], (d[0],))]
-                )
-                for d in conn.execute(sql, params).fetchall()
-            ]
+            return with_attempts(conn, conn.execute(sql, params).fetchall())
 
         return await self.read(run)
 
@@ -747,12 +744,7 @@ class SqliteStore(Store):
     ) -> list[DispatchRecord]:
         def run(conn: sqlite3.Connection) -> list[DispatchRecord]:
             rows = conn.execute(Q["replay_batch_dispatches"], (batch_id, status, limit))
-            return [
-                dispatch_from_row(
-                    d, [attempt_from_row(a) for a in conn.execute(Q["dispatch_attempts"], (d[0],))]
-                )
-                for d in rows.fetchall()
-            ]
+            return with_attempts(conn, rows.fetchall())
 
         return await self.read(run)
 
