@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from hookyard.store.base import load_queries
+from hookyard.store.sqlfiles import load_queries
 from hookyard.store.sqlite import apply_migrations, connect
 
 

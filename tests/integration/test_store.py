@@ -197,7 +197,7 @@ async def test_full_queue_answers_saturated(database_url: str) -> None:
 
 async def test_migrations_are_idempotent(database_url: str) -> None:
     store = open_store(database_url)
-    from hookyard.store.base import load_migrations
+    from hookyard.store.sqlfiles import load_migrations
 
     dialect = "sqlite" if database_url.startswith("sqlite") else "postgres"
     first = await store.migrate()
@@ -230,7 +230,7 @@ async def test_dedup_holds_across_processes(pg_url: str) -> None:
 
 async def _schema_at(conn: asyncpg.Connection, version: int) -> None:
     """A fresh schema ``upgrade`` holding the PostgreSQL migrations up to ``version``."""
-    from hookyard.store.base import load_migrations
+    from hookyard.store.sqlfiles import load_migrations
 
     execute = conn.execute
     await execute("CREATE SCHEMA upgrade; SET search_path = upgrade")
@@ -253,8 +253,8 @@ async def test_moving_the_status_out_of_the_event_row_keeps_every_status(pg_url:
     """Migration 0007 on a database that already holds events: each keeps its status."""
     import asyncpg
 
-    from hookyard.store.base import load_migrations
     from hookyard.store.postgres import apply_migrations
+    from hookyard.store.sqlfiles import load_migrations
 
     conn = await asyncpg.connect(pg_url)
     try:

@@ -33,27 +33,26 @@ from hookyard.models import (
     WriteResult,
 )
 from hookyard.store import filters
-from hookyard.store.base import (
-    Store,
-    attempt_row,
-    claimed_from_row,
-    event_row,
+from hookyard.store.base import Store
+from hookyard.store.policy import (
     follower_counts,
     group_duplicates_in_batch,
-    load_migrations,
-    load_queries,
-    replay_batch_from_row,
-    replay_batch_row,
     replay_counts,
-    replay_payload_from_row,
     resolve_followers,
 )
 from hookyard.store.rows import (
     Row,
     attach_attempts,
+    attempt_row,
+    claimed_from_row,
+    event_row,
     record_from_row,
+    replay_batch_from_row,
+    replay_batch_row,
+    replay_payload_from_row,
     summary_from_row,
 )
+from hookyard.store.sqlfiles import load_migrations, load_queries
 
 log = logging.getLogger("hookyard.store")
 Q = load_queries("postgres")

@@ -40,27 +40,27 @@ from hookyard.models import (
     WriteResult,
 )
 from hookyard.store import filters
-from hookyard.store.base import (
-    Store,
-    attempt_row,
-    claimed_from_row,
-    event_row,
+from hookyard.store.base import Store
+from hookyard.store.policy import (
     follower_counts,
     group_duplicates_in_batch,
-    load_migrations,
-    load_queries,
-    replay_batch_from_row,
-    replay_batch_row,
     replay_counts,
-    replay_payload_from_row,
     resolve_followers,
 )
 from hookyard.store.rows import (
     Row,
     attach_attempts,
+    attempt_row,
+    claimed_from_row,
+    event_row,
     record_from_row,
+    replay_batch_from_row,
+    replay_batch_row,
+    replay_dispatch_row,
+    replay_payload_from_row,
     summary_from_row,
 )
+from hookyard.store.sqlfiles import load_migrations, load_queries
 
 T = TypeVar("T")
 log = logging.getLogger("hookyard.store")
@@ -696,22 +696,7 @@ class SqliteStore(Store):
     async def record_replay_results(
         self, batch_id: str, results: Sequence[ReplayResult], *, missing: int = 0, now_us: int
     ) -> None:
-        dispatches = [
-            (
-                r.dispatch_id,
-                r.event_id,
-                r.destination,
-                r.status,
-                1,
-                None,
-                r.attempt.started_us,
-                now_us,
-                r.event_id,
-                batch_id,
-                r.attempt.status_code,
-            )
-            for r in results
-        ]
+        dispatches = [replay_dispatch_row(r, batch_id, now_us) for r in results]
         attempts = [attempt_row(r.attempt) for r in results]
         keys = [(*r.processed_key, r.attempt.started_us) for r in results if r.processed_key]
         delivered, failed, skipped = replay_counts(results, missing)
