@@ -18,7 +18,7 @@ from hookyard.ingest.app import IngestApp, Router, no_routes
 from hookyard.ingest.capture import Receive
 from hookyard.ingest.responses import Send
 from hookyard.replay import ReplayManager
-from hookyard.store.base import Store, open_store
+from hookyard.store import Store, open_store
 
 log = logging.getLogger("hookyard")
 

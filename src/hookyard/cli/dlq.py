@@ -16,7 +16,7 @@ from hookyard.api.serialize import dispatch_json
 from hookyard.cli.common import config_option, db_option, load
 from hookyard.exceptions import UsageError
 from hookyard.models import DispatchRecord
-from hookyard.store.base import Store, open_store
+from hookyard.store import Store, open_store
 from hookyard.timeparse import iso_from_us, parse_time_us
 
 T = TypeVar("T")

@@ -17,7 +17,7 @@ import click
 from hookyard.exceptions import UsageError
 from hookyard.inspect.query import MAX_LIMIT, BadFilter, parse_filter
 from hookyard.models import EventFilter
-from hookyard.store.base import Store, open_store
+from hookyard.store import EventReader, Store, open_store
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -76,7 +76,9 @@ def event_filter(values: dict[str, str | None], *, default_limit: int = 50) -> E
         raise UsageError(f"{flag_name(exc.name)}: {exc.problem}") from None
 
 
-async def iterate_events(store: Store, query: EventFilter, page: int = 500) -> AsyncIterator[str]:
+async def iterate_events(
+    store: EventReader, query: EventFilter, page: int = 500
+) -> AsyncIterator[str]:
     """Ids of every matching event, newest first, fetched a page at a time."""
     cursor = query.cursor
     while True:

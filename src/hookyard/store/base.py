@@ -1,4 +1,11 @@
-"""The store interface both backends implement.
+"""The store boundary, shaped by its users: one protocol for what each needs.
+
+``Ingest`` is what the ingest app needs, ``EventReader`` what the API, the CLI and
+inspect read, ``DispatchQueue`` what delivery workers need (wake-ups included),
+``ReplayLog`` what replay records, ``Lifecycle`` what whoever opens a store needs.
+``Store`` is their union, which each backend implements (subclassing it, so a missing
+method is an error when the backend is instantiated). Type a user against the
+narrowest protocol it needs.
 
 Writes of ingested requests go through ``submit``, which group-commits: one writer
 takes every submission waiting, writes them in one transaction, and only then
@@ -9,10 +16,10 @@ without bound.
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from abc import abstractmethod
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
 
-from hookyard.exceptions import ConfigError
 from hookyard.models import (
     AttemptRecord,
     ClaimedDispatch,
@@ -27,10 +34,11 @@ from hookyard.models import (
     WriteResult,
 )
 
+Unlisten = Callable[[], Awaitable[None]]
+"""Stops the wake-ups ``DispatchQueue.listen_for_dispatches`` started."""
 
-class Store(ABC):
-    """What ingest, the API and the CLI need from storage."""
 
+class Lifecycle(Protocol):
     url: str
 
     @abstractmethod
@@ -45,6 +53,8 @@ class Store(ABC):
     async def migrate(self) -> list[int]:
         """Apply pending migrations; returns the versions applied."""
 
+
+class Ingest(Protocol):
     @abstractmethod
     async def submit(self, submission: Submission) -> WriteResult:
         """Store one request durably (group commit); raises StoreSaturated when full."""
@@ -54,8 +64,11 @@ class Store(ABC):
     def pending(self) -> int:
         """Submissions taken but not yet committed."""
 
+
+class EventReader(Protocol):
     @abstractmethod
-    async def get_event(self, event_id: str) -> EventRecord | None: ...
+    async def get_event(self, event_id: str) -> EventRecord | None:
+        """The event with its dispatches, each with its attempts."""
 
     @abstractmethod
     async def get_body(self, event_id: str) -> tuple[bytes, str] | None:
@@ -68,8 +81,25 @@ class Store(ABC):
     @abstractmethod
     async def count_events(self) -> int: ...
 
-    # -- delivery ------------------------------------------------------------------------
+    @abstractmethod
+    async def list_dispatches(
+        self,
+        *,
+        status: str | None = None,
+        destination: str | None = None,
+        since_us: int | None = None,
+        until_us: int | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> list[DispatchRecord]:
+        """Dispatches newest first, each with its attempts; the DLQ is ``status='dead'``."""
 
+    @abstractmethod
+    async def known_event_ids(self, event_ids: Sequence[str]) -> set[str]:
+        """Which of ``event_ids`` are stored."""
+
+
+class DispatchQueue(Protocol):
     @abstractmethod
     async def claim_due(
         self, worker_id: str, *, now_us: int, lease_us: int, limit: int, destinations: Sequence[str]
@@ -114,28 +144,16 @@ class Store(ABC):
     async def disabled_destinations(self) -> dict[str, str]: ...
 
     @abstractmethod
-    async def list_dispatches(
-        self,
-        *,
-        status: str | None = None,
-        destination: str | None = None,
-        since_us: int | None = None,
-        until_us: int | None = None,
-        cursor: str | None = None,
-        limit: int = 50,
-    ) -> list[DispatchRecord]:
-        """Dispatches newest first, each with its attempts; the DLQ is ``status='dead'``."""
-
-    @abstractmethod
     async def retry_dead(self, dispatch_ids: Sequence[str], *, now_us: int) -> int:
         """Put dead dispatches back in line, due now; returns how many moved."""
 
-    # -- replay --------------------------------------------------------------------------
-
     @abstractmethod
-    async def known_event_ids(self, event_ids: Sequence[str]) -> set[str]:
-        """Which of ``event_ids`` are stored."""
+    async def listen_for_dispatches(self, wake: Callable[[], None]) -> Unlisten:
+        """Call ``wake`` (on the event loop) soon after dispatches become due, whichever
+        process committed them, until the returned function is awaited."""
 
+
+class ReplayLog(Protocol):
     @abstractmethod
     async def replay_payloads(self, event_ids: Sequence[str]) -> list[ReplayPayload]:
         """The stored bytes of ``event_ids`` (the ones that exist), in id order."""
@@ -167,13 +185,5 @@ class Store(ABC):
         """The batch's dispatches with ``status`` (e.g. its failures), each with its attempt."""
 
 
-def open_store(url: str, *, queue_size: int = 10_000) -> Store:
-    if url.startswith("sqlite:///"):
-        from hookyard.store.sqlite import SqliteStore
-
-        return SqliteStore(url, queue_size=queue_size)
-    if url.startswith(("postgresql://", "postgres://")):
-        from hookyard.store.postgres import PostgresStore
-
-        return PostgresStore(url, queue_size=queue_size)
-    raise ConfigError(f"unsupported database {url!r}; use sqlite:///PATH or postgresql://...")
+class Store(Lifecycle, Ingest, EventReader, DispatchQueue, ReplayLog, Protocol):
+    """Everything a backend provides: what ingest, workers, replay, the API and the CLI need."""

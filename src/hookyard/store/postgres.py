@@ -12,7 +12,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import asyncpg
@@ -33,7 +33,7 @@ from hookyard.models import (
     WriteResult,
 )
 from hookyard.store import filters
-from hookyard.store.base import Store
+from hookyard.store.base import Store, Unlisten
 from hookyard.store.policy import (
     follower_counts,
     group_duplicates_in_batch,
@@ -510,9 +510,7 @@ class PostgresStore(Store):
             rows = await conn.fetch(Q["replay_batch_dispatches"], batch_id, status, limit)
             return await with_attempts(conn, rows)
 
-    async def listen_for_dispatches(
-        self, wake: Callable[[], None]
-    ) -> Callable[[], Awaitable[None]]:
+    async def listen_for_dispatches(self, wake: Callable[[], None]) -> Unlisten:
         """Call ``wake`` whenever any process commits new due dispatches (LISTEN/NOTIFY)."""
         conn = await self._connect()
 

@@ -18,7 +18,7 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +40,7 @@ from hookyard.models import (
     WriteResult,
 )
 from hookyard.store import filters
-from hookyard.store.base import Store
+from hookyard.store.base import Store, Unlisten
 from hookyard.store.policy import (
     follower_counts,
     group_duplicates_in_batch,
@@ -733,18 +733,20 @@ class SqliteStore(Store):
 
         return await self.read(run)
 
-    async def listen_for_dispatches(
-        self, wake: Callable[[], None]
-    ) -> Callable[[], Awaitable[None]]:
-        """Call ``wake`` soon after another process commits (``serve --no-worker`` beside
-        ``hookyard worker``). SQLite has no notifications, but ``PRAGMA data_version``
-        changes whenever another connection has committed, and reading it costs a few
-        microseconds: cheap enough for the event loop, 40 times a second."""
+    async def listen_for_dispatches(self, wake: Callable[[], None]) -> Unlisten:
+        """Call ``wake`` after this store's own commits that made dispatches due
+        (``on_dispatch``), and soon after another process commits (``serve --no-worker``
+        beside ``hookyard worker``). SQLite has no notifications, but ``PRAGMA
+        data_version`` changes whenever another connection has committed, and reading it
+        costs a few microseconds: cheap enough for the event loop, 40 times a second."""
         conn = connect(self.path, readonly=True)
         conn.execute("PRAGMA busy_timeout = 0")  # on the loop: never wait on a lock
         task = asyncio.create_task(_watch_commits(conn, wake), name="hookyard-sqlite-watch")
+        self.on_dispatch.append(wake)
 
         async def stop() -> None:
+            with contextlib.suppress(ValueError):
+                self.on_dispatch.remove(wake)
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
