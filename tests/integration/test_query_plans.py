@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from hookyard.store.sqlfiles import load_queries
-from hookyard.store.sqlite import apply_migrations, connect
+from hookyard.store.sqlite.connection import apply_migrations, connect
 
 
 def sqlite_plan(path: Path, sql: str, params: list[object]) -> list[str]:
