@@ -253,7 +253,7 @@ async def test_moving_the_status_out_of_the_event_row_keeps_every_status(pg_url:
     """Migration 0007 on a database that already holds events: each keeps its status."""
     import asyncpg
 
-    from hookyard.store.postgres import apply_migrations
+    from hookyard.store.postgres.connection import apply_migrations
     from hookyard.store.sqlfiles import load_migrations
 
     conn = await asyncpg.connect(pg_url)
@@ -286,7 +286,7 @@ async def test_moving_repeat_counts_to_the_status_row_keeps_them(pg_url: str) ->
     """Migration 0010 on a database that already counted repeats in the event row."""
     import asyncpg
 
-    from hookyard.store.postgres import apply_migrations
+    from hookyard.store.postgres.connection import apply_migrations
 
     conn = await asyncpg.connect(pg_url)
     try:
@@ -358,6 +358,7 @@ async def test_counting_repeats_locks_status_rows_in_id_order(pg_url: str) -> No
     import asyncpg
 
     from hookyard.store.postgres import PostgresStore
+    from hookyard.store.postgres.writer import write_batch
 
     store = open_store(pg_url)
     assert isinstance(store, PostgresStore)
@@ -384,7 +385,7 @@ async def test_counting_repeats_locks_status_rows_in_id_order(pg_url: str) -> No
         await group.execute(lock, low)  # as an attempt group does: the lower id first
         # The batch names the higher id first.
         batch = [submission(provider_id=key_of[high]), submission(provider_id=key_of[low])]
-        counting = asyncio.ensure_future(store._write_batch(ingest, batch))
+        counting = asyncio.ensure_future(write_batch(ingest, batch))
         assert await waits_for_a_lock(group, ingest), (
             "the batch should be waiting for the lower id's row"
         )
@@ -409,6 +410,7 @@ async def test_batches_claim_dedup_keys_in_key_order(pg_url: str) -> None:
     import asyncpg
 
     from hookyard.store.postgres import PostgresStore
+    from hookyard.store.postgres.writer import write_batch
 
     store = open_store(pg_url)
     assert isinstance(store, PostgresStore)
@@ -424,7 +426,7 @@ async def test_batches_claim_dedup_keys_in_key_order(pg_url: str) -> None:
         await tx.start()
         await other.execute(claim, "evt_key_a")  # another writer, the lower key first
         batch = [submission(provider_id="evt_key_b"), submission(provider_id="evt_key_a")]
-        writing = asyncio.ensure_future(store._write_batch(ingest, batch))
+        writing = asyncio.ensure_future(write_batch(ingest, batch))
         assert await waits_for_a_lock(other, ingest), (
             "the batch should be waiting for the lower key"
         )
@@ -447,6 +449,7 @@ async def test_a_repeat_of_an_event_committed_during_its_batch_is_counted(pg_url
     import asyncpg
 
     from hookyard.store.postgres import PostgresStore
+    from hookyard.store.postgres.writer import write_batch
 
     store = open_store(pg_url)
     assert isinstance(store, PostgresStore)
@@ -456,10 +459,8 @@ async def test_a_repeat_of_an_event_committed_during_its_batch_is_counted(pg_url
     try:
         tx = other.transaction()
         await tx.start()
-        [first] = await store._write_batch(other, [submission(provider_id="evt_late")])
-        repeating = asyncio.ensure_future(
-            store._write_batch(ingest, [submission(provider_id="evt_late")])
-        )
+        [first] = await write_batch(other, [submission(provider_id="evt_late")])
+        repeating = asyncio.ensure_future(write_batch(ingest, [submission(provider_id="evt_late")]))
         assert await waits_for_a_lock(other, ingest), (
             "the repeat's batch should be waiting for the other's key"
         )
