@@ -1,10 +1,18 @@
-"""Pure decisions both backends' writers share: repeats inside one batch, replay counters."""
+"""Pure decisions every backend shares: a new event's status, repeats inside one batch,
+replay counters."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from hookyard.models import ReplayResult, Submission, WriteResult
+
+
+def initial_status(submission: Submission) -> str:
+    """A new event's status: rejected (bad signature), pending (routed) or stored."""
+    if submission.verdict.status == "invalid":
+        return "rejected"
+    return "pending" if submission.destinations else "stored"
 
 
 def group_duplicates_in_batch(

@@ -23,6 +23,7 @@ from hookyard.models import (
     Submission,
     decode_headers,
 )
+from hookyard.store.policy import initial_status
 
 
 class Row(Protocol):
@@ -182,12 +183,6 @@ def verdict_detail(submission: Submission) -> str:
             "timestamp": v.timestamp,
         }
     )
-
-
-def initial_status(submission: Submission) -> str:
-    if submission.verdict.status == "invalid":
-        return "rejected"
-    return "pending" if submission.destinations else "stored"
 
 
 def event_row(submission: Submission, extra_duplicates: int = 0) -> tuple[Any, ...]:
