@@ -17,7 +17,7 @@ from hookyard.asgi import Receive, Scope, Send
 from hookyard.config import Settings
 from hookyard.ingest.app import IngestApp, Router, no_routes
 from hookyard.replay import ReplayManager
-from hookyard.store.base import Store, open_store
+from hookyard.store import Store, open_store
 
 log = logging.getLogger("hookyard")
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from hookyard.store.base import load_queries
-from hookyard.store.sqlite import apply_migrations, connect
+from hookyard.store.sqlfiles import load_queries
+from hookyard.store.sqlite.connection import apply_migrations, connect
 
 
 def sqlite_plan(path: Path, sql: str, params: list[object]) -> list[str]:
@@ -39,6 +39,16 @@ def test_sqlite_hot_statements_do_not_scan_tables(tmp_path: Path) -> None:
         sql = queries[name]
         plan = sqlite_plan(tmp_path / f"{name}.db", sql, [None] * sql.count("?"))
         assert not [step for step in plan if step.startswith("SCAN")], (name, plan)
+
+
+def test_sqlite_attempts_of_many_dispatches_search_the_primary_key_in_order(
+    tmp_path: Path,
+) -> None:
+    sql = load_queries("sqlite")["attempts_of_dispatches"]
+    plan = sqlite_plan(tmp_path / "attempts.db", sql, ['["a", "b"]'])
+    assert any(step.startswith("SEARCH attempts USING PRIMARY KEY") for step in plan), plan
+    assert not [step for step in plan if step.startswith("SCAN attempts")], plan
+    assert not [step for step in plan if "TEMP B-TREE" in step], plan
 
 
 def test_sqlite_type_globs_search_the_type_index_once_per_matching_type(tmp_path: Path) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -197,7 +199,7 @@ async def test_full_queue_answers_saturated(database_url: str) -> None:
 
 async def test_migrations_are_idempotent(database_url: str) -> None:
     store = open_store(database_url)
-    from hookyard.store.base import load_migrations
+    from hookyard.store.sqlfiles import load_migrations
 
     dialect = "sqlite" if database_url.startswith("sqlite") else "postgres"
     first = await store.migrate()
@@ -230,7 +232,7 @@ async def test_dedup_holds_across_processes(pg_url: str) -> None:
 
 async def _schema_at(conn: asyncpg.Connection, version: int) -> None:
     """A fresh schema ``upgrade`` holding the PostgreSQL migrations up to ``version``."""
-    from hookyard.store.base import load_migrations
+    from hookyard.store.sqlfiles import load_migrations
 
     execute = conn.execute
     await execute("CREATE SCHEMA upgrade; SET search_path = upgrade")
@@ -253,8 +255,8 @@ async def test_moving_the_status_out_of_the_event_row_keeps_every_status(pg_url:
     """Migration 0007 on a database that already holds events: each keeps its status."""
     import asyncpg
 
-    from hookyard.store.base import load_migrations
-    from hookyard.store.postgres import apply_migrations
+    from hookyard.store.postgres.connection import apply_migrations
+    from hookyard.store.sqlfiles import load_migrations
 
     conn = await asyncpg.connect(pg_url)
     try:
@@ -286,7 +288,7 @@ async def test_moving_repeat_counts_to_the_status_row_keeps_them(pg_url: str) ->
     """Migration 0010 on a database that already counted repeats in the event row."""
     import asyncpg
 
-    from hookyard.store.postgres import apply_migrations
+    from hookyard.store.postgres.connection import apply_migrations
 
     conn = await asyncpg.connect(pg_url)
     try:
@@ -358,6 +360,7 @@ async def test_counting_repeats_locks_status_rows_in_id_order(pg_url: str) -> No
     import asyncpg
 
     from hookyard.store.postgres import PostgresStore
+    from hookyard.store.postgres.writer import write_batch
 
     store = open_store(pg_url)
     assert isinstance(store, PostgresStore)
@@ -384,7 +387,7 @@ async def test_counting_repeats_locks_status_rows_in_id_order(pg_url: str) -> No
         await group.execute(lock, low)  # as an attempt group does: the lower id first
         # The batch names the higher id first.
         batch = [submission(provider_id=key_of[high]), submission(provider_id=key_of[low])]
-        counting = asyncio.ensure_future(store._write_batch(ingest, batch))
+        counting = asyncio.ensure_future(write_batch(ingest, batch))
         assert await waits_for_a_lock(group, ingest), (
             "the batch should be waiting for the lower id's row"
         )
@@ -409,6 +412,7 @@ async def test_batches_claim_dedup_keys_in_key_order(pg_url: str) -> None:
     import asyncpg
 
     from hookyard.store.postgres import PostgresStore
+    from hookyard.store.postgres.writer import write_batch
 
     store = open_store(pg_url)
     assert isinstance(store, PostgresStore)
@@ -424,7 +428,7 @@ async def test_batches_claim_dedup_keys_in_key_order(pg_url: str) -> None:
         await tx.start()
         await other.execute(claim, "evt_key_a")  # another writer, the lower key first
         batch = [submission(provider_id="evt_key_b"), submission(provider_id="evt_key_a")]
-        writing = asyncio.ensure_future(store._write_batch(ingest, batch))
+        writing = asyncio.ensure_future(write_batch(ingest, batch))
         assert await waits_for_a_lock(other, ingest), (
             "the batch should be waiting for the lower key"
         )
@@ -447,6 +451,7 @@ async def test_a_repeat_of_an_event_committed_during_its_batch_is_counted(pg_url
     import asyncpg
 
     from hookyard.store.postgres import PostgresStore
+    from hookyard.store.postgres.writer import write_batch
 
     store = open_store(pg_url)
     assert isinstance(store, PostgresStore)
@@ -456,10 +461,8 @@ async def test_a_repeat_of_an_event_committed_during_its_batch_is_counted(pg_url
     try:
         tx = other.transaction()
         await tx.start()
-        [first] = await store._write_batch(other, [submission(provider_id="evt_late")])
-        repeating = asyncio.ensure_future(
-            store._write_batch(ingest, [submission(provider_id="evt_late")])
-        )
+        [first] = await write_batch(other, [submission(provider_id="evt_late")])
+        repeating = asyncio.ensure_future(write_batch(ingest, [submission(provider_id="evt_late")]))
         assert await waits_for_a_lock(other, ingest), (
             "the repeat's batch should be waiting for the other's key"
         )
@@ -473,3 +476,120 @@ async def test_a_repeat_of_an_event_committed_during_its_batch_is_counted(pg_url
         await other.close()
         await ingest.close()
         await store.close()
+
+
+# -- dispatches are read with their attempts in a fixed number of statements ----------------
+
+
+async def attempted(store: Store, destinations: tuple[str, ...], attempts: int) -> str:
+    """An event with a dispatch to each destination, each attempted ``attempts`` times."""
+    from hookyard.models import AttemptRecord
+
+    event_id = (await store.submit(submission(destinations=destinations))).id
+    for number in range(1, attempts + 1):
+        now = time.time_ns() // 1000
+        claimed = await store.claim_due(
+            "w", now_us=now, lease_us=60_000_000, limit=100, destinations=destinations
+        )
+        assert len(claimed) == len(destinations)
+        for c in claimed:
+            attempt = AttemptRecord(
+                c.dispatch_id, number, now, 1.0, 503, (), b"", None, None, "retry", now
+            )
+            assert await store.record_attempt("w", attempt, status="retrying")
+    return event_id
+
+
+async def replayed(store: Store, event_id: str, destinations: tuple[str, ...]) -> str:
+    """A replay batch that failed once to each destination."""
+    from hookyard.ids import new_id
+    from hookyard.models import AttemptRecord, ReplayBatch, ReplayResult
+
+    now = time.time_ns() // 1000
+    batch = ReplayBatch(new_id(), now, {"ids": [event_id]}, "original", 1, "running")
+    await store.create_replay_batch(batch)
+    results = []
+    for destination in destinations:
+        dispatch_id = new_id()
+        attempt = AttemptRecord(dispatch_id, 1, now, 1.0, 500, (), b"", None, None, "failed", None)
+        results.append(ReplayResult(dispatch_id, event_id, destination, "failed", attempt))
+    await store.record_replay_results(batch.id, results, now_us=now)
+    return batch.id
+
+
+Read = Callable[[Any, Any], Any]
+"""A read as a function of a backend's read module and one of its connections."""
+
+
+async def statements(database_url: str, read: Read) -> list[str]:
+    """The statements ``read`` sends, on a connection of its own, as the driver reports
+    them (sqlite3's trace callback, asyncpg's query logger)."""
+    seen: list[str] = []
+    if database_url.startswith("sqlite:///"):
+        from hookyard.store.sqlite import queries as sqlite_queries
+        from hookyard.store.sqlite.connection import connect
+
+        conn = connect(database_url.removeprefix("sqlite:///"), readonly=True)
+        try:
+            conn.set_trace_callback(seen.append)
+            read(sqlite_queries, conn)
+        finally:
+            conn.close()
+        return seen
+    import asyncpg
+
+    from hookyard.store.postgres import queries as pg_queries
+
+    pg = await asyncpg.connect(database_url)
+    try:
+        pg.add_query_logger(lambda record: seen.append(record.query))
+        await read(pg_queries, pg)
+    finally:
+        await pg.close()
+    return seen
+
+
+def get_event(event_id: str) -> Read:
+    return lambda q, conn: q.get_event(conn, event_id)
+
+
+def retrying_dispatches(destination: str | None) -> Read:
+    return lambda q, conn: q.list_dispatches(
+        conn,
+        status="retrying",
+        destination=destination,
+        since_us=None,
+        until_us=None,
+        cursor=None,
+        limit=50,
+    )
+
+
+def batch_failures(batch_id: str) -> Read:
+    return lambda q, conn: q.replay_batch_dispatches(conn, batch_id, "failed", 20)
+
+
+async def test_dispatches_are_read_with_their_attempts_in_a_fixed_number_of_statements(
+    store: Store, database_url: str
+) -> None:
+    """One statement for all the attempts of a page of dispatches, not one per dispatch:
+    an event with one dispatch and one attempt costs as many statements as an event with
+    four dispatches of two attempts each, and so do their dead-letter and replay pages."""
+    small = await attempted(store, ("s",), attempts=1)
+    large = await attempted(store, ("l1", "l2", "l3", "l4"), attempts=2)
+    small_batch = await replayed(store, small, ("s",))
+    large_batch = await replayed(store, large, ("l1", "l2", "l3"))
+    record = await store.get_event(large)
+    assert record is not None
+    # Its four dispatches, then the three replayed ones (linked to it, one attempt each).
+    assert [len(d.attempt_log) for d in record.dispatches] == [2, 2, 2, 2, 1, 1, 1]
+    assert len(await store.list_dispatches(status="retrying")) == 5
+    failures = await store.replay_batch_dispatches(large_batch, status="failed")
+    assert [len(d.attempt_log) for d in failures] == [1, 1, 1]
+    for name, one, many, expected in [
+        ("get_event", get_event(small), get_event(large), 3),
+        ("list_dispatches", retrying_dispatches("s"), retrying_dispatches(None), 2),
+        ("replay_batch_dispatches", batch_failures(small_batch), batch_failures(large_batch), 2),
+    ]:
+        few, more = await statements(database_url, one), await statements(database_url, many)
+        assert len(few) == len(more) == expected, (name, few, more)

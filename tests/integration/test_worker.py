@@ -346,8 +346,8 @@ async def test_two_dispatches_finishing_together_leave_the_right_event_status(
     import asyncpg
 
     from hookyard.models import AttemptRecord
-    from hookyard.store.base import attempt_row
-    from hookyard.store.postgres import Q
+    from hookyard.store.postgres.queries import Q
+    from hookyard.store.rows import attempt_row
 
     store = open_store(pg_url)
     await store.start()

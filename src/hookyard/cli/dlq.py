@@ -17,7 +17,7 @@ from hookyard.clock import now_us
 from hookyard.exceptions import UsageError
 from hookyard.filtering import BadFilter, DeadLetterFilter, cli_flag, parse_dead_letter_filter
 from hookyard.models import DispatchRecord
-from hookyard.store.base import Store, open_store
+from hookyard.store import Store, open_store
 from hookyard.timeparse import iso_from_us
 
 T = TypeVar("T")

@@ -16,7 +16,7 @@ import click
 
 from hookyard.filtering import MAX_LIMIT, BadFilter, cli_flag, parse_filter
 from hookyard.models import EventFilter
-from hookyard.store.base import Store, open_store
+from hookyard.store import EventReader, Store, open_store
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -70,7 +70,9 @@ def event_filter(values: dict[str, str | None], *, default_limit: int = 50) -> E
         raise exc.spelt(cli_flag) from None
 
 
-async def iterate_events(store: Store, query: EventFilter, page: int = 500) -> AsyncIterator[str]:
+async def iterate_events(
+    store: EventReader, query: EventFilter, page: int = 500
+) -> AsyncIterator[str]:
     """Ids of every matching event, newest first, fetched a page at a time."""
     cursor = query.cursor
     while True:

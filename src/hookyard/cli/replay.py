@@ -31,7 +31,7 @@ from hookyard.replay import (
     preview_json,
     resolve_target,
 )
-from hookyard.store.base import Store, open_store
+from hookyard.store import Store, open_store
 
 FAILURES_SHOWN = 10
 

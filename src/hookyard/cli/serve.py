@@ -8,7 +8,7 @@ import click
 
 from hookyard.cli.common import config_option, db_option, load
 from hookyard.logs import configure_logging
-from hookyard.store.base import open_store
+from hookyard.store import open_store
 
 
 async def _migrate(url: str) -> list[int]:

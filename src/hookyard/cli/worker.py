@@ -13,7 +13,7 @@ from hookyard.config import Settings
 from hookyard.delivery.worker import DeliveryService
 from hookyard.exceptions import UsageError
 from hookyard.logs import configure_logging
-from hookyard.store.base import open_store
+from hookyard.store import open_store
 
 
 async def run_workers(settings: Settings, concurrency: int, lease_seconds: float | None) -> None:

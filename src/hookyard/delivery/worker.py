@@ -35,7 +35,7 @@ from hookyard.delivery.transport import Transport
 from hookyard.exceptions import StoreError
 from hookyard.logs import AccessLog, log_event
 from hookyard.models import ClaimedDispatch
-from hookyard.store.base import Store
+from hookyard.store.base import DispatchQueue
 
 log = logging.getLogger("hookyard.delivery")
 STATUS_FOR = {"delivered": "delivered", "retry": "retrying", "dead": "dead", "disable": "disabled"}
@@ -69,7 +69,7 @@ class _Lane:
 
 @dataclass
 class DeliveryService:
-    store: Store
+    store: DispatchQueue
     destinations: Mapping[str, Destination]
     alerts: AlertConfig | None = None
     concurrency: int = 64
@@ -109,12 +109,7 @@ class DeliveryService:
             # Plain-http destinations go straight to kept-alive sockets (httpx's pool cost
             # milliseconds of CPU per request here); anything else falls back to the client.
             self.transport = BulkSender(self.client)
-        listen = getattr(self.store, "listen_for_dispatches", None)
-        if listen is not None:
-            self._unlisten = await listen(self.wake)
-        on_dispatch = getattr(self.store, "on_dispatch", None)
-        if on_dispatch is not None:
-            on_dispatch.append(self.wake)
+        self._unlisten = await self.store.listen_for_dispatches(self.wake)
         self._disabled = await self.store.disabled_destinations()
         self._loop_task = asyncio.create_task(self._claim_loop(), name="hookyard-claim-loop")
 

@@ -29,7 +29,7 @@ from hookyard.logs import AccessLog
 from hookyard.metrics import count_ingest
 from hookyard.models import CapturedRequest, Submission, Verdict
 from hookyard.signatures.base import SignedMessage
-from hookyard.store.base import Store
+from hookyard.store.base import Ingest
 
 log = logging.getLogger("hookyard.ingest")
 Router = Callable[[str, str | None], tuple[str, ...]]
@@ -98,7 +98,7 @@ class IngestApp:
     def __init__(
         self,
         sources: Mapping[str, SourceConfig],
-        store: Store,
+        store: Ingest,
         *,
         router: Router = no_routes,
         access_log: bool = True,

@@ -1,5 +1,15 @@
-"""Storage: one interface (``base.Store``), an embedded SQLite and a PostgreSQL backend."""
+"""Storage: the boundary (``base``: one protocol per user, ``Store`` their union), an
+embedded SQLite and a PostgreSQL backend, and ``open_store`` to pick one by URL."""
 
-from hookyard.store.base import Store, open_store
+from hookyard.store.base import DispatchQueue, EventReader, Ingest, Lifecycle, ReplayLog, Store
+from hookyard.store.registry import open_store
 
-__all__ = ["Store", "open_store"]
+__all__ = [
+    "DispatchQueue",
+    "EventReader",
+    "Ingest",
+    "Lifecycle",
+    "ReplayLog",
+    "Store",
+    "open_store",
+]

@@ -1,18 +1,31 @@
-"""Rows (same column order in both dialects) to model objects."""
+"""Every mapping between model objects and rows, one place for both dialects.
+
+Rows read come back in the same column order from either driver (sqlite3 tuples and
+asyncpg Records both index by position); rows written are tuples in the column order
+of the insert statements in ``sql/*/queries.sql``.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 from hookyard.models import (
     AttemptRecord,
+    ClaimedDispatch,
+    DeliveryEvent,
     DispatchRecord,
     EventRecord,
     EventSummary,
+    ReplayBatch,
+    ReplayPayload,
+    ReplayResult,
+    Submission,
     decode_headers,
+    encode_headers,
 )
+from hookyard.store.policy import initial_status
 
 
 class Row(Protocol):
@@ -82,4 +95,175 @@ def attempt_from_row(row: Row) -> AttemptRecord:
         error_message=row[8],
         decision=row[9],
         next_attempt_us=row[10],
+    )
+
+
+def attach_attempts(dispatches: Iterable[Row], attempts: Iterable[Row]) -> list[DispatchRecord]:
+    """Dispatch rows, in their order, each with its attempts in number order.
+
+    ``attempts`` are the rows of ``attempts_of_dispatches`` for all of them: one query for
+    a page of dispatches instead of one per dispatch.
+    """
+    by_dispatch: dict[str, list[AttemptRecord]] = {}
+    for row in attempts:
+        attempt = attempt_from_row(row)
+        by_dispatch.setdefault(attempt.dispatch_id, []).append(attempt)
+    for found in by_dispatch.values():
+        found.sort(key=lambda a: a.number)
+    return [dispatch_from_row(row, by_dispatch.get(row[0], ())) for row in dispatches]
+
+
+def claimed_from_row(row: Row) -> ClaimedDispatch:
+    return ClaimedDispatch(
+        dispatch_id=row[0],
+        destination=row[1],
+        attempts=row[2],
+        replay_of=row[3],
+        batch_id=row[4],
+        event=DeliveryEvent(
+            id=row[5],
+            source=row[6],
+            received_us=row[12],
+            event_type=row[7],
+            provider_event_id=row[8],
+            content_type=row[9],
+            headers=decode_headers(bytes(row[10])),
+            body=bytes(row[11]),
+        ),
+    )
+
+
+def replay_batch_from_row(row: Row) -> ReplayBatch:
+    return ReplayBatch(
+        id=row[0],
+        created_us=row[1],
+        selection=json.loads(row[2]),
+        target=row[3],
+        total=row[4],
+        status=row[5],
+        delivered=row[6],
+        failed=row[7],
+        skipped=row[8],
+        updated_us=row[9],
+        finished_us=row[10],
+        options=json.loads(row[11]),
+        error=row[12],
+    )
+
+
+def replay_payload_from_row(row: Row) -> ReplayPayload:
+    return ReplayPayload(
+        id=row[0],
+        source=row[1],
+        received_us=row[2],
+        event_type=row[3],
+        provider_event_id=row[4],
+        content_type=row[5],
+        headers=decode_headers(bytes(row[6])),
+        body=bytes(row[7]),
+    )
+
+
+# -- rows written -----------------------------------------------------------------------
+
+
+def verdict_detail(submission: Submission) -> str:
+    v = submission.verdict
+    if (
+        v.computed is None
+        and v.received is None
+        and v.signed_content is None
+        and v.timestamp is None
+    ):
+        return "{}"
+    return json.dumps(
+        {
+            "computed": v.computed,
+            "received": v.received,
+            "signed_content": v.signed_content,
+            "timestamp": v.timestamp,
+        }
+    )
+
+
+def event_row(submission: Submission, extra_duplicates: int = 0) -> tuple[Any, ...]:
+    """Column values for ``events``, in the order of the insert statements."""
+    r = submission.request
+    return (
+        r.id,
+        r.source,
+        r.received_us,
+        r.remote_addr,
+        r.method,
+        r.path,
+        r.query_string,
+        _headers_blob(submission),
+        r.body,
+        r.body_sha256,
+        r.body_size,
+        r.content_type,
+        submission.verdict.status,
+        submission.verdict.reason,
+        verdict_detail(submission),
+        submission.verdict.secret_index,
+        submission.provider_event_id,
+        submission.event_type,
+        initial_status(submission),
+        extra_duplicates,
+    )
+
+
+def _headers_blob(submission: Submission) -> bytes:
+    return encode_headers(submission.request.headers)
+
+
+def attempt_row(attempt: AttemptRecord) -> tuple[Any, ...]:
+    return (
+        attempt.dispatch_id,
+        attempt.number,
+        attempt.started_us,
+        attempt.latency_ms,
+        attempt.status_code,
+        json.dumps([list(pair) for pair in attempt.response_headers]),
+        attempt.response_excerpt,
+        attempt.error_class,
+        attempt.error_message,
+        attempt.decision,
+        attempt.next_attempt_us,
+    )
+
+
+def replay_dispatch_row(result: ReplayResult, batch_id: str, now_us: int) -> tuple[Any, ...]:
+    """Column values for ``dispatches``, in the order of ``insert_replay_dispatch``."""
+    return (
+        result.dispatch_id,
+        result.event_id,
+        result.destination,
+        result.status,
+        1,
+        None,
+        result.attempt.started_us,
+        now_us,
+        result.event_id,
+        batch_id,
+        result.attempt.status_code,
+    )
+
+
+def replay_batch_row(batch: ReplayBatch) -> tuple[Any, ...]:
+    """Column values for ``replay_batches``, in the order of ``insert_replay_batch``."""
+    return (
+        batch.id,
+        batch.created_us,
+        json.dumps(batch.selection),
+        batch.target,
+        batch.total,
+        batch.status,
+        batch.delivered,
+        batch.failed,
+        batch.skipped,
+        batch.updated_us,
+        batch.finished_us,
+        json.dumps(batch.options),
+        batch.error,
     )

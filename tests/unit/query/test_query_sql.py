@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from hookyard.filtering import status_code_range
 from hookyard.ids import UlidFactory, ulid_time_ms
 from hookyard.models import EventFilter
-from hookyard.store.base import load_migrations
 from hookyard.store.filters import (
     POSTGRES,
     SQLITE,
@@ -21,6 +20,7 @@ from hookyard.store.filters import (
     lowest_id_at,
     where_clause,
 )
+from hookyard.store.sqlfiles import load_migrations
 
 
 @pytest.mark.parametrize(

@@ -113,10 +113,11 @@ SELECT id, event_id, destination, status, attempts, next_attempt_us, created_us,
        replay_of, batch_id
 FROM dispatches WHERE event_id = $1 ORDER BY id;
 
--- name: dispatch_attempts
+-- name: attempts_of_dispatches
+-- The attempts of a page of dispatches in one statement (rows.attach_attempts pairs them).
 SELECT dispatch_id, number, started_us, latency_ms, status_code, response_headers,
        response_excerpt, error_class, error_message, decision, next_attempt_us
-FROM attempts WHERE dispatch_id = $1 ORDER BY number;
+FROM attempts WHERE dispatch_id = ANY($1::text[]) ORDER BY dispatch_id, number;
 
 -- name: claim_due
 -- SKIP LOCKED lets many workers on many machines claim side by side without waiting.

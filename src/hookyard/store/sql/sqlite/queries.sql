@@ -51,10 +51,11 @@ SELECT id, event_id, destination, status, attempts, next_attempt_us, created_us,
        replay_of, batch_id
 FROM dispatches WHERE event_id = ? ORDER BY id;
 
--- name: dispatch_attempts
+-- name: attempts_of_dispatches
+-- The attempts of a page of dispatches in one statement (rows.attach_attempts pairs them).
 SELECT dispatch_id, number, started_us, latency_ms, status_code, response_headers,
        response_excerpt, error_class, error_message, decision, next_attempt_us
-FROM attempts WHERE dispatch_id = ? ORDER BY number;
+FROM attempts WHERE dispatch_id IN (SELECT value FROM json_each(?)) ORDER BY dispatch_id, number;
 
 -- name: claim_due
 -- Due dispatches, or ones whose worker's lease has run out (a crashed worker).

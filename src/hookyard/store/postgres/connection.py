@@ -1,0 +1,58 @@
+"""Opening PostgreSQL connections and applying migrations (under an advisory lock, so
+processes starting together apply each migration once)."""
+
+from __future__ import annotations
+
+import time
+
+import asyncpg
+
+from hookyard.exceptions import MigrationError, StoreError
+from hookyard.store.sqlfiles import load_migrations
+
+MIGRATION_LOCK = 0x686F6F6B  # "hook"
+
+
+async def connect(url: str) -> asyncpg.Connection:
+    try:
+        return await asyncpg.connect(url)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        raise StoreError(f"cannot connect to PostgreSQL: {exc}") from None
+
+
+async def apply_migrations(conn: asyncpg.Connection) -> list[int]:
+    await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+    try:
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations "
+            "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_us BIGINT NOT NULL)"
+        )
+        done = {r[0] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+        applied = []
+        for migration in load_migrations("postgres"):
+            if migration.version in done:
+                continue
+            async with conn.transaction():
+                await conn.execute(migration.sql)
+                await conn.execute(
+                    "INSERT INTO schema_migrations VALUES ($1, $2, $3)",
+                    migration.version,
+                    migration.name,
+                    time.time_ns() // 1000,
+                )
+            applied.append(migration.version)
+        return applied
+    except asyncpg.PostgresError as exc:
+        raise MigrationError(f"migration failed: {exc}") from exc
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
+
+
+async def keep_session(conn: asyncpg.Connection) -> None:
+    """Pool reset that sends nothing.
+
+    asyncpg's default sends ``RESET ALL; UNLISTEN *; CLOSE ALL; ...`` each time a
+    connection goes back to the pool: one more round trip per query. Pool connections
+    carry no session state here (migrations' advisory lock and LISTEN use connections
+    of their own), and an unfinished transaction is still rolled back by asyncpg.
+    """

@@ -1,0 +1,239 @@
+"""PostgreSQL group commit: ingest batches as one statement each, attempts in groups.
+
+Two writer connections take turns (``IngestWriter``): while one batch commits, the
+next one gathers, so batching happens without ever waiting on purpose. Dedup holds
+across processes because it rests on the ``dedup_keys`` primary key, not on a read
+before the write. Attempts finishing together are recorded in one call
+(``AttemptRecorder``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import asyncpg
+
+from hookyard.exceptions import StoreError, StoreSaturated
+from hookyard.ids import new_id
+from hookyard.models import Submission, WriteResult
+from hookyard.store.policy import follower_counts, group_duplicates_in_batch, resolve_followers
+from hookyard.store.postgres.queries import DISPATCH_CHANNEL, Q
+from hookyard.store.rows import event_row
+
+log = logging.getLogger("hookyard.store")
+MAX_BATCH = 512
+WRITERS = 2
+#: Attempt groups recorded at once. Below this many finishing together, each attempt is
+#: recorded as it finishes; above, the rest wait and go as one call, so a busy worker
+#: pays one round trip per group instead of one per attempt.
+RECORDERS = 4
+MAX_RECORD_GROUP = 256
+
+
+def batch_parameters(leaders: Sequence[Submission], extra: dict[str, int]) -> list[Any]:
+    """Column arrays for ``write_batch``, one entry per submission."""
+    columns: list[list[Any]] = [[] for _ in range(22)]
+    dispatch_ids: list[str] = []
+    dispatch_events: list[str] = []
+    dispatch_destinations: list[str] = []
+    for sub in leaders:
+        row = event_row(sub, extra.get(sub.request.id, 0))
+        for index, value in enumerate(row):
+            columns[index].append(value)
+        columns[20].append(sub.dedup_key)
+        columns[21].append(sub.request.received_us + sub.dedup_window_us)
+        if sub.verdict.status != "invalid":
+            for destination in sub.destinations:
+                dispatch_ids.append(new_id())
+                dispatch_events.append(sub.request.id)
+                dispatch_destinations.append(destination)
+    return [*columns, dispatch_ids, dispatch_events, dispatch_destinations]
+
+
+async def write_batch(conn: asyncpg.Connection, batch: Sequence[Submission]) -> list[WriteResult]:
+    """Write one batch in one statement (``write_batch``); results in batch order."""
+    leaders, follower_of = group_duplicates_in_batch(batch)
+    extra = follower_counts(follower_of)
+    params = batch_parameters(leaders, extra)
+    rows = await conn.fetch(Q["write_batch"], *params, DISPATCH_CHANNEL)
+    by_id = {sub.request.id: sub for sub in leaders}
+    results: dict[str, WriteResult] = {}
+    for rid, stored, original in rows:
+        if stored:
+            results[rid] = WriteResult(id=rid)
+            continue
+        if original is None:
+            # Another process took the key after this statement's snapshot began.
+            sub = by_id[rid]
+            original = await conn.fetchval(Q["dedup_owner"], sub.request.source, sub.dedup_key)
+            await conn.execute(
+                Q["count_duplicates"], 1 + extra.get(rid, 0), sub.request.received_us, original
+            )
+        results[rid] = WriteResult(id=rid, duplicate_of=original)
+    return resolve_followers(batch, results, follower_of)
+
+
+class IngestWriter:
+    """Submissions queue here; ``WRITERS`` connections each take what is waiting."""
+
+    def __init__(
+        self, connect: Callable[[], Awaitable[asyncpg.Connection]], *, queue_size: int
+    ) -> None:
+        self.connect = connect
+        self.queue_size = queue_size
+        self._queue: deque[tuple[Submission, asyncio.Future[WriteResult]]] = deque()
+        self._wakeup = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._closing = False
+        self._in_flight = 0
+        self.batches = 0
+
+    async def start(self) -> None:
+        self._wakeup = asyncio.Event()
+        for index in range(WRITERS):
+            conn = await self.connect()
+            self._tasks.append(
+                asyncio.create_task(self._run(conn), name=f"hookyard-pg-writer-{index}")
+            )
+
+    async def close(self) -> None:
+        """Stop taking submissions and write every one already taken."""
+        self._closing = True
+        self._wakeup.set()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+
+    @property
+    def pending(self) -> int:
+        return len(self._queue) + self._in_flight
+
+    async def submit(self, submission: Submission) -> WriteResult:
+        if self._closing or not self._tasks:
+            raise StoreSaturated("store is not accepting writes")
+        if self.pending >= self.queue_size:
+            raise StoreSaturated(f"{self.pending} writes waiting")
+        future: asyncio.Future[WriteResult] = asyncio.get_running_loop().create_future()
+        self._queue.append((submission, future))
+        self._wakeup.set()
+        return await future
+
+    async def _run(self, conn: asyncpg.Connection) -> None:
+        try:
+            while True:
+                if not self._queue:
+                    if self._closing:
+                        return
+                    self._wakeup.clear()
+                    await self._wakeup.wait()
+                    continue
+                batch = [self._queue.popleft() for _ in range(min(MAX_BATCH, len(self._queue)))]
+                self._in_flight += len(batch)
+                try:
+                    conn = await self._write(conn, batch)
+                finally:
+                    self._in_flight -= len(batch)
+        finally:
+            with contextlib.suppress(Exception):
+                await conn.close()
+
+    async def _write(
+        self, conn: asyncpg.Connection, batch: list[tuple[Submission, asyncio.Future[WriteResult]]]
+    ) -> asyncpg.Connection:
+        submissions = [sub for sub, _ in batch]
+        try:
+            results = await write_batch(conn, submissions)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.error("store write failed: %s", exc)
+            error = StoreError(f"store write failed: {exc}")
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(error)
+            if conn.is_closed() or isinstance(exc, OSError | asyncpg.InterfaceError):
+                with contextlib.suppress(Exception):
+                    await conn.close()
+                with contextlib.suppress(StoreError):
+                    conn = await self.connect()
+            return conn
+        self.batches += 1
+        for (_, future), result in zip(batch, results, strict=True):
+            if not future.done():
+                future.set_result(result)
+        return conn
+
+
+class AttemptRecorder:
+    """Records attempts (``hookyard_record_attempt``), grouping those that finish together."""
+
+    def __init__(self, pool: Callable[[], asyncpg.Pool]) -> None:
+        self.pool = pool
+        self._records: deque[tuple[tuple[Any, ...], asyncio.Future[bool]]] = deque()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.groups = 0  # calls that recorded more than one attempt
+
+    async def record(self, row: tuple[Any, ...]) -> bool:
+        """``row`` is ``record_attempt``'s arguments; False when the lease was lost."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._records.append((row, future))
+        if len(self._tasks) < RECORDERS:
+            task = asyncio.create_task(self._record_waiting())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return await future
+
+    async def close(self) -> None:
+        """Wait for the groups being recorded."""
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _record_waiting(self) -> None:
+        while self._records:
+            count = min(MAX_RECORD_GROUP, len(self._records))
+            group = [self._records.popleft() for _ in range(count)]
+            try:
+                await self._record(group)
+            finally:  # whatever happened, no caller is left waiting (settled ones stay)
+                for _, future in group:
+                    _settle(future, StoreError("recording the attempt was interrupted"))
+
+    async def _record(self, group: list[tuple[tuple[Any, ...], asyncio.Future[bool]]]) -> None:
+        try:
+            kept = await self._record_group([row for row, _ in group])
+        except StoreError as exc:
+            if len(group) == 1:
+                _settle(group[0][1], exc)
+                return
+            # One attempt the database refuses (or a group PostgreSQL picks as a deadlock's
+            # victim) must not fail the others with it: retry them one by one.
+            for row, future in group:
+                try:
+                    [alone] = await self._record_group([row])
+                except StoreError as error:
+                    _settle(future, error)
+                else:
+                    _settle(future, alone)
+            return
+        for (_, future), result in zip(group, kept, strict=True):
+            _settle(future, result)
+
+    async def _record_group(self, rows: list[tuple[Any, ...]]) -> list[bool]:
+        try:
+            if len(rows) == 1:
+                return [await self.pool().fetchval(Q["record_attempt"], *rows[0])]
+            columns = [list(column) for column in zip(*rows, strict=True)]
+            self.groups += 1
+            return list(await self.pool().fetchval(Q["record_attempts"], *columns))
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise StoreError(f"recording attempts failed: {exc}") from exc
+
+
+def _settle(future: asyncio.Future[bool], outcome: bool | BaseException) -> None:
+    if future.done():  # its caller was cancelled
+        return
+    if isinstance(outcome, BaseException):
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)

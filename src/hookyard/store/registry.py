@@ -1,0 +1,41 @@
+"""``open_store``: a database URL to its backend, chosen by the URL's prefix.
+
+Each backend is imported when a URL asks for it (asyncpg loads only for PostgreSQL).
+A backend is one more entry in ``BACKENDS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from hookyard.exceptions import ConfigError
+from hookyard.store.base import Store
+
+Factory = Callable[[str, int], Store]
+"""Makes a backend's store from the URL and the ingest queue size."""
+
+
+def _sqlite(url: str, queue_size: int) -> Store:
+    from hookyard.store.sqlite import SqliteStore
+
+    return SqliteStore(url, queue_size=queue_size)
+
+
+def _postgres(url: str, queue_size: int) -> Store:
+    from hookyard.store.postgres import PostgresStore
+
+    return PostgresStore(url, queue_size=queue_size)
+
+
+BACKENDS: dict[str, Factory] = {
+    "sqlite:///": _sqlite,
+    "postgresql://": _postgres,
+    "postgres://": _postgres,
+}
+
+
+def open_store(url: str, *, queue_size: int = 10_000) -> Store:
+    for prefix, factory in BACKENDS.items():
+        if url.startswith(prefix):
+            return factory(url, queue_size)
+    raise ConfigError(f"unsupported database {url!r}; use sqlite:///PATH or postgresql://...")
