@@ -416,4 +416,8 @@ def open_store(url: str, *, queue_size: int = 10_000) -> Store:
         from hookyard.store.postgres import PostgresStore
 
         return PostgresStore(url, queue_size=queue_size)
+    if url.startswith("memory://"):  # tests only: nothing is durable (store/memory.py)
+        from hookyard.store.memory import MemoryStore
+
+        return MemoryStore(url, queue_size=queue_size)
     raise ConfigError(f"unsupported database {url!r}; use sqlite:///PATH or postgresql://...")
