@@ -63,17 +63,48 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'hookyard.db'}"
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Every behaviour test that takes this runs once per backend."""
-    if request.param == "sqlite":
+REAL_BACKENDS = ("sqlite", "postgres")
+EVERY_BACKEND = ("memory", *REAL_BACKENDS)
+
+
+def backend_url(request: pytest.FixtureRequest, backend: str) -> str:
+    """The URL of a fresh, empty store of ``backend``."""
+    if backend == "memory":
+        return f"memory://{uuid.uuid4().hex}"
+    if backend == "sqlite":
+        tmp_path: Path = request.getfixturevalue("tmp_path")
         return f"sqlite:///{tmp_path / 'hookyard.db'}"
     url: str = request.getfixturevalue("pg_url")
     return url
 
 
+@pytest.fixture(params=REAL_BACKENDS)
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Each real backend, for what the in-memory store has not: a reopen, other
+    processes opening the database, SQL plans and locks."""
+    return backend_url(request, request.param)
+
+
+@pytest.fixture(params=EVERY_BACKEND)
+def store_url(request: pytest.FixtureRequest) -> str:
+    """Every backend, the in-memory one too: what runs in this process behaves the same
+    on each (a test that cannot hold on memory says why in its parametrisation)."""
+    return backend_url(request, request.param)
+
+
 @pytest.fixture
-async def store(database_url: str) -> AsyncIterator[object]:
+async def store(store_url: str) -> AsyncIterator[object]:
+    from hookyard.store import open_store
+
+    instance = open_store(store_url)
+    await instance.start()
+    yield instance
+    await instance.close()
+
+
+@pytest.fixture
+async def real_store(database_url: str) -> AsyncIterator[object]:
+    """A started store on each real backend, for a test that also reads its database."""
     from hookyard.store import open_store
 
     instance = open_store(database_url)

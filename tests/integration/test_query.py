@@ -1,4 +1,4 @@
-"""Every event filter, on both backends (the ``store`` fixture runs each test twice).
+"""Every event filter, on every backend (the ``store`` fixture: memory, SQLite, PostgreSQL).
 
 Dispatch outcomes are made the way the worker makes them: claim with a lease, record an
 attempt. Nothing about the database is faked.

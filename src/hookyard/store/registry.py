@@ -27,10 +27,17 @@ def _postgres(url: str, queue_size: int) -> Store:
     return PostgresStore(url, queue_size=queue_size)
 
 
+def _memory(url: str, queue_size: int) -> Store:
+    from hookyard.store.memory import MemoryStore
+
+    return MemoryStore(url, queue_size=queue_size)
+
+
 BACKENDS: dict[str, Factory] = {
     "sqlite:///": _sqlite,
     "postgresql://": _postgres,
     "postgres://": _postgres,
+    "memory://": _memory,  # tests only: nothing is durable
 }
 
 

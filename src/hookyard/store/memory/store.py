@@ -1,0 +1,404 @@
+"""``MemoryStore``: the in-memory backend (see the package docstring for what it models).
+
+The tables and the SQL statements restated over them are in ``tables``; this module
+is the store interface, the group-commit queue and the registry of named stores.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
+
+from hookyard.exceptions import ConfigError, StoreError, StoreSaturated
+from hookyard.models import (
+    AttemptRecord,
+    ClaimedDispatch,
+    DispatchRecord,
+    EventFilter,
+    EventRecord,
+    EventSummary,
+    ReplayBatch,
+    ReplayBatchStatus,
+    ReplayPayload,
+    ReplayResult,
+    Submission,
+    WriteResult,
+)
+from hookyard.store.base import Store
+from hookyard.store.memory import tables as tables_
+from hookyard.store.memory.tables import Tables, json_copy, limited
+
+T = TypeVar("T")
+SCHEME = "memory://"
+MAX_BATCH = 512  # as SQLite's writer: how many submissions one commit takes at most
+
+_NAMED: dict[str, Tables] = {}
+
+
+def _attach(url: str) -> Tables:
+    tables = Tables() if url == SCHEME else _NAMED.setdefault(url, Tables())
+    tables.stores += 1
+    return tables
+
+
+def _detach(url: str, tables: Tables) -> None:
+    tables.stores -= 1
+    if tables.stores == 0 and _NAMED.get(url) is tables:
+        del _NAMED[url]
+
+
+@dataclass(slots=True)
+class _Job:
+    """A submission to group-commit, or a transaction to run after the batch's submissions."""
+
+    future: asyncio.Future[Any]
+    submission: Submission | None = None
+    call: Callable[[Tables], Any] | None = None
+
+
+def run_jobs(tables: Tables, jobs: Sequence[_Job]) -> list[tuple[Any, BaseException | None]]:
+    """One commit, as SQLite's ``run_jobs``: the submissions together (one by one if that
+    is refused, so only the one at fault fails), then each call on its own."""
+    submissions = [job.submission for job in jobs if job.submission is not None]
+    written: dict[int, tuple[Any, BaseException | None]] = {}
+    try:
+        for sub, result in zip(
+            submissions, tables_.write_submissions(tables, submissions), strict=True
+        ):
+            written[id(sub)] = (result, None)
+    except Exception:
+        for sub in submissions:
+            alone = _outcome(functools.partial(_write_one, submission=sub), tables)
+            written[id(sub)] = _store_error(alone)
+    outcomes = []
+    for job in jobs:
+        if job.submission is not None:
+            outcomes.append(written[id(job.submission)])
+        else:
+            assert job.call is not None
+            outcomes.append(_outcome(job.call, tables))
+    return outcomes
+
+
+def _write_one(tables: Tables, submission: Submission) -> WriteResult:
+    return tables_.write_submissions(tables, [submission])[0]
+
+
+def _outcome(call: Callable[[Tables], Any], tables: Tables) -> tuple[Any, BaseException | None]:
+    try:
+        return call(tables), None
+    except Exception as exc:
+        return None, exc
+
+
+def _store_error(outcome: tuple[Any, BaseException | None]) -> tuple[Any, BaseException | None]:
+    error = outcome[1]
+    if error is None or isinstance(error, StoreError):
+        return outcome
+    return None, StoreError(f"store write failed: {error}")
+
+
+class MemoryStore(Store):
+    def __init__(self, url: str = SCHEME, *, queue_size: int = 10_000) -> None:
+        if not url.startswith(SCHEME):
+            raise ConfigError(f"not an in-memory store: {url!r}; use memory:// or memory://NAME")
+        self.url = url
+        self.queue_size = queue_size
+        self._tables: Tables | None = None
+        self._waiting: list[_Job] = []
+        self._scheduled = False
+        self._pending = 0
+        self._closing = False
+        self._idle = asyncio.Event()  # set while nothing waits to be committed
+        self._idle.set()
+        #: Called on the event loop after a commit that created dispatches (worker wake-up).
+        self.on_dispatch: list[Callable[[], None]] = []
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def migrate(self) -> list[int]:
+        return []  # the tables exist from the start
+
+    async def start(self) -> None:
+        if self._tables is None:
+            self._tables = _attach(self.url)
+
+    async def close(self) -> None:
+        self._closing = True
+        await self._idle.wait()  # what was taken before commits first
+        if self._tables is not None:
+            _detach(self.url, self._tables)
+            self._tables = None
+
+    @property
+    def tables(self) -> Tables:
+        if self._tables is None:
+            raise StoreError("store is not started")
+        return self._tables
+
+    # -- writes --------------------------------------------------------------------------
+
+    @property
+    def pending(self) -> int:
+        return self._pending
+
+    async def submit(self, submission: Submission) -> WriteResult:
+        result: WriteResult = await self._enqueue(_Job(self._future(), submission=submission))
+        if submission.destinations and not result.duplicate:
+            self._wake()
+        return result
+
+    async def run_in_writer(self, call: Callable[[Tables], T]) -> T:
+        """Run ``call`` in the next commit, after that commit's submissions."""
+        value: T = await self._enqueue(_Job(self._future(), call=call))
+        return value
+
+    def _future(self) -> asyncio.Future[Any]:
+        return asyncio.get_running_loop().create_future()
+
+    async def _enqueue(self, job: _Job) -> Any:
+        if self._tables is None or self._closing:
+            raise StoreSaturated("store is not accepting writes")
+        if self._pending >= self.queue_size:
+            raise StoreSaturated(f"{self._pending} writes waiting")
+        self._pending += 1
+        try:
+            self._waiting.append(job)
+            self._schedule()
+            return await job.future
+        finally:
+            self._pending -= 1
+
+    def _commit(self) -> None:
+        """What has waited since the last commit, in one go (a loop turn's submissions)."""
+        self._scheduled = False
+        jobs, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
+        for job, (value, error) in zip(jobs, run_jobs(self.tables, jobs), strict=True):
+            if job.future.done():  # its caller was cancelled; the write stands, as on disk
+                continue
+            if error is not None:
+                job.future.set_exception(error)
+            else:
+                job.future.set_result(value)
+        if self._waiting:
+            self._schedule()
+        else:
+            self._idle.set()
+
+    def _schedule(self) -> None:
+        if not self._scheduled:
+            self._scheduled = True
+            self._idle.clear()
+            asyncio.get_running_loop().call_soon(self._commit)
+
+    def _wake(self) -> None:
+        for wake in (*self.on_dispatch, *self.tables.listeners):
+            wake()
+
+    # -- reads ---------------------------------------------------------------------------
+
+    async def get_event(self, event_id: str) -> EventRecord | None:
+        t = self.tables
+        event = t.events.get(event_id)
+        if event is None:
+            return None
+        dispatches = sorted(t.dispatches_of(event_id), key=lambda d: d.id)
+        return tables_.record(event, [tables_.dispatch_record(t, d) for d in dispatches])
+
+    async def get_body(self, event_id: str) -> tuple[bytes, str] | None:
+        event = self.tables.events.get(event_id)
+        if event is None:
+            return None
+        return event.submission.request.body, event.submission.request.content_type
+
+    async def list_events(self, query: EventFilter) -> list[EventSummary]:
+        t = self.tables
+        matches = tables_.matcher(query, t)
+        newest_first = (t.events[i] for i in sorted(t.events, reverse=True))
+        return limited([tables_.summary(e) for e in newest_first if matches(e)], query.limit)
+
+    async def count_events(self) -> int:
+        return len(self.tables.events)
+
+    # -- delivery ------------------------------------------------------------------------
+
+    async def claim_due(
+        self, worker_id: str, *, now_us: int, lease_us: int, limit: int, destinations: Sequence[str]
+    ) -> list[ClaimedDispatch]:
+        return await self.run_in_writer(
+            lambda t: tables_.claim_due(
+                t,
+                worker_id,
+                now_us=now_us,
+                lease_us=lease_us,
+                limit=limit,
+                destinations=destinations,
+            )
+        )
+
+    async def record_attempt(
+        self,
+        worker_id: str,
+        attempt: AttemptRecord,
+        *,
+        status: str,
+        processed_key: tuple[str, str, str] | None = None,
+    ) -> bool:
+        return await self.run_in_writer(
+            lambda t: tables_.record_attempt(
+                t, worker_id, attempt, status=status, processed_key=processed_key
+            )
+        )
+
+    async def release_leases(self, worker_id: str, *, now_us: int) -> int:
+        def run(t: Tables) -> int:
+            held = [
+                d
+                for d in t.dispatches.values()
+                if d.lease_owner == worker_id and d.status == "in_flight"
+            ]
+            for d in held:
+                tables_.give_back(d, next_attempt_us=now_us, now_us=now_us)
+            return len(held)
+
+        return await self.run_in_writer(run)
+
+    async def postpone(
+        self, worker_id: str, dispatch_id: str, *, next_attempt_us: int, now_us: int
+    ) -> None:
+        def run(t: Tables) -> None:
+            d = t.dispatches.get(dispatch_id)
+            if d is not None and d.lease_owner == worker_id:
+                tables_.give_back(d, next_attempt_us=next_attempt_us, now_us=now_us)
+
+        await self.run_in_writer(run)
+
+    async def is_processed(self, destination: str, key: str) -> bool:
+        return (destination, key) in self.tables.processed_keys
+
+    async def set_destination_disabled(
+        self, name: str, disabled: bool, *, reason: str, now_us: int
+    ) -> None:
+        await self.run_in_writer(
+            lambda t: tables_.set_destination_disabled(
+                t, name, disabled, reason=reason, now_us=now_us
+            )
+        )
+        if not disabled:
+            for listen in self.tables.listeners:  # as a commit wakes SQLite's watcher
+                listen()
+
+    async def disabled_destinations(self) -> dict[str, str]:
+        state = self.tables.destination_state
+        return {name: reason for name, (disabled, reason) in state.items() if disabled}
+
+    async def list_dispatches(
+        self,
+        *,
+        status: str | None = None,
+        destination: str | None = None,
+        since_us: int | None = None,
+        until_us: int | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> list[DispatchRecord]:
+        t = self.tables
+        found = [
+            d
+            for d in sorted(t.dispatches.values(), key=lambda d: d.id, reverse=True)
+            if (status is None or d.status == status)
+            and (destination is None or d.destination == destination)
+            and (since_us is None or d.updated_us >= since_us)
+            and (until_us is None or d.updated_us < until_us)
+            and (cursor is None or d.id < cursor)
+        ]
+        return [tables_.dispatch_record(t, d) for d in limited(found, limit)]
+
+    async def retry_dead(self, dispatch_ids: Sequence[str], *, now_us: int) -> int:
+        moved = await self.run_in_writer(
+            lambda t: tables_.retry_dead(t, dispatch_ids, now_us=now_us)
+        )
+        if moved:
+            self._wake()
+        return moved
+
+    # -- replay --------------------------------------------------------------------------
+
+    async def known_event_ids(self, event_ids: Sequence[str]) -> set[str]:
+        events = self.tables.events
+        return {i for i in event_ids if i in events}
+
+    async def replay_payloads(self, event_ids: Sequence[str]) -> list[ReplayPayload]:
+        events = self.tables.events
+        return [tables_.replay_payload(events[i]) for i in sorted(set(event_ids)) if i in events]
+
+    async def create_replay_batch(self, batch: ReplayBatch) -> None:
+        def run(t: Tables) -> None:
+            if batch.id in t.replay_batches:
+                raise tables_.refused("replay_batches.id")
+            t.replay_batches[batch.id] = dataclasses.replace(
+                batch, selection=json_copy(batch.selection), options=json_copy(batch.options)
+            )
+
+        await self.run_in_writer(run)
+
+    async def record_replay_results(
+        self, batch_id: str, results: Sequence[ReplayResult], *, missing: int = 0, now_us: int
+    ) -> None:
+        await self.run_in_writer(
+            lambda t: tables_.record_replay_results(
+                t, batch_id, results, missing=missing, now_us=now_us
+            )
+        )
+
+    async def finish_replay_batch(
+        self, batch_id: str, status: str, *, now_us: int, error: str | None = None
+    ) -> None:
+        def run(t: Tables) -> None:
+            batch = t.replay_batches.get(batch_id)
+            if batch is not None and batch.status == "running":  # the first ending is kept
+                t.replay_batches[batch_id] = dataclasses.replace(
+                    batch,
+                    status=cast("ReplayBatchStatus", status),
+                    finished_us=now_us,
+                    updated_us=now_us,
+                    error=error,
+                )
+
+        await self.run_in_writer(run)
+
+    async def get_replay_batch(self, batch_id: str) -> ReplayBatch | None:
+        batch = self.tables.replay_batches.get(batch_id)
+        if batch is None:
+            return None
+        return dataclasses.replace(
+            batch, selection=json_copy(batch.selection), options=json_copy(batch.options)
+        )
+
+    async def replay_batch_dispatches(
+        self, batch_id: str, *, status: str, limit: int = 20
+    ) -> list[DispatchRecord]:
+        t = self.tables
+        found = sorted(
+            (d for d in t.dispatches.values() if d.batch_id == batch_id and d.status == status),
+            key=lambda d: d.id,
+        )
+        return [tables_.dispatch_record(t, d) for d in limited(found, limit)]
+
+    async def listen_for_dispatches(
+        self, wake: Callable[[], None]
+    ) -> Callable[[], Awaitable[None]]:
+        """Call ``wake`` after any store open on these tables commits new due dispatches
+        (the in-process counterpart of SQLite's commit watcher and PostgreSQL's NOTIFY)."""
+        listeners = self.tables.listeners
+        listeners.append(wake)
+
+        async def stop() -> None:
+            if wake in listeners:
+                listeners.remove(wake)
+
+        return stop
