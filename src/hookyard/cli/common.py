@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import click
 
 from hookyard.config import Settings, default_settings, load_settings, with_overrides
+from hookyard.store import Store, open_store
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 def config_option(func: F) -> F:
@@ -37,3 +41,25 @@ def load(
 ) -> Settings:
     settings = load_settings(config_path) if config_path else default_settings()
     return with_overrides(settings, host=host, port=port, database=database)
+
+
+@contextlib.asynccontextmanager
+async def store_session(database: str) -> AsyncIterator[Store]:
+    """The store for one command: opened and started, and closed however the command ends
+    (closing drains the writer, so what the command wrote is committed)."""
+    store = open_store(database)
+    await store.start()
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+def run_with_store(database: str, work: Callable[[Store], Awaitable[T]]) -> T:
+    """Run ``work`` in a store session, on a new event loop: a short-lived command."""
+
+    async def run() -> T:
+        async with store_session(database) as store:
+            return await work(store)
+
+    return asyncio.run(run())

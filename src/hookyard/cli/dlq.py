@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import click
@@ -12,12 +10,12 @@ from rich.console import Console
 from rich.table import Table
 
 from hookyard.api.serialize import dispatch_json
-from hookyard.cli.common import config_option, db_option, load
+from hookyard.cli.common import config_option, db_option, load, run_with_store
 from hookyard.clock import now_us
 from hookyard.exceptions import UsageError
 from hookyard.filtering import BadFilter, DeadLetterFilter, cli_flag, parse_dead_letter_filter
 from hookyard.models import DispatchRecord
-from hookyard.store import Store, open_store
+from hookyard.store import Store
 from hookyard.timeparse import iso_from_us
 
 T = TypeVar("T")
@@ -33,18 +31,6 @@ def _dead_letters(
         return parse_dead_letter_filter(values, default_limit=limit)
     except BadFilter as exc:
         raise exc.spelt(cli_flag) from None
-
-
-def with_store(database: str, work: Callable[[Store], Awaitable[T]]) -> T:
-    async def run() -> T:
-        store = open_store(database)
-        await store.start()
-        try:
-            return await work(store)
-        finally:
-            await store.close()
-
-    return asyncio.run(run())
 
 
 def last_failure(dispatch: DispatchRecord) -> str:
@@ -81,7 +67,7 @@ def list_dead(
     """List dead dispatches, newest first."""
     chosen = _dead_letters(destination, since, until, limit=limit)
     settings = load(config_path, database=database)
-    dead = with_store(
+    dead = run_with_store(
         settings.server.database,
         lambda store: store.list_dispatches(
             status="dead",
@@ -147,7 +133,7 @@ def retry(
         moved = await store.retry_dead(ids, now_us=now_us()) if ids else 0
         return len(ids), moved
 
-    asked, moved = with_store(settings.server.database, work)
+    asked, moved = run_with_store(settings.server.database, work)
     click.echo(f"{moved} dispatch(es) queued for delivery")
     if dispatch_ids and moved < asked:
         raise UsageError(f"{asked - moved} of the given ids are not dead dispatches")

@@ -23,8 +23,8 @@ from rich.table import Table
 from rich.text import Text
 
 from hookyard.api.serialize import record_json, summary_json
-from hookyard.cli.common import config_option, db_option, load
-from hookyard.cli.filtering import event_filter, filter_options, run_with_store
+from hookyard.cli.common import config_option, db_option, load, run_with_store
+from hookyard.cli.filtering import event_filter, filter_options
 from hookyard.cli.render import render_body, render_headers
 from hookyard.exceptions import UsageError
 from hookyard.inspect.bodies import pretty_body

@@ -23,8 +23,8 @@ from typing import Any
 
 import click
 
-from hookyard.cli.common import config_option, db_option, load
-from hookyard.cli.filtering import event_filter, filter_options, iterate_events, run_with_store
+from hookyard.cli.common import config_option, db_option, load, run_with_store
+from hookyard.cli.filtering import event_filter, filter_options, iterate_events
 from hookyard.exceptions import UsageError
 from hookyard.inspect.sanitize import SanitizedBody, drop_headers, parse_pointer, sanitize_body
 from hookyard.inspect.stored import EventNotFound, fetch_event

@@ -1,4 +1,4 @@
-"""The event filter flags, shared by ``events list`` and ``export``, and store access.
+"""The event filter flags, shared by ``events list`` and ``export``, and paging through events.
 
 The flags are parsed by :func:`hookyard.filtering.parse_filter`, the same parser
 ``GET /api/events`` uses, so the CLI and the API accept exactly the same filters. A bad
@@ -7,16 +7,15 @@ value is a ``BadFilter`` (a ``UsageError``) naming the flag (exit 2).
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
 import click
 
 from hookyard.filtering import MAX_LIMIT, BadFilter, cli_flag, parse_filter
 from hookyard.models import EventFilter
-from hookyard.store import EventReader, Store, open_store
+from hookyard.store import EventReader
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -82,17 +81,3 @@ async def iterate_events(
         if len(rows) < page:
             return
         cursor = rows[-1].id
-
-
-def run_with_store(database: str, work: Callable[[Store], Awaitable[T]]) -> T:
-    """Open the store, run ``work`` on it, close it: one short-lived CLI session."""
-
-    async def run() -> T:
-        store = open_store(database)
-        await store.start()
-        try:
-            return await work(store)
-        finally:
-            await store.close()
-
-    return asyncio.run(run())

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from hookyard.cli.common import config_option, db_option, load
+from hookyard.cli.common import config_option, db_option, load, store_session
 from hookyard.cli.filtering import filter_options
 from hookyard.exceptions import UsageError
 from hookyard.filtering import filter_from_params
@@ -31,7 +31,7 @@ from hookyard.replay import (
     preview_json,
     resolve_target,
 )
-from hookyard.store import Store, open_store
+from hookyard.store import Store
 
 FAILURES_SHOWN = 10
 
@@ -144,12 +144,8 @@ def replay(
 
 
 async def _main(database: str, plan: ReplayPlan, *, dry_run: bool, as_json: bool) -> int:
-    store = open_store(database)
-    await store.start()
-    try:
+    async with store_session(database) as store:
         return await _replay(store, plan, dry_run=dry_run, as_json=as_json)
-    finally:
-        await store.close()
 
 
 async def _replay(store: Store, plan: ReplayPlan, *, dry_run: bool, as_json: bool) -> int:

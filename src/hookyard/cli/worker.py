@@ -8,39 +8,36 @@ import signal
 import click
 import uvloop
 
-from hookyard.cli.common import config_option, db_option, load
+from hookyard.cli.common import config_option, db_option, load, store_session
 from hookyard.config import Settings
 from hookyard.delivery.worker import DeliveryService
 from hookyard.exceptions import UsageError
 from hookyard.logs import configure_logging
-from hookyard.store import open_store
 
 
 async def run_workers(settings: Settings, concurrency: int, lease_seconds: float | None) -> None:
-    store = open_store(settings.server.database)
-    await store.start()
-    service = DeliveryService(
-        store,
-        settings.destinations,
-        alerts=settings.alerts,
-        concurrency=concurrency,
-        lease_seconds=lease_seconds,
-    )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await service.start()
-        print(
-            f"hookyard worker {service.worker_id} delivering to "
-            f"{', '.join(settings.destinations)} (database {settings.server.database})",
-            flush=True,
+    async with store_session(settings.server.database) as store:
+        service = DeliveryService(
+            store,
+            settings.destinations,
+            alerts=settings.alerts,
+            concurrency=concurrency,
+            lease_seconds=lease_seconds,
         )
-        await stop.wait()
-    finally:
-        await service.stop()
-        await store.close()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await service.start()
+            print(
+                f"hookyard worker {service.worker_id} delivering to "
+                f"{', '.join(settings.destinations)} (database {settings.server.database})",
+                flush=True,
+            )
+            await stop.wait()
+        finally:
+            await service.stop()
 
 
 @click.command()
