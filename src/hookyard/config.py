@@ -16,6 +16,7 @@ from hookyard.exceptions import ConfigError, SchemeError
 from hookyard.secrets import resolve_secret_value
 from hookyard.signatures.base import DEFAULT_TOLERANCE_SECONDS, Scheme
 from hookyard.signatures.registry import create_scheme
+from hookyard.store.registry import check_configured_url
 
 DEFAULT_DATABASE = "sqlite:///hookyard.db"
 DEFAULT_MAX_BODY = 1024 * 1024
@@ -106,14 +107,6 @@ class _Reader:
             raise self.fail(key, str(exc)) from None
 
 
-def check_database_url(url: str) -> str:
-    if url.startswith("sqlite:///") and len(url) > len("sqlite:///"):
-        return url
-    if url.startswith(("postgresql://", "postgres://")):
-        return url
-    raise ValueError(f"unsupported database {url!r}; use sqlite:///PATH or postgresql://...")
-
-
 def _server(reader: _Reader, data: Mapping[str, Any]) -> ServerConfig:
     table = reader.table(data, "server")
     unknown = sorted(set(table) - SERVER_KEYS)
@@ -121,7 +114,7 @@ def _server(reader: _Reader, data: Mapping[str, Any]) -> ServerConfig:
         raise reader.fail(f"server.{unknown[0]}", "unknown key")
     database = reader.string(table, "server.database", DEFAULT_DATABASE) or DEFAULT_DATABASE
     try:
-        check_database_url(database)
+        check_configured_url(database)
     except ValueError as exc:
         raise reader.fail("server.database", str(exc)) from None
     token = table.get("admin_token")
@@ -236,7 +229,7 @@ def with_overrides(
         changes["port"] = port
     if database is not None:
         try:
-            changes["database"] = check_database_url(database)
+            changes["database"] = check_configured_url(database)
         except ValueError as exc:
             raise ConfigError(f"--db: {exc}") from None
     if not changes:

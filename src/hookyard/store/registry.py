@@ -41,8 +41,24 @@ BACKENDS: dict[str, Factory] = {
 }
 
 
+#: What a configuration may name: ``memory://`` keeps nothing, so it is for tests only.
+CONFIGURABLE = ("sqlite:///", "postgresql://", "postgres://")
+
+
+def unsupported(url: str) -> str:
+    return f"unsupported database {url!r}; use sqlite:///PATH or postgresql://..."
+
+
+def check_configured_url(url: str) -> str:
+    """``url`` when a configuration may name it (a backend's prefix and, for SQLite, a
+    path); else ``ValueError`` with the one-line reason."""
+    if url.startswith(CONFIGURABLE) and url not in CONFIGURABLE:
+        return url
+    raise ValueError(unsupported(url))
+
+
 def open_store(url: str, *, queue_size: int = 10_000) -> Store:
     for prefix, factory in BACKENDS.items():
         if url.startswith(prefix):
             return factory(url, queue_size)
-    raise ConfigError(f"unsupported database {url!r}; use sqlite:///PATH or postgresql://...")
+    raise ConfigError(unsupported(url))
