@@ -3,10 +3,9 @@ processes starting together apply each migration once)."""
 
 from __future__ import annotations
 
-import time
-
 import asyncpg
 
+from hookyard.clock import now_us
 from hookyard.exceptions import MigrationError, StoreError
 from hookyard.store.sqlfiles import load_migrations
 
@@ -38,7 +37,7 @@ async def apply_migrations(conn: asyncpg.Connection) -> list[int]:
                     "INSERT INTO schema_migrations VALUES ($1, $2, $3)",
                     migration.version,
                     migration.name,
-                    time.time_ns() // 1000,
+                    now_us(),
                 )
             applied.append(migration.version)
         return applied

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
-import time
 
+from hookyard.clock import now_us
 from hookyard.exceptions import MigrationError
 from hookyard.store.sqlfiles import load_migrations
 
@@ -50,7 +50,7 @@ def apply_migrations(conn: sqlite3.Connection) -> list[int]:
                 conn.execute(statement)
             conn.execute(
                 "INSERT INTO schema_migrations VALUES (?, ?, ?)",
-                (migration.version, migration.name, time.time_ns() // 1000),
+                (migration.version, migration.name, now_us()),
             )
             applied.append(migration.version)
         conn.execute("COMMIT")
