@@ -13,7 +13,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from hookyard.exceptions import UsageError
-from hookyard.replay import PREVIEW_COUNT, Replayer, ReplayManager, batch_json, preview_json
+from hookyard.replay.batches import ReplayManager, batch_json, preview_json
+from hookyard.replay.runner import PREVIEW_COUNT, Replayer
 from hookyard.store.base import Store
 
 FAILURES_SHOWN = 20

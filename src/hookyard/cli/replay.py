@@ -20,17 +20,9 @@ from hookyard.cli.filtering import filter_options
 from hookyard.exceptions import UsageError
 from hookyard.filtering import filter_from_params
 from hookyard.models import ReplayBatch
-from hookyard.replay import (
-    DEFAULT_CONCURRENCY,
-    MAX_CONCURRENCY,
-    PREVIEW_COUNT,
-    Replayer,
-    ReplayPlan,
-    Tally,
-    batch_json,
-    preview_json,
-    resolve_target,
-)
+from hookyard.replay.batches import batch_json, preview_json
+from hookyard.replay.plan import DEFAULT_CONCURRENCY, MAX_CONCURRENCY, ReplayPlan, resolve_target
+from hookyard.replay.runner import PREVIEW_COUNT, Replayer, Tally
 from hookyard.store import Store, open_store
 
 FAILURES_SHOWN = 10

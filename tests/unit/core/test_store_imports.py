@@ -1,4 +1,4 @@
-"""No module of ``hookyard.store`` imports one that imports it back.
+"""No module of ``hookyard.store`` imports one that imports it back; nor of ``hookyard.replay``.
 
 Every import counts: at the top, inside functions (``open_store``'s lazy backends) and
 under ``TYPE_CHECKING``. ``from package import name`` counts as an import of the
@@ -10,19 +10,20 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import hookyard.replay
 import hookyard.store
 
 ROOT = Path(hookyard.store.__file__).parent
 PACKAGE = "hookyard.store"
 
 
-def module_names() -> dict[str, Path]:
+def module_names(root: Path = ROOT, package: str = PACKAGE) -> dict[str, Path]:
     found = {}
-    for path in ROOT.rglob("*.py"):
-        parts = path.relative_to(ROOT).with_suffix("").parts
+    for path in root.rglob("*.py"):
+        parts = path.relative_to(root).with_suffix("").parts
         if parts[-1] == "__init__":
             parts = parts[:-1]
-        found[".".join((PACKAGE, *parts))] = path
+        found[".".join((package, *parts))] = path
     return found
 
 
@@ -61,6 +62,15 @@ def test_the_store_package_has_no_import_cycles() -> None:
     modules = module_names()
     graph = {name: imports_of(path, set(modules)) - {name} for name, path in modules.items()}
     assert "hookyard.store.sqlite" in graph["hookyard.store.registry"]  # lazy, and seen
+    assert cycles(graph) == []
+
+
+def test_the_replay_package_has_no_import_cycles() -> None:
+    """Its parts import each other one way (plan ← runner ← batches), never the package."""
+    modules = module_names(Path(hookyard.replay.__file__).parent, "hookyard.replay")
+    graph = {name: imports_of(path, set(modules)) - {name} for name, path in modules.items()}
+    assert "hookyard.replay.runner" in graph["hookyard.replay.batches"]
+    assert [name for name, deps in graph.items() if "hookyard.replay" in deps] == []
     assert cycles(graph) == []
 
 
