@@ -23,7 +23,7 @@ from hookyard.models import ReplayBatch
 from hookyard.replay.batches import batch_json, preview_json
 from hookyard.replay.plan import DEFAULT_CONCURRENCY, MAX_CONCURRENCY, ReplayPlan, resolve_target
 from hookyard.replay.runner import PREVIEW_COUNT, Replayer, Tally
-from hookyard.store import Store, open_store
+from hookyard.store import ReplayStore, open_store
 
 FAILURES_SHOWN = 10
 
@@ -144,7 +144,7 @@ async def _main(database: str, plan: ReplayPlan, *, dry_run: bool, as_json: bool
         await store.close()
 
 
-async def _replay(store: Store, plan: ReplayPlan, *, dry_run: bool, as_json: bool) -> int:
+async def _replay(store: ReplayStore, plan: ReplayPlan, *, dry_run: bool, as_json: bool) -> int:
     replayer = Replayer(store)
     ids = await replayer.select(plan)
     if dry_run:

@@ -18,7 +18,7 @@ from hookyard.delivery.destinations import Destination
 from hookyard.models import DispatchRecord, ReplayBatch, ReplayPayload
 from hookyard.replay.plan import ReplayPlan, plan_from_json
 from hookyard.replay.runner import HEARTBEAT_SECONDS, Replayer
-from hookyard.store.base import Store
+from hookyard.store.base import ReplayStore
 from hookyard.timeparse import iso_from_us
 
 log = logging.getLogger("hookyard.replay")
@@ -34,7 +34,7 @@ class ReplayManager:
     cancelled batch is recorded as ``cancelled`` before the store closes.
     """
 
-    def __init__(self, store: Store, destinations: Mapping[str, Destination]) -> None:
+    def __init__(self, store: ReplayStore, destinations: Mapping[str, Destination]) -> None:
         self.store = store
         self.destinations = destinations
         self._runs: dict[str, asyncio.Task[ReplayBatch]] = {}

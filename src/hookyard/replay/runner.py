@@ -28,7 +28,7 @@ from hookyard.ids import new_id
 from hookyard.logs import log_event
 from hookyard.models import ReplayBatch, ReplayDispatchStatus, ReplayPayload, ReplayResult
 from hookyard.replay.plan import ReplayPlan
-from hookyard.store.base import Store
+from hookyard.store.base import ReplayLog, ReplayStore
 
 log = logging.getLogger("hookyard.replay")
 
@@ -74,7 +74,9 @@ class _Recorder:
     last one, so a result is written exactly once even when the run is interrupted.
     """
 
-    def __init__(self, store: Store, batch_id: str, on_progress: ProgressCallback | None) -> None:
+    def __init__(
+        self, store: ReplayLog, batch_id: str, on_progress: ProgressCallback | None
+    ) -> None:
         self.store = store
         self.batch_id = batch_id
         self.on_progress = on_progress
@@ -148,7 +150,7 @@ class Replayer:
 
     def __init__(
         self,
-        store: Store,
+        store: ReplayStore,
         *,
         client: httpx.AsyncClient | None = None,
         transport: Transport | None = None,
