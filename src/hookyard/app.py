@@ -16,7 +16,7 @@ from hookyard.api.app import create_admin_app
 from hookyard.asgi import Receive, Scope, Send
 from hookyard.config import Settings
 from hookyard.ingest.app import IngestApp, Router, no_routes
-from hookyard.replay import ReplayManager
+from hookyard.replay.batches import ReplayManager
 from hookyard.store import Store, open_store
 
 log = logging.getLogger("hookyard")

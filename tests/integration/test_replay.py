@@ -320,10 +320,9 @@ async def test_a_slow_run_keeps_telling_the_store_it_is_alive(
 ) -> None:
     """A paced run writes no results for a while; its heartbeat still moves ``updated_us``,
     so that a reader can tell it from a run whose process is gone (shown ``interrupted``)."""
-    from hookyard import replay
-    from hookyard.replay import batch_json
+    from hookyard.replay import STALE_AFTER_SECONDS, batch_json, runner
 
-    monkeypatch.setattr(replay, "HEARTBEAT_SECONDS", 0.1)
+    monkeypatch.setattr(runner, "HEARTBEAT_SECONDS", 0.1)
     ids = await stored(store, 3)
     plan = to_url(sink.url(), ids)
     plan = ReplayPlan(target=plan.target, ids=plan.ids, rate=1.0)  # one send a second
@@ -342,7 +341,7 @@ async def test_a_slow_run_keeps_telling_the_store_it_is_alive(
     counts = [done for done, _ in seen]
     assert any(counts.count(done) >= 3 for done in set(counts)), sorted(seen)
     stale = dataclasses.replace(batch, updated_us=batch.created_us)
-    late = batch.created_us + int(replay.STALE_AFTER_SECONDS * 1e6) + 1
+    late = batch.created_us + int(STALE_AFTER_SECONDS * 1e6) + 1
     assert batch_json(stale, at_us=late)["status"] == "interrupted"
     assert batch_json(stale, at_us=late - 2)["status"] == "running"
 

@@ -19,7 +19,7 @@ from hookyard.api.replays import replay_routes
 from hookyard.api.serialize import dispatch_json, record_json, summary_json
 from hookyard.asgi import ASGIApp, Receive, Scope, Send
 from hookyard.filtering import MAX_LIMIT, BadFilter, parse_dead_letter_filter, parse_filter
-from hookyard.replay import ReplayManager
+from hookyard.replay.batches import ReplayManager
 from hookyard.store.base import Store
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from hookyard.inspect.stored import EventNotFound, diff_stored, explain_stored
-from hookyard.store.base import Store
+from hookyard.store.base import EventReader
 
 if TYPE_CHECKING:
     from hookyard.config import SourceConfig
@@ -25,7 +25,7 @@ def _error(status: int, code: str, detail: str) -> JSONResponse:
     return JSONResponse({"error": code, "detail": detail}, status_code=status)
 
 
-def inspect_routes(store: Store, sources: Mapping[str, SourceConfig]) -> list[Route]:
+def inspect_routes(store: EventReader, sources: Mapping[str, SourceConfig]) -> list[Route]:
     """``sources`` are the current ones: ``signature`` re-verifies with their secrets."""
 
     async def diff(request: Request) -> Response:

@@ -13,8 +13,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from hookyard.exceptions import UsageError
-from hookyard.replay import PREVIEW_COUNT, Replayer, ReplayManager, batch_json, preview_json
-from hookyard.store.base import Store
+from hookyard.replay.batches import ReplayManager, batch_json, preview_json
+from hookyard.replay.runner import PREVIEW_COUNT, Replayer
+from hookyard.store.base import ReplayStore
 
 FAILURES_SHOWN = 20
 
@@ -23,7 +24,7 @@ def _error(status: int, code: str, detail: str) -> JSONResponse:
     return JSONResponse({"error": code, "detail": detail}, status_code=status)
 
 
-def replay_routes(store: Store, replays: ReplayManager) -> list[Route]:
+def replay_routes(store: ReplayStore, replays: ReplayManager) -> list[Route]:
     async def start_replay(request: Request) -> Response:
         try:
             payload = await request.json()

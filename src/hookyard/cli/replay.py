@@ -20,18 +20,10 @@ from hookyard.cli.filtering import filter_options
 from hookyard.exceptions import UsageError
 from hookyard.filtering import filter_from_params
 from hookyard.models import ReplayBatch
-from hookyard.replay import (
-    DEFAULT_CONCURRENCY,
-    MAX_CONCURRENCY,
-    PREVIEW_COUNT,
-    Replayer,
-    ReplayPlan,
-    Tally,
-    batch_json,
-    preview_json,
-    resolve_target,
-)
-from hookyard.store import Store
+from hookyard.replay.batches import batch_json, preview_json
+from hookyard.replay.plan import DEFAULT_CONCURRENCY, MAX_CONCURRENCY, ReplayPlan, resolve_target
+from hookyard.replay.runner import PREVIEW_COUNT, Replayer, Tally
+from hookyard.store import ReplayStore
 
 FAILURES_SHOWN = 10
 
@@ -148,7 +140,7 @@ async def _main(database: str, plan: ReplayPlan, *, dry_run: bool, as_json: bool
         return await _replay(store, plan, dry_run=dry_run, as_json=as_json)
 
 
-async def _replay(store: Store, plan: ReplayPlan, *, dry_run: bool, as_json: bool) -> int:
+async def _replay(store: ReplayStore, plan: ReplayPlan, *, dry_run: bool, as_json: bool) -> int:
     replayer = Replayer(store)
     ids = await replayer.select(plan)
     if dry_run:

@@ -16,7 +16,7 @@ from hookyard.exceptions import UsageError
 from hookyard.inspect.diff import DiffSide, EventDiff, diff_events
 from hookyard.inspect.explain import Explanation, explain_event
 from hookyard.models import EventRecord
-from hookyard.store.base import Store
+from hookyard.store.base import EventReader
 
 if TYPE_CHECKING:
     from hookyard.config import SourceConfig
@@ -40,7 +40,7 @@ class StoredEvent:
         return DiffSide(self.record.headers, self.body, self.record.summary.content_type)
 
 
-async def fetch_event(store: Store, event_id: str) -> StoredEvent:
+async def fetch_event(store: EventReader, event_id: str) -> StoredEvent:
     record = await store.get_event(event_id)
     found = None if record is None else await store.get_body(event_id)
     if record is None or found is None:
@@ -48,7 +48,7 @@ async def fetch_event(store: Store, event_id: str) -> StoredEvent:
     return StoredEvent(record, found[0])
 
 
-async def diff_stored(store: Store, a: str, b: str) -> EventDiff:
+async def diff_stored(store: EventReader, a: str, b: str) -> EventDiff:
     """Compare two stored requests (A the old side, B the new)."""
     first = await fetch_event(store, a)
     second = await fetch_event(store, b)
@@ -56,7 +56,7 @@ async def diff_stored(store: Store, a: str, b: str) -> EventDiff:
 
 
 async def explain_stored(
-    store: Store, event_id: str, sources: Mapping[str, SourceConfig]
+    store: EventReader, event_id: str, sources: Mapping[str, SourceConfig]
 ) -> Explanation:
     """Re-verify a stored request with its source's current configuration."""
     event = await fetch_event(store, event_id)

@@ -1,7 +1,16 @@
 """Storage: the boundary (``base``: one protocol per user, ``Store`` their union), an
 embedded SQLite and a PostgreSQL backend, and ``open_store`` to pick one by URL."""
 
-from hookyard.store.base import DispatchQueue, EventReader, Ingest, Lifecycle, ReplayLog, Store
+from hookyard.store.base import (
+    DispatchQueue,
+    EventReader,
+    Ingest,
+    Lifecycle,
+    ProcessedKeys,
+    ReplayLog,
+    ReplayStore,
+    Store,
+)
 from hookyard.store.registry import open_store
 
 __all__ = [
@@ -9,7 +18,9 @@ __all__ = [
     "EventReader",
     "Ingest",
     "Lifecycle",
+    "ProcessedKeys",
     "ReplayLog",
+    "ReplayStore",
     "Store",
     "open_store",
 ]

@@ -2,10 +2,11 @@
 
 ``Ingest`` is what the ingest app needs, ``EventReader`` what the API, the CLI and
 inspect read, ``DispatchQueue`` what delivery workers need (wake-ups included),
-``ReplayLog`` what replay records, ``Lifecycle`` what whoever opens a store needs.
-``Store`` is their union, which each backend implements (subclassing it, so a missing
-method is an error when the backend is instantiated). Type a user against the
-narrowest protocol it needs.
+``ReplayLog`` what replay records, ``Lifecycle`` what whoever opens a store needs,
+and ``ReplayStore`` what a replay run needs of them (its log, the readers' event
+lookups and the handler keys of the queue). ``Store`` is their union, which each
+backend implements (subclassing it, so a missing method is an error when the backend
+is instantiated). Type a user against the narrowest protocol it needs.
 
 Writes of ingested requests go through ``submit``, which group-commits: one writer
 takes every submission waiting, writes them in one transaction, and only then
@@ -99,7 +100,13 @@ class EventReader(Protocol):
         """Which of ``event_ids`` are stored."""
 
 
-class DispatchQueue(Protocol):
+class ProcessedKeys(Protocol):
+    @abstractmethod
+    async def is_processed(self, destination: str, key: str) -> bool:
+        """Whether the Python handler ``destination`` has processed the idempotency ``key``."""
+
+
+class DispatchQueue(ProcessedKeys, Protocol):
     @abstractmethod
     async def claim_due(
         self, worker_id: str, *, now_us: int, lease_us: int, limit: int, destinations: Sequence[str]
@@ -130,9 +137,6 @@ class DispatchQueue(Protocol):
         self, worker_id: str, dispatch_id: str, *, next_attempt_us: int, now_us: int
     ) -> None:
         """Give a claimed dispatch back, due at ``next_attempt_us``, without spending an attempt."""
-
-    @abstractmethod
-    async def is_processed(self, destination: str, key: str) -> bool: ...
 
     @abstractmethod
     async def set_destination_disabled(
@@ -183,6 +187,11 @@ class ReplayLog(Protocol):
         self, batch_id: str, *, status: str, limit: int = 20
     ) -> list[DispatchRecord]:
         """The batch's dispatches with ``status`` (e.g. its failures), each with its attempt."""
+
+
+class ReplayStore(EventReader, ReplayLog, ProcessedKeys, Protocol):
+    """What a replay run needs: it selects events, reads their bytes, skips what a handler
+    already processed and records the batch."""
 
 
 class Store(Lifecycle, Ingest, EventReader, DispatchQueue, ReplayLog, Protocol):

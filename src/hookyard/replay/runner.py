@@ -1,26 +1,8 @@
-"""Replay: send stored events again, byte-identical, to a destination or to any URL.
+"""Running a replay: select, record the batch, attempt each event once, record the results.
 
-A replay run is a recorded **batch** (what selected the events, the target, the
-total, counters of delivered / failed / skipped, running → done). Each replayed
-event becomes one dispatch row of its original event (``replay_of`` and
-``batch_id`` set) with its one attempt, so ``GET /api/events/{id}`` of the original
-shows every replay of it.
-
-What goes on the wire is what ``delivery.sender.build_request`` builds for the
-target: the stored body untouched, the original's idempotency key (the provider's
-event id, else hookyard's), ``X-Hookyard-Replay-Of: ORIGINAL_ID``, and, when the
-target signs, a fresh signature and timestamp. A Python handler that already
-processed an event's key is skipped unless ``force``.
-
-Design choice: a replay runs in the process that started it (the CLI, or a
-background task of the server for ``POST /api/replays``), not through the worker
-queue. Each event is attempted once, under an optional rate limit, with bounded
-concurrency; failures are counted and kept in the batch (their dispatch rows have
-status ``failed``), never retried on their own and never put in the dead-letter
-queue. Replay dispatches are written with terminal statuses, so no worker claims
-them and the original event's own status is left as it was. Results are written in
-groups (one transaction per few hundred), which is what lets a bulk replay keep up
-with a fast receiver.
+A feeder reads events a chunk ahead and paces them (the rate limit), ``concurrency``
+workers attempt them, and a recorder writes the results in groups, with a heartbeat
+while none finish.
 """
 
 from __future__ import annotations
@@ -30,39 +12,26 @@ import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import httpx
 
 from hookyard.clock import now_us
 from hookyard.delivery.attempt import Attempted, attempt, attempt_record, not_attempted
 from hookyard.delivery.bulk import BulkSender
-from hookyard.delivery.destinations import Destination, parse_destination
 from hookyard.delivery.exchange import SendResult
 from hookyard.delivery.ratelimit import TokenBucket
 from hookyard.delivery.transport import Transport
-from hookyard.exceptions import ConfigError, StoreSaturated, UsageError
-from hookyard.filtering import cli_flag, filter_from_params
+from hookyard.exceptions import StoreSaturated, UsageError
 from hookyard.ids import new_id
 from hookyard.logs import log_event
-from hookyard.models import (
-    DispatchRecord,
-    EventFilter,
-    ReplayBatch,
-    ReplayDispatchStatus,
-    ReplayPayload,
-    ReplayResult,
-)
-from hookyard.store.base import Store
-from hookyard.timeparse import iso_from_us
+from hookyard.models import ReplayBatch, ReplayDispatchStatus, ReplayPayload, ReplayResult
+from hookyard.replay.plan import ReplayPlan
+from hookyard.store.base import ReplayLog, ReplayStore
 
 log = logging.getLogger("hookyard.replay")
 
-DEFAULT_CONCURRENCY = 16
-MAX_CONCURRENCY = 512
 #: Events read from the store at a time.
 LOAD_CHUNK = 256
 #: Ids listed per query when a filter selects the events.
@@ -73,209 +42,7 @@ FLUSH_SECONDS = 0.2
 #: A running batch writes at least this often, results or not, so that readers can tell
 #: one whose process is gone (killed, crashed) from one that is only slow or paced.
 HEARTBEAT_SECONDS = 5.0
-#: Not heard from for this long, a running batch is shown as ``interrupted``.
-STALE_AFTER_SECONDS = 6 * HEARTBEAT_SECONDS
-MAX_IDS = 100_000
 PREVIEW_COUNT = 5
-_SIGNING_PROBE_URL = "https://signing.invalid/"
-
-
-def _plain(key: str) -> str:
-    return key
-
-
-# -- target ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ReplayTarget:
-    """Where a replay goes. ``label`` is stored as the batch's target and as each
-    replayed dispatch's destination: the destination's name, or ``url:`` and the URL
-    with any credentials (user info, query values) masked."""
-
-    destination: Destination
-    label: str
-
-    @property
-    def signing(self) -> str:
-        signing = self.destination.signing
-        return (
-            signing.scheme_name
-            if signing.mode == "scheme" and signing.scheme_name
-            else signing.mode
-        )
-
-
-def describe_url(url: str) -> str:
-    """``url`` without credentials: user info dropped, query values masked."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    query = "&".join(f"{name}=***" for name, _ in parse_qsl(parts.query, keep_blank_values=True))
-    return urlunsplit((parts.scheme, host, parts.path, query, ""))
-
-
-def resolve_target(
-    destinations: Mapping[str, Destination],
-    *,
-    to: str | None = None,
-    url: str | None = None,
-    sign_scheme: str | None = None,
-    sign_secret: str | None = None,
-    flag: Callable[[str], str] = cli_flag,
-) -> ReplayTarget:
-    """A configured destination (``to``) or an ad-hoc URL, optionally (re-)signed.
-
-    ``sign_scheme`` / ``sign_secret`` override the destination's own signing; the
-    secret may be a literal, ``env:NAME`` or ``file:PATH``. Raises ``UsageError``.
-    """
-    if (to is None) == (url is None):
-        raise UsageError(f"give exactly one of {flag('to')} NAME or {flag('url')} URL")
-    signing: dict[str, str] | None = None
-    if sign_secret is not None and sign_scheme is None:
-        raise UsageError(f"{flag('sign_secret')} needs {flag('sign_scheme')}")
-    if sign_scheme is not None:
-        signing = {"scheme": sign_scheme}
-        if sign_secret is not None:
-            signing["secret"] = sign_secret
-    if to is not None:
-        destination = destinations.get(to)
-        if destination is None:
-            known = ", ".join(destinations) or "none configured"
-            raise UsageError(f"{flag('to')}: unknown destination {to!r} (destinations: {known})")
-        if signing is not None:
-            if destination.kind == "handler":
-                raise UsageError(
-                    f"{flag('sign_scheme')}: {to!r} is a Python handler; only HTTP is signed"
-                )
-            probe = _parse_url_destination(_SIGNING_PROBE_URL, signing, flag)
-            destination = dataclasses.replace(destination, signing=probe.signing)
-        return ReplayTarget(destination, label=to)
-    assert url is not None
-    destination = _parse_url_destination(url, signing, flag)
-    return ReplayTarget(destination, label=f"url:{describe_url(url)}")
-
-
-def _parse_url_destination(
-    url: str, signing: dict[str, str] | None, flag: Callable[[str], str]
-) -> Destination:
-    name = "replay"
-    table: dict[str, object] = {"url": url}
-    if signing is not None:
-        table["signing"] = signing
-    try:
-        return parse_destination(name, table)
-    except ConfigError as exc:
-        message = str(exc)
-        for key, option in (
-            (f"destinations.{name}.signing.secret", flag("sign_secret")),
-            (f"destinations.{name}.signing.scheme", flag("sign_scheme")),
-            (f"destinations.{name}.signing", flag("sign_scheme")),
-            (f"destinations.{name}.url", flag("url")),
-        ):
-            message = message.replace(key, option)
-        raise UsageError(message) from None
-
-
-# -- selection -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ReplayPlan:
-    """What to replay (``ids``, or ``query`` up to ``max_events``), where, and how fast."""
-
-    target: ReplayTarget
-    ids: tuple[str, ...] = ()
-    query: EventFilter | None = None
-    max_events: int | None = None
-    #: The selection as given, recorded with the batch: ``{"ids": [...]}`` or the filter.
-    selection: Mapping[str, Any] = field(default_factory=dict)
-    rate: float | None = None
-    concurrency: int = DEFAULT_CONCURRENCY
-    force: bool = False
-
-    def __post_init__(self) -> None:
-        if not self.ids and self.query is None:
-            raise UsageError("give event ids or a filter to choose what to replay")
-        if not 1 <= self.concurrency <= MAX_CONCURRENCY:
-            raise UsageError(f"concurrency must be from 1 to {MAX_CONCURRENCY}")
-        if self.rate is not None and self.rate <= 0:
-            raise UsageError("rate must be more than 0 events per second")
-
-    @property
-    def effective_rate(self) -> float | None:
-        """The given rate, else the destination's own ``rate_limit``."""
-        return self.rate if self.rate is not None else self.target.destination.rate_limit
-
-    def options(self) -> dict[str, Any]:
-        return {
-            "rate": self.effective_rate,
-            "concurrency": self.concurrency,
-            "force": self.force,
-            "signing": self.target.signing,
-        }
-
-
-def plan_from_json(
-    payload: object, destinations: Mapping[str, Destination]
-) -> tuple[ReplayPlan, bool]:
-    """``POST /api/replays`` body to a plan and the dry-run flag; raises ``UsageError``.
-
-    ``{"ids": [...]} or {"filter": {...}}``, ``"to": NAME`` or ``"url": URL``, and
-    optionally ``"rate"``, ``"concurrency"``, ``"force"``, ``"dry_run"``.
-    """
-    if not isinstance(payload, dict):
-        raise UsageError("expected a JSON object")
-    allowed = {"ids", "filter", "to", "url", "rate", "concurrency", "force", "dry_run"}
-    unknown = sorted(set(payload) - allowed)
-    if unknown:
-        raise UsageError(f"unknown field {unknown[0]!r} (fields: {', '.join(sorted(allowed))})")
-    ids, selector = payload.get("ids"), payload.get("filter")
-    if (ids is None) == (selector is None):
-        raise UsageError('give exactly one of "ids" (a list of event ids) or "filter" (an object)')
-    for key in ("to", "url"):
-        if payload.get(key) is not None and not isinstance(payload[key], str):
-            raise UsageError(f"{key}: expected a string")
-    target = resolve_target(destinations, to=payload.get("to"), url=payload.get("url"), flag=_plain)
-    rate = payload.get("rate")
-    if rate is not None and (isinstance(rate, bool) or not isinstance(rate, int | float)):
-        raise UsageError("rate: expected a number of events per second")
-    concurrency = payload.get("concurrency", DEFAULT_CONCURRENCY)
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int):
-        raise UsageError("concurrency: expected an integer")
-    flags = {}
-    for key in ("force", "dry_run"):
-        value = payload.get(key, False)
-        if not isinstance(value, bool):
-            raise UsageError(f"{key}: expected true or false")
-        flags[key] = value
-    common: dict[str, Any] = {
-        "target": target,
-        "rate": None if rate is None else float(rate),
-        "concurrency": concurrency,
-        "force": flags["force"],
-    }
-    if ids is not None:
-        if not isinstance(ids, list) or not ids or not all(isinstance(i, str) and i for i in ids):
-            raise UsageError("ids: expected a non-empty list of event ids")
-        if len(ids) > MAX_IDS:
-            raise UsageError(f"ids: at most {MAX_IDS} at a time; use a filter for more")
-        unique = tuple(dict.fromkeys(ids))
-        return ReplayPlan(ids=unique, selection={"ids": list(unique)}, **common), flags["dry_run"]
-    if not isinstance(selector, dict):
-        raise UsageError("filter: expected an object")
-    if not any(value is not None for value in selector.values()):
-        # Like the CLI: replaying everything takes a deliberate filter (e.g. "since").
-        raise UsageError("filter: give at least one filter, such as status or since")
-    query, limit = filter_from_params(selector, flag=lambda key: f"filter.{key}")
-    plan = ReplayPlan(query=query, max_events=limit, selection=dict(selector), **common)
-    return plan, flags["dry_run"]
-
-
-# -- running ---------------------------------------------------------------------------------
 
 
 @dataclass
@@ -307,7 +74,9 @@ class _Recorder:
     last one, so a result is written exactly once even when the run is interrupted.
     """
 
-    def __init__(self, store: Store, batch_id: str, on_progress: ProgressCallback | None) -> None:
+    def __init__(
+        self, store: ReplayLog, batch_id: str, on_progress: ProgressCallback | None
+    ) -> None:
         self.store = store
         self.batch_id = batch_id
         self.on_progress = on_progress
@@ -381,7 +150,7 @@ class Replayer:
 
     def __init__(
         self,
-        store: Store,
+        store: ReplayStore,
         *,
         client: httpx.AsyncClient | None = None,
         transport: Transport | None = None,
@@ -640,115 +409,3 @@ def _judge(done: Attempted) -> tuple[ReplayDispatchStatus, str]:
         return "delivered", f"delivered: HTTP {code}"
     reason = f"HTTP {code}" if code is not None else f"{sent.error_class}: {sent.error_message}"
     return "failed", f"failed: {reason} (not retried)"
-
-
-# -- in the server ---------------------------------------------------------------------------
-
-
-class ReplayManager:
-    """Replays started through the admin API, run as background tasks of the server.
-
-    It is one of the app's services: ``stop`` cancels runs still going, and each
-    cancelled batch is recorded as ``cancelled`` before the store closes.
-    """
-
-    def __init__(self, store: Store, destinations: Mapping[str, Destination]) -> None:
-        self.store = store
-        self.destinations = destinations
-        self._runs: dict[str, asyncio.Task[ReplayBatch]] = {}
-
-    async def start(self) -> None:
-        return None
-
-    async def stop(self) -> None:
-        runs = list(self._runs.values())
-        for task in runs:
-            task.cancel()
-        await asyncio.gather(*runs, return_exceptions=True)
-
-    def plan(self, payload: object) -> tuple[ReplayPlan, bool]:
-        return plan_from_json(payload, self.destinations)
-
-    async def launch(self, plan: ReplayPlan) -> ReplayBatch:
-        """Select, record the batch, and start sending in the background."""
-        replayer = Replayer(self.store)
-        ids = await replayer.select(plan)
-        batch = await replayer.begin(plan, ids)
-        task = asyncio.create_task(
-            replayer.run(batch, plan, ids), name=f"hookyard-replay-{batch.id}"
-        )
-        self._runs[batch.id] = task
-        task.add_done_callback(lambda done: self._finished(batch.id, done))
-        return batch
-
-    def _finished(self, batch_id: str, task: asyncio.Task[ReplayBatch]) -> None:
-        self._runs.pop(batch_id, None)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("replay %s failed", batch_id, exc_info=task.exception())
-
-    @property
-    def running(self) -> list[str]:
-        return list(self._runs)
-
-
-# -- JSON ------------------------------------------------------------------------------------
-
-
-def shown_status(batch: ReplayBatch, at_us: int) -> str:
-    """The stored status, except that a ``running`` batch not heard from for
-    ``STALE_AFTER_SECONDS`` is ``interrupted``: its process ended without finishing it."""
-    heard_us = batch.updated_us or batch.created_us
-    if batch.status == "running" and at_us - heard_us > STALE_AFTER_SECONDS * 1_000_000:
-        return "interrupted"
-    return batch.status
-
-
-def batch_json(
-    batch: ReplayBatch, failures: Sequence[DispatchRecord] = (), *, at_us: int | None = None
-) -> dict[str, Any]:
-    """A batch as the API and ``--json`` show it; ``failures`` are some failed dispatches."""
-    elapsed_us = (batch.finished_us or batch.updated_us or batch.created_us) - batch.created_us
-    return {
-        "id": batch.id,
-        "status": shown_status(batch, now_us() if at_us is None else at_us),
-        "created_at": iso_from_us(batch.created_us),
-        "updated_at": iso_from_us(batch.updated_us),
-        "finished_at": iso_from_us(batch.finished_us),
-        "filter": batch.selection,
-        "target": batch.target,
-        "options": batch.options,
-        "total": batch.total,
-        "done": batch.done,
-        "delivered": batch.delivered,
-        "failed": batch.failed,
-        "skipped": batch.skipped,
-        "progress": round(batch.done / batch.total, 4) if batch.total else 1.0,
-        "seconds": round(elapsed_us / 1e6, 3),
-        "events_per_second": round(batch.done / (elapsed_us / 1e6), 1) if elapsed_us > 0 else None,
-        "error": batch.error,
-        "failures": [failure_json(d) for d in failures],
-    }
-
-
-def failure_json(dispatch: DispatchRecord) -> dict[str, Any]:
-    last = dispatch.attempt_log[-1] if dispatch.attempt_log else None
-    return {
-        "dispatch_id": dispatch.id,
-        "event_id": dispatch.event_id,
-        "status_code": last.status_code if last else None,
-        "error": (
-            f"{last.error_class}: {last.error_message}" if last and last.error_class else None
-        ),
-        "decision": last.decision if last else None,
-    }
-
-
-def preview_json(payload: ReplayPayload) -> dict[str, Any]:
-    return {
-        "id": payload.id,
-        "source": payload.source,
-        "event_type": payload.event_type,
-        "received_at": iso_from_us(payload.received_us),
-        "body_size": len(payload.body),
-        "idempotency_key": payload.idempotency_key,
-    }
