@@ -258,10 +258,6 @@ ReplayDispatchStatus = Literal["delivered", "failed", "skipped", "dry_run"]
 """A replayed dispatch is attempted once; workers never claim these statuses."""
 
 
-ReplayPayload = DeliveryEvent
-"""A stored event as replay reads it: the same type the worker delivers."""
-
-
 @dataclass(frozen=True, slots=True)
 class ReplayResult:
     """One replayed event: its dispatch row (linked to the original) and its one attempt."""

@@ -15,7 +15,7 @@ from typing import Any
 
 from hookyard.clock import now_us
 from hookyard.delivery.destinations import Destination
-from hookyard.models import DispatchRecord, ReplayBatch, ReplayPayload
+from hookyard.models import DeliveryEvent, DispatchRecord, ReplayBatch
 from hookyard.replay.plan import ReplayPlan, plan_from_json
 from hookyard.replay.runner import HEARTBEAT_SECONDS, Replayer
 from hookyard.store.base import ReplayStore
@@ -122,7 +122,7 @@ def failure_json(dispatch: DispatchRecord) -> dict[str, Any]:
     }
 
 
-def preview_json(payload: ReplayPayload) -> dict[str, Any]:
+def preview_json(payload: DeliveryEvent) -> dict[str, Any]:
     return {
         "id": payload.id,
         "source": payload.source,

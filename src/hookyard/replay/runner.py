@@ -26,7 +26,7 @@ from hookyard.delivery.transport import Transport
 from hookyard.exceptions import StoreSaturated, UsageError
 from hookyard.ids import new_id
 from hookyard.logs import log_event
-from hookyard.models import ReplayBatch, ReplayDispatchStatus, ReplayPayload, ReplayResult
+from hookyard.models import DeliveryEvent, ReplayBatch, ReplayDispatchStatus, ReplayResult
 from hookyard.replay.plan import ReplayPlan
 from hookyard.store.base import ReplayLog, ReplayStore
 
@@ -191,7 +191,7 @@ class Replayer:
         found.reverse()
         return found
 
-    async def preview(self, ids: Sequence[str], count: int = PREVIEW_COUNT) -> list[ReplayPayload]:
+    async def preview(self, ids: Sequence[str], count: int = PREVIEW_COUNT) -> list[DeliveryEvent]:
         """The first ``count`` events a replay of ``ids`` would send."""
         head = list(ids[:count])
         by_id = {p.id: p for p in await self.store.replay_payloads(head)}
@@ -240,7 +240,7 @@ class Replayer:
         status, error = "done", None
         started = time.perf_counter()
         try:
-            queue: asyncio.Queue[ReplayPayload | None] = asyncio.Queue(plan.concurrency * 2)
+            queue: asyncio.Queue[DeliveryEvent | None] = asyncio.Queue(plan.concurrency * 2)
             async with asyncio.TaskGroup() as group:
                 writer = group.create_task(recorder.run())
                 feeder = group.create_task(self._feed(plan, ids, queue, recorder))
@@ -292,7 +292,7 @@ class Replayer:
         self,
         plan: ReplayPlan,
         ids: Sequence[str],
-        queue: asyncio.Queue[ReplayPayload | None],
+        queue: asyncio.Queue[DeliveryEvent | None],
         recorder: _Recorder,
     ) -> None:
         rate = plan.effective_rate
@@ -328,14 +328,14 @@ class Replayer:
         self,
         plan: ReplayPlan,
         transport: Transport,
-        queue: asyncio.Queue[ReplayPayload | None],
+        queue: asyncio.Queue[DeliveryEvent | None],
         recorder: _Recorder,
     ) -> None:
         while (payload := await queue.get()) is not None:
             recorder.add(await self.replay_one(plan, transport, payload))
 
     async def replay_one(
-        self, plan: ReplayPlan, transport: Transport, payload: ReplayPayload
+        self, plan: ReplayPlan, transport: Transport, payload: DeliveryEvent
     ) -> ReplayResult:
         """Attempt one event once; never raises for the receiver's or handler's failure."""
         destination = plan.target.destination

@@ -24,12 +24,12 @@ from typing import Protocol
 from hookyard.models import (
     AttemptRecord,
     ClaimedDispatch,
+    DeliveryEvent,
     DispatchRecord,
     EventFilter,
     EventRecord,
     EventSummary,
     ReplayBatch,
-    ReplayPayload,
     ReplayResult,
     Submission,
     WriteResult,
@@ -159,7 +159,7 @@ class DispatchQueue(ProcessedKeys, Protocol):
 
 class ReplayLog(Protocol):
     @abstractmethod
-    async def replay_payloads(self, event_ids: Sequence[str]) -> list[ReplayPayload]:
+    async def replay_payloads(self, event_ids: Sequence[str]) -> list[DeliveryEvent]:
         """The stored bytes of ``event_ids`` (the ones that exist), in id order."""
 
     @abstractmethod

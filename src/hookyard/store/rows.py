@@ -19,7 +19,6 @@ from hookyard.models import (
     EventRecord,
     EventSummary,
     ReplayBatch,
-    ReplayPayload,
     ReplayResult,
     Submission,
     decode_headers,
@@ -151,8 +150,8 @@ def replay_batch_from_row(row: Row) -> ReplayBatch:
     )
 
 
-def replay_payload_from_row(row: Row) -> ReplayPayload:
-    return ReplayPayload(
+def replay_payload_from_row(row: Row) -> DeliveryEvent:
+    return DeliveryEvent(
         id=row[0],
         source=row[1],
         received_us=row[2],

@@ -17,13 +17,13 @@ from hookyard.exceptions import ConfigError, StoreError, StoreSaturated
 from hookyard.models import (
     AttemptRecord,
     ClaimedDispatch,
+    DeliveryEvent,
     DispatchRecord,
     EventFilter,
     EventRecord,
     EventSummary,
     ReplayBatch,
     ReplayBatchStatus,
-    ReplayPayload,
     ReplayResult,
     Submission,
     WriteResult,
@@ -332,7 +332,7 @@ class MemoryStore(Store):
         events = self.tables.events
         return {i for i in event_ids if i in events}
 
-    async def replay_payloads(self, event_ids: Sequence[str]) -> list[ReplayPayload]:
+    async def replay_payloads(self, event_ids: Sequence[str]) -> list[DeliveryEvent]:
         events = self.tables.events
         return [tables_.replay_payload(events[i]) for i in sorted(set(event_ids)) if i in events]
 

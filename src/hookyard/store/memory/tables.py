@@ -20,12 +20,12 @@ from hookyard.ids import new_id
 from hookyard.models import (
     AttemptRecord,
     ClaimedDispatch,
+    DeliveryEvent,
     DispatchRecord,
     EventFilter,
     EventRecord,
     EventSummary,
     ReplayBatch,
-    ReplayPayload,
     ReplayResult,
     Submission,
     WriteResult,
@@ -131,9 +131,9 @@ def claimed(dispatch: DispatchRow, event: EventRow) -> ClaimedDispatch:
     )
 
 
-def replay_payload(event: EventRow) -> ReplayPayload:
+def replay_payload(event: EventRow) -> DeliveryEvent:
     sub = event.submission
-    return ReplayPayload(
+    return DeliveryEvent(
         id=sub.request.id,
         source=sub.request.source,
         received_us=sub.request.received_us,

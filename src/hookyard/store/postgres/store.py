@@ -13,12 +13,12 @@ from hookyard.exceptions import StoreError
 from hookyard.models import (
     AttemptRecord,
     ClaimedDispatch,
+    DeliveryEvent,
     DispatchRecord,
     EventFilter,
     EventRecord,
     EventSummary,
     ReplayBatch,
-    ReplayPayload,
     ReplayResult,
     Submission,
     WriteResult,
@@ -208,7 +208,7 @@ class PostgresStore(Store):
 
     # -- replay --------------------------------------------------------------------------
 
-    async def replay_payloads(self, event_ids: Sequence[str]) -> list[ReplayPayload]:
+    async def replay_payloads(self, event_ids: Sequence[str]) -> list[DeliveryEvent]:
         rows = await self.pool.fetch(Q["replay_payloads"], list(event_ids))
         return [replay_payload_from_row(row) for row in rows]
 

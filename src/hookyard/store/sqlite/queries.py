@@ -12,12 +12,12 @@ import sqlite3
 from collections.abc import Sequence
 
 from hookyard.models import (
+    DeliveryEvent,
     DispatchRecord,
     EventFilter,
     EventRecord,
     EventSummary,
     ReplayBatch,
-    ReplayPayload,
 )
 from hookyard.store import filters
 from hookyard.store.rows import (
@@ -113,7 +113,7 @@ def disabled_destinations(conn: sqlite3.Connection) -> dict[str, str]:
     return dict(conn.execute(Q["disabled_destinations"]).fetchall())
 
 
-def replay_payloads(conn: sqlite3.Connection, event_ids: Sequence[str]) -> list[ReplayPayload]:
+def replay_payloads(conn: sqlite3.Connection, event_ids: Sequence[str]) -> list[DeliveryEvent]:
     rows = conn.execute(Q["replay_payloads"], (json.dumps(list(event_ids)),)).fetchall()
     return [replay_payload_from_row(row) for row in rows]
 

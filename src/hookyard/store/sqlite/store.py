@@ -16,12 +16,12 @@ from hookyard.exceptions import StoreError, StoreSaturated
 from hookyard.models import (
     AttemptRecord,
     ClaimedDispatch,
+    DeliveryEvent,
     DispatchRecord,
     EventFilter,
     EventRecord,
     EventSummary,
     ReplayBatch,
-    ReplayPayload,
     ReplayResult,
     Submission,
     WriteResult,
@@ -253,7 +253,7 @@ class SqliteStore(Store):
 
     # -- replay --------------------------------------------------------------------------
 
-    async def replay_payloads(self, event_ids: Sequence[str]) -> list[ReplayPayload]:
+    async def replay_payloads(self, event_ids: Sequence[str]) -> list[DeliveryEvent]:
         return await self.read(lambda conn: queries.replay_payloads(conn, event_ids))
 
     async def create_replay_batch(self, batch: ReplayBatch) -> None:
