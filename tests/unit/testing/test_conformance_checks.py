@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 import pytest
-from conformance_keys import KEYS, SIGNED_SCHEMES, TIMESTAMPED, options_for, require_scheme
 
 from hookyard.exceptions import UsageError
 from hookyard.signatures import SignedMessage, create_scheme
@@ -37,6 +36,7 @@ from hookyard.testing.conformance import (
 )
 from hookyard.testing.conformance.runner import message_ids
 from hookyard.testing.signing import wire_profile, wrong_secret
+from support.conformance_keys import KEYS, SIGNED_SCHEMES, TIMESTAMPED, options_for, require_scheme
 
 URL = "http://127.0.0.1:8000/in/source"
 BY_NAME = {check.name: check for check in CHECKS}

@@ -8,7 +8,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conformance_keys import EXAMPLES, load_example
 
 from hookyard.testing import ConformanceFailure
 from hookyard.testing.pytest_plugin import (
@@ -16,6 +15,7 @@ from hookyard.testing.pytest_plugin import (
     assert_conformant,
     webhook_conformance,
 )
+from support.conformance_keys import EXAMPLES, load_example
 
 starlette_receiver = load_example("starlette_receiver")
 weak_receiver = load_example("weak_receiver")
