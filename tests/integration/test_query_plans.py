@@ -9,12 +9,15 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from hookyard.store.sqlfiles import load_queries
 from hookyard.store.sqlite.connection import apply_migrations, connect
+
+if TYPE_CHECKING:
+    import asyncpg
 
 
 def sqlite_plan(path: Path, sql: str, params: list[object]) -> list[str]:
@@ -141,6 +144,11 @@ SEQ_READS = (
 )
 
 
+async def seq_reads(conn: asyncpg.Connection) -> dict[str, int]:
+    """Rows read by sequential scans so far, per table."""
+    return {row["relname"]: row["seq_tup_read"] for row in await conn.fetch(SEQ_READS)}
+
+
 @pytest.mark.postgres
 async def test_postgres_plans_cached_on_small_tables_do_not_scan_them_as_they_grow(
     pg_url: str,
@@ -162,7 +170,7 @@ async def test_postgres_plans_cached_on_small_tables_do_not_scan_them_as_they_gr
 
     conn = await asyncpg.connect(pg_url)
     try:
-        before = dict(await conn.fetch(SEQ_READS))
+        before = await seq_reads(conn)
         store = open_store(pg_url)
         await store.start()
         try:
@@ -218,7 +226,7 @@ async def test_postgres_plans_cached_on_small_tables_do_not_scan_them_as_they_gr
                 break
             await asyncio.sleep(0.1)
         await asyncio.sleep(0.5)
-        after = dict(await conn.fetch(SEQ_READS))
+        after = await seq_reads(conn)
     finally:
         await conn.close()
     events = 150 * 20

@@ -16,21 +16,16 @@ from hookyard.api.app import create_admin_app
 from hookyard.delivery.destinations import Destination, parse_destinations
 from hookyard.delivery.worker import DeliveryService
 from hookyard.exceptions import UsageError
+from hookyard.filtering import filter_from_params
 from hookyard.models import ReplayBatch
-from hookyard.replay import (
-    Replayer,
-    ReplayManager,
-    ReplayPlan,
-    filter_from_params,
-    resolve_target,
-)
+from hookyard.replay import Replayer, ReplayManager, ReplayPlan, resolve_target
 from hookyard.signatures.base import SignedMessage
 from hookyard.signatures.standard_webhooks import StandardWebhooks
 from hookyard.store.base import Store
 from support.factories import submission
 from support.fastsink import FastSink, running_fast_sink
 from support.server import free_port
-from support.sink import Reply, ScriptedServer, running_sink
+from support.sink import Received, Reply, ScriptedServer, running_sink
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 #: Bodies no re-serialisation survives: every byte value, invalid UTF-8, CRLFs, empty.
@@ -53,7 +48,7 @@ def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def by_header(sink: ScriptedServer, name: str) -> dict[str, Any]:
+def by_header(sink: ScriptedServer, name: str) -> dict[str | None, Received]:
     return {r.header(name): r for r in sink.received}
 
 
@@ -398,6 +393,7 @@ async def test_a_bulk_replay_of_ten_thousand_events(store: Store) -> None:
     arrived = {s.header("x-hookyard-replay-of"): s for s in fast.seen}
     assert len(arrived) == count
     for event_id, seen in arrived.items():
+        assert event_id is not None
         assert seen.sha256 == expected[event_id]
         assert seen.header("idempotency-key") == keys[event_id]
     sample = await store.get_event(ids[1234])

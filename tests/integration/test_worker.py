@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -381,8 +382,8 @@ async def test_two_dispatches_finishing_together_leave_the_right_event_status(
         await one.commit()
         assert await waiting is True
         await two.commit()
-        record = await store.get_event(written.id)
-        assert record is not None and record.summary.status == "dead"
+        event = await store.get_event(written.id)
+        assert event is not None and event.summary.status == "dead"
     finally:
         await first.close()
         await second.close()
@@ -562,7 +563,7 @@ async def test_a_busy_worker_claims_in_groups_not_per_finished_delivery(
     ids = [(await store.submit(submission(BODY, destinations=("app",)))).id for _ in range(400)]
     counting = _CountingClaims(store)
     dests = destinations(app={"url": sink.url(), "max_in_flight": 16})
-    service = DeliveryService(counting, dests, poll_interval=0.05, concurrency=64)  # type: ignore[arg-type]
+    service = DeliveryService(counting, dests, poll_interval=0.05, concurrency=64)
     await service.start()
     try:
         deadline = time.monotonic() + 30
@@ -570,5 +571,5 @@ async def test_a_busy_worker_claims_in_groups_not_per_finished_delivery(
             await asyncio.sleep(0.05)
     finally:
         await service.stop()
-    assert sorted(r.header("X-Hookyard-Id") for r in sink.received) == sorted(ids)
+    assert Counter(r.header("X-Hookyard-Id") for r in sink.received) == Counter(ids)
     assert counting.claims < len(ids) // 4, counting.claims

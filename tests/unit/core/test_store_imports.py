@@ -27,7 +27,7 @@ def module_names() -> dict[str, Path]:
 
 
 def imports_of(path: Path, modules: set[str]) -> set[str]:
-    found = set()
+    found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)

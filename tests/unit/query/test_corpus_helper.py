@@ -14,7 +14,7 @@ import pytest
 from hookyard.exceptions import UsageError
 from hookyard.signatures.base import SignedMessage
 from hookyard.signatures.registry import create_scheme
-from hookyard.testing.corpus import corpus_cases, load_corpus
+from hookyard.testing.corpus import CorpusCase, corpus_cases, load_corpus
 
 SECRET = "whsec_corpus_test"
 
@@ -92,7 +92,8 @@ def test_fresh_message_ids_each_time(corpus: Path) -> None:
 def test_corpus_cases_are_pytest_params_named_after_files(corpus: Path) -> None:
     params = corpus_cases(corpus)
     assert [p.id for p in params] == ["01A_invoice.paid", "01B_binary", "01C_charge.failed"]
-    assert params[0].values[0].name == "01A_invoice.paid"
+    case = params[0].values[0]
+    assert isinstance(case, CorpusCase) and case.name == "01A_invoice.paid"
     only = corpus_cases(corpus, event_types=["invoice.*"])
     assert [p.id for p in only] == ["01A_invoice.paid"]
 
