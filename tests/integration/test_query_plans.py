@@ -15,6 +15,7 @@ import pytest
 
 from hookyard.store.sqlfiles import load_queries
 from hookyard.store.sqlite.connection import apply_migrations, connect
+from support.waiting import eventually_async
 
 if TYPE_CHECKING:
     import asyncpg
@@ -216,15 +217,18 @@ async def test_postgres_plans_cached_on_small_tables_do_not_scan_them_as_they_gr
                 )
         finally:
             await store.close()
+
         # The store's sessions report their statistics as they end.
-        for _ in range(50):
+        async def sessions_ended() -> bool:
             others = await conn.fetchval(
                 "SELECT count(*) FROM pg_stat_activity "
                 "WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
-            if not others:
-                break
-            await asyncio.sleep(0.1)
+            return not others
+
+        await eventually_async(
+            sessions_ended, timeout=5, interval=0.1, message="the store's sessions did not end"
+        )
         await asyncio.sleep(0.5)
         after = await seq_reads(conn)
     finally:

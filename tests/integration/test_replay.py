@@ -26,6 +26,7 @@ from support.factories import submission
 from support.fastsink import FastSink, running_fast_sink
 from support.server import free_port
 from support.sink import Received, Reply, ScriptedServer, running_sink
+from support.waiting import eventually_async
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 #: Bodies no re-serialisation survives: every byte value, invalid UTF-8, CRLFs, empty.
@@ -279,10 +280,11 @@ async def test_handlers_skip_events_the_worker_already_delivered(store: Store) -
     await worker.start()
     try:
         written = await store.submit(submission(b"once", provider_id="evt_w", destinations=("fn",)))
-        deadline = time.monotonic() + 10
-        while not await store.is_processed("fn", "evt_w"):
-            assert time.monotonic() < deadline
-            await asyncio.sleep(0.05)
+        await eventually_async(
+            lambda: store.is_processed("fn", "evt_w"),
+            timeout=10,
+            message="the worker did not run the handler for evt_w",
+        )
     finally:
         await worker.stop(grace=2)
     batch, _ = await run(
@@ -418,14 +420,15 @@ async def api(
 
 
 async def progress(client: httpx.AsyncClient, batch_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 10
-    while True:
+    async def finished() -> dict[str, Any] | None:
         response = await client.get(f"/api/replays/{batch_id}")
         assert response.status_code == 200
         data: dict[str, Any] = response.json()
-        if data["status"] != "running" or time.monotonic() > deadline:
-            return data
-        await asyncio.sleep(0.05)
+        return data if data["status"] != "running" else None
+
+    return await eventually_async(
+        finished, timeout=10, message=f"replay batch {batch_id} still running"
+    )
 
 
 async def test_api_starts_a_replay_in_the_background_and_reports_progress(
