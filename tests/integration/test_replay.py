@@ -6,7 +6,7 @@ import asyncio
 import dataclasses
 import hashlib
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -25,7 +25,7 @@ from hookyard.store.base import Store
 from support.factories import submission
 from support.fastsink import FastSink, running_fast_sink
 from support.server import free_port
-from support.sink import Received, Reply, ScriptedServer, running_sink
+from support.sink import Received, Reply, ScriptedServer
 from support.waiting import eventually_async
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -37,12 +37,6 @@ BODIES = [
     b"<xml>\x00\xff</xml>",
     b'{"big": "' + b"x" * 300_000 + b'"}',
 ]
-
-
-@pytest.fixture
-def sink() -> Iterator[ScriptedServer]:
-    with running_sink() as server:
-        yield server
 
 
 def sha(data: bytes) -> str:

@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -22,12 +22,6 @@ from support.waiting import eventually_async
 
 BODY = b'{"type": "order.created", "id": "evt_1", "bytes": "\xff\xfe"}'
 FAST = {"schedule": ["50ms", "50ms", "50ms"], "jitter": False}
-
-
-@pytest.fixture
-def sink() -> Iterator[ScriptedServer]:
-    with running_sink() as server:
-        yield server
 
 
 def destinations(**tables: dict[str, Any]) -> dict[str, Destination]:
