@@ -1,4 +1,4 @@
-"""Keys for every scheme, shared by the conformance kit's unit tests and the scheme tests."""
+"""Keys for every scheme and the example receivers, shared by the conformance and scheme tests."""
 
 from __future__ import annotations
 
