@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from hookyard.signatures import create_scheme
-from support.pg import truncate_postgres
+from support.databases import fresh_database
 from support.server import RunningServer, free_port, hookyard_command, start_server
 from support.waiting import eventually
 
@@ -215,11 +215,7 @@ def missing_ids(server: RunningServer, ids: list[str]) -> list[str]:
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def durable_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'crash.db'}"
-    url: str = request.getfixturevalue("pg_database")
-    truncate_postgres(url)
-    return url
+    return fresh_database(request, tmp_path, "crash.db")
 
 
 @pytest.mark.slow
