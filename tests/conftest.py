@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
+import httpx
 import pytest
 
 from support.pg import truncate_postgres
@@ -118,3 +119,12 @@ def sink() -> Iterator[ScriptedServer]:
     """A real HTTP receiver on 127.0.0.1 that answers as scripted (``sink.then(Reply(…))``)."""
     with running_sink() as server:
         yield server
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    """A pooled client as the delivery worker makes it, ignoring proxies in the environment."""
+    from hookyard.delivery.sender import make_client
+
+    async with make_client(trust_env=False) as pooled:
+        yield pooled

@@ -424,13 +424,15 @@ def queries(dataset: Dataset) -> list[tuple[str, list[EventFilter]]]:
         ),
     ]
     if has_fields("response_status"):
-        five = {"response_status": "5xx"}
         found += [
             (
                 "order.created.v1 + 5xx, last hour",
                 [
                     EventFilter(
-                        event_type="order.created.v1", since_us=now - HOUR_US, limit=PAGE, **five
+                        event_type="order.created.v1",
+                        since_us=now - HOUR_US,
+                        limit=PAGE,
+                        response_status="5xx",
                     )
                 ],
             ),
@@ -438,11 +440,14 @@ def queries(dataset: Dataset) -> list[tuple[str, list[EventFilter]]]:
                 "order.created.v1 + 5xx, last 24h",
                 [
                     EventFilter(
-                        event_type="order.created.v1", since_us=now - DAY_US, limit=PAGE, **five
+                        event_type="order.created.v1",
+                        since_us=now - DAY_US,
+                        limit=PAGE,
+                        response_status="5xx",
                     )
                 ],
             ),
-            ("5xx, any time", [EventFilter(limit=PAGE, **five)]),
+            ("5xx, any time", [EventFilter(limit=PAGE, response_status="5xx")]),
             ("404, any time", [EventFilter(limit=PAGE, response_status="404")]),
         ]
     if has_fields("destination"):

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from support.pg import truncate_postgres
+from support.databases import fresh_database
 from support.server import RunningServer, start_server
 
 BATTERY_CONFIG = """
@@ -32,11 +32,7 @@ def battery_server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningServer]:
     workdir: Path = tmp_path_factory.mktemp("server")
-    if request.param == "sqlite":
-        database = f"sqlite:///{workdir / 'hookyard.db'}"
-    else:
-        database = request.getfixturevalue("pg_database")
-        truncate_postgres(database)
+    database = fresh_database(request, workdir)
     server = start_server(workdir, config=BATTERY_CONFIG, database=database)
     yield server
     server.stop()

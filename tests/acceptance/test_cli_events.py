@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from hookyard.signatures.registry import create_scheme
-from support.pg import truncate_postgres
+from support.databases import fresh_database
 from support.server import RunningServer, hookyard_command, start_server
 from support.sink import Reply, running_sink
 from support.waiting import eventually
@@ -95,11 +95,7 @@ def deployment(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Deployment]:
     workdir: Path = tmp_path_factory.mktemp("events")
-    if request.param == "sqlite":
-        database = f"sqlite:///{workdir / 'hookyard.db'}"
-    else:
-        database = request.getfixturevalue("pg_database")
-        truncate_postgres(database)
+    database = fresh_database(request, workdir)
     with running_sink() as ok, running_sink() as bad, running_sink() as gone:
         bad.then(*[Reply(503, body=b"try later")] * 50)
         gone.then(*[Reply(404, body=b"no such hook")] * 50)

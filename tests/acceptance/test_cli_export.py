@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from hookyard.signatures.registry import create_scheme
-from support.pg import truncate_postgres
+from support.databases import fresh_database
 from support.server import RunningServer, free_port, hookyard_command, start_server
 from support.sink import Reply, running_sink
 
@@ -80,11 +80,7 @@ def captured(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Captured]:
     workdir: Path = tmp_path_factory.mktemp("capture")
-    if request.param == "sqlite":
-        database = f"sqlite:///{workdir / 'hookyard.db'}"
-    else:
-        database = request.getfixturevalue("pg_database")
-        truncate_postgres(database)
+    database = fresh_database(request, workdir)
     server = start_server(workdir, config=config(SECRET_A), database=database)
     try:
         stripe = create_scheme("stripe")

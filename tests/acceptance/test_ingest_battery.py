@@ -27,7 +27,8 @@ def stored_body(server: RunningServer, event_id: str) -> bytes:
 
 def stored_headers(server: RunningServer, event_id: str) -> list[list[str]]:
     record = httpx.get(f"{server.url}/api/events/{event_id}", timeout=10).json()
-    return record["headers"]
+    headers: list[list[str]] = record["headers"]
+    return headers
 
 
 BODIES = {

@@ -12,8 +12,9 @@ import httpx
 import pytest
 
 from hookyard.signatures import create_scheme
-from support.pg import truncate_postgres
+from support.databases import fresh_database
 from support.server import RunningServer, free_port, hookyard_command, start_server
+from support.waiting import eventually
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 SIGNED_CONFIG = f"""
@@ -214,22 +215,22 @@ def missing_ids(server: RunningServer, ids: list[str]) -> list[str]:
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def durable_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'crash.db'}"
-    url: str = request.getfixturevalue("pg_database")
-    truncate_postgres(url)
-    return url
+    return fresh_database(request, tmp_path, "crash.db")
 
 
 @pytest.mark.slow
 def test_kill_9_mid_load_loses_no_acknowledged_request(tmp_path: Path, durable_db: str) -> None:
     server = start_server(tmp_path, config=SIGNED_CONFIG, database=durable_db)
     with Load(server) as load:
-        deadline = time.monotonic() + 10
-        while len(load.acked) < 300 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        server.process.send_signal(signal.SIGKILL)  # mid-load, no chance to flush
-        server.process.wait()
+        try:
+            eventually(
+                lambda: len(load.acked) >= 300,
+                timeout=10,
+                message="300 acknowledged requests before the kill",
+            )
+        finally:
+            server.process.send_signal(signal.SIGKILL)  # mid-load, no chance to flush
+            server.process.wait()
     acked = list(load.acked)
     assert len(acked) >= 300
     restarted = start_server(tmp_path, config=SIGNED_CONFIG, database=durable_db)
@@ -243,10 +244,14 @@ def test_kill_9_mid_load_loses_no_acknowledged_request(tmp_path: Path, durable_d
 def test_sigterm_drains_and_exits_0(tmp_path: Path, durable_db: str) -> None:
     server = start_server(tmp_path, config=SIGNED_CONFIG, database=durable_db)
     with Load(server) as load:
-        deadline = time.monotonic() + 10
-        while len(load.acked) < 200 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        code = server.stop(signal.SIGTERM)
+        try:
+            eventually(
+                lambda: len(load.acked) >= 200,
+                timeout=10,
+                message="200 acknowledged requests before the SIGTERM",
+            )
+        finally:
+            code = server.stop(signal.SIGTERM)
     assert code == 0, server.logs()[-2000:]
     acked = list(load.acked)
     restarted = start_server(tmp_path, config=SIGNED_CONFIG, database=durable_db)

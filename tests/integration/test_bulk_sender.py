@@ -11,7 +11,7 @@ import hashlib
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import httpx
@@ -20,23 +20,11 @@ import pytest
 from hookyard.delivery.bulk import BulkSender
 from hookyard.delivery.destinations import parse_destination
 from hookyard.delivery.exchange import EXCERPT_BYTES, OutgoingRequest, SendResult
-from hookyard.delivery.sender import build_request, make_client, send
+from hookyard.delivery.sender import build_request, send
 from hookyard.models import DeliveryEvent
-from support.sink import Reply, ScriptedServer, running_sink
+from support.sink import Reply, ScriptedServer
 
 BODY = bytes(range(256)) + b'\r\n{"type": "invoice.paid"}\r\n' + b"\xc3\x28" * 1000
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedServer]:
-    with running_sink() as scripted:
-        yield scripted
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with make_client(trust_env=False) as pooled:
-        yield pooled
 
 
 @pytest.fixture
@@ -73,31 +61,31 @@ def comparable(result: SendResult) -> tuple[object, ...]:
 
 
 async def both(
-    server: ScriptedServer,
+    sink: ScriptedServer,
     client: httpx.AsyncClient,
     bulk: BulkSender,
     reply: Reply,
     timeout: float = 5.0,
 ) -> tuple[SendResult, SendResult]:
-    server.then(reply)
-    expected = await send(client, request(server.url()), timeout)
-    server.then(reply)
-    got = await bulk.send(request(server.url()), timeout)
+    sink.then(reply)
+    expected = await send(client, request(sink.url()), timeout)
+    sink.then(reply)
+    got = await bulk.send(request(sink.url()), timeout)
     return expected, got
 
 
 async def test_the_same_bytes_and_headers_arrive(
-    server: ScriptedServer, client: httpx.AsyncClient, bulk: BulkSender
+    sink: ScriptedServer, client: httpx.AsyncClient, bulk: BulkSender
 ) -> None:
-    out = request(server.url("/hooks?x=1"), headers={"Authorization": "Bearer t0ken"})
+    out = request(sink.url("/hooks?x=1"), headers={"Authorization": "Bearer t0ken"})
     via_httpx = await send(client, out, 5.0)
     direct = await bulk.send(out, 5.0)
     assert comparable(direct) == comparable(via_httpx)
-    first, second = server.received
+    first, second = sink.received
     assert second.path == first.path == "/hooks?x=1"
     assert hashlib.sha256(second.body).digest() == hashlib.sha256(BODY).digest()
     assert second.header("Content-Length") == str(len(BODY))
-    assert second.header("Host") == f"127.0.0.1:{server.port}"
+    assert second.header("Host") == f"127.0.0.1:{sink.port}"
     for name, _ in out.headers:
         assert second.header(name.decode()) == first.header(name.decode())
 
@@ -114,42 +102,42 @@ async def test_the_same_bytes_and_headers_arrive(
     ids=["empty", "kept-headers", "gone", "huge", "redirect"],
 )
 async def test_responses_are_reported_alike(
-    server: ScriptedServer, client: httpx.AsyncClient, bulk: BulkSender, reply: Reply
+    sink: ScriptedServer, client: httpx.AsyncClient, bulk: BulkSender, reply: Reply
 ) -> None:
-    expected, got = await both(server, client, bulk, reply)
+    expected, got = await both(sink, client, bulk, reply)
     assert comparable(got) == comparable(expected)
     assert len(got.response_excerpt) <= EXCERPT_BYTES
 
 
 async def test_keep_alive_connections_are_reused_after_a_full_answer(
-    server: ScriptedServer, bulk: BulkSender
+    sink: ScriptedServer, bulk: BulkSender
 ) -> None:
     for _ in range(3):
-        assert (await bulk.send(request(server.url()), 5.0)).status_code == 200
-    assert len({r.client_port for r in server.received}) == 1
-    server.then(Reply(500, body=b"x" * 100_000))  # left unread: that connection is dropped
-    await bulk.send(request(server.url()), 5.0)
-    await bulk.send(request(server.url()), 5.0)
-    assert server.received[-1].client_port != server.received[0].client_port
+        assert (await bulk.send(request(sink.url()), 5.0)).status_code == 200
+    assert len({r.client_port for r in sink.received}) == 1
+    sink.then(Reply(500, body=b"x" * 100_000))  # left unread: that connection is dropped
+    await bulk.send(request(sink.url()), 5.0)
+    await bulk.send(request(sink.url()), 5.0)
+    assert sink.received[-1].client_port != sink.received[0].client_port
 
 
 async def test_a_slow_answer_times_out_alike(
-    server: ScriptedServer, client: httpx.AsyncClient, bulk: BulkSender
+    sink: ScriptedServer, client: httpx.AsyncClient, bulk: BulkSender
 ) -> None:
     started = time.perf_counter()
-    expected, got = await both(server, client, bulk, Reply(200, delay=3.0), timeout=0.3)
+    expected, got = await both(sink, client, bulk, Reply(200, delay=3.0), timeout=0.3)
     assert comparable(got) == comparable(expected)
     assert (got.error_kind, got.error_class) == ("timeout", "ReadTimeout")
     assert time.perf_counter() - started < 4.0
 
 
 async def test_a_dripping_body_cannot_outlast_the_timeout(
-    server: ScriptedServer, client: httpx.AsyncClient, bulk: BulkSender
+    sink: ScriptedServer, client: httpx.AsyncClient, bulk: BulkSender
 ) -> None:
     reply = Reply(200, body=b"y" * 100, drip=0.1)
-    server.then(reply)
+    sink.then(reply)
     started = time.perf_counter()
-    got = await bulk.send(request(server.url()), 0.5)
+    got = await bulk.send(request(sink.url()), 0.5)
     assert time.perf_counter() - started < 2.0
     assert got.status_code == 200 and got.error_kind is None
     assert 0 < len(got.response_excerpt) < 100
@@ -169,12 +157,12 @@ async def test_connection_refused_is_reported_alike(
 
 
 async def test_a_hang_up_is_reported_alike_and_the_next_send_succeeds(
-    server: ScriptedServer, client: httpx.AsyncClient, bulk: BulkSender
+    sink: ScriptedServer, client: httpx.AsyncClient, bulk: BulkSender
 ) -> None:
-    expected, got = await both(server, client, bulk, Reply(hang_up=True))
+    expected, got = await both(sink, client, bulk, Reply(hang_up=True))
     assert comparable(got) == comparable(expected)
     assert got.error_class == "RemoteProtocolError" and got.error_kind == "protocol"
-    assert (await bulk.send(request(server.url()), 5.0)).status_code == 200
+    assert (await bulk.send(request(sink.url()), 5.0)).status_code == 200
 
 
 def closing_server() -> tuple[int, threading.Thread, list[int]]:
@@ -217,18 +205,18 @@ async def test_a_connection_closed_while_idle_is_replaced_without_a_failure(
 
 
 async def test_what_it_cannot_send_directly_goes_through_httpx(
-    server: ScriptedServer, bulk: BulkSender
+    sink: ScriptedServer, bulk: BulkSender
 ) -> None:
     unusable = OutgoingRequest("sink", "gopher://127.0.0.1/", (), b"", "k", 1)
     result = await bulk.send(unusable, 1.0)
     assert (result.error_kind, result.error_class) == ("invalid_request", "UnsupportedProtocol")
-    bad_header = replace(request(server.url()), headers=((b"X-Bad", b"a\r\nInjected: 1"),))
+    bad_header = replace(request(sink.url()), headers=((b"X-Bad", b"a\r\nInjected: 1"),))
     result = await bulk.send(bad_header, 1.0)
-    assert result.error_kind == "invalid_request" and server.received == []
-    with_userinfo = request(server.url().replace("http://", "http://user:pw@"))
+    assert result.error_kind == "invalid_request" and sink.received == []
+    with_userinfo = request(sink.url().replace("http://", "http://user:pw@"))
     assert (await bulk.send(with_userinfo, 5.0)).status_code == 200
     assert (
-        server.received[-1].header(
+        sink.received[-1].header(
             "Authorization",
         )
         is not None

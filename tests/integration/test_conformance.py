@@ -8,11 +8,9 @@ receivers run in-process through ``httpx.ASGITransport``.
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -20,11 +18,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from hookyard.config import settings_from_mapping
 from hookyard.testing import CHECK_NAMES, Fixture, run_conformance
+from support.conformance_keys import HMAC_OPTIONS, load_example, options_for
 from support.server import RunningServer, start_server
 
 pytestmark = pytest.mark.slow
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "receivers"
 MAX_BODY = 65536
 
 
@@ -54,13 +52,6 @@ SOURCES: dict[str, tuple[str, str]] = {
     "square": ("square-integration-key",) * 2,
     "twilio": ("twilio-integration-token",) * 2,
     "hmac": ("generic-integration-secret",) * 2,
-}
-HMAC_OPTIONS = {
-    "header": "X-Signature",
-    "prefix": "sha256=",
-    "timestamp_header": "X-Timestamp",
-    "id_header": "X-Event-Id",
-    "template": "{id}.{timestamp}.{body}",
 }
 TIMESTAMPED = ["standard-webhooks", "stripe", "slack", "paddle", "twitch", "sendgrid"]
 
@@ -108,10 +99,6 @@ def hookyard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer
     )
     yield server
     server.stop()
-
-
-def options_for(name: str) -> dict[str, str]:
-    return dict(HMAC_OPTIONS) if name == "hmac" else {}
 
 
 @pytest.mark.parametrize("name", [*TIMESTAMPED, "github"])
@@ -213,14 +200,6 @@ async def test_hookyard_in_process_with_its_lifespan(tmp_path: Path) -> None:
 
 
 # -- the example receivers -------------------------------------------------------------------
-
-
-def load_example(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 WEAK_GAPS = {"stale-timestamp", "future-timestamp", "duplicate-side-effect"}

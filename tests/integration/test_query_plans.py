@@ -9,12 +9,16 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from hookyard.store.sqlfiles import load_queries
 from hookyard.store.sqlite.connection import apply_migrations, connect
+from support.waiting import eventually_async
+
+if TYPE_CHECKING:
+    import asyncpg
 
 
 def sqlite_plan(path: Path, sql: str, params: list[object]) -> list[str]:
@@ -141,6 +145,11 @@ SEQ_READS = (
 )
 
 
+async def seq_reads(conn: asyncpg.Connection) -> dict[str, int]:
+    """Rows read by sequential scans so far, per table."""
+    return {row["relname"]: row["seq_tup_read"] for row in await conn.fetch(SEQ_READS)}
+
+
 @pytest.mark.postgres
 async def test_postgres_plans_cached_on_small_tables_do_not_scan_them_as_they_grow(
     pg_url: str,
@@ -162,7 +171,7 @@ async def test_postgres_plans_cached_on_small_tables_do_not_scan_them_as_they_gr
 
     conn = await asyncpg.connect(pg_url)
     try:
-        before = dict(await conn.fetch(SEQ_READS))
+        before = await seq_reads(conn)
         store = open_store(pg_url)
         await store.start()
         try:
@@ -208,17 +217,20 @@ async def test_postgres_plans_cached_on_small_tables_do_not_scan_them_as_they_gr
                 )
         finally:
             await store.close()
+
         # The store's sessions report their statistics as they end.
-        for _ in range(50):
+        async def sessions_ended() -> bool:
             others = await conn.fetchval(
                 "SELECT count(*) FROM pg_stat_activity "
                 "WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
-            if not others:
-                break
-            await asyncio.sleep(0.1)
+            return not others
+
+        await eventually_async(
+            sessions_ended, timeout=5, interval=0.1, message="the store's sessions did not end"
+        )
         await asyncio.sleep(0.5)
-        after = dict(await conn.fetch(SEQ_READS))
+        after = await seq_reads(conn)
     finally:
         await conn.close()
     events = 150 * 20

@@ -6,7 +6,7 @@ import asyncio
 import dataclasses
 import hashlib
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -16,21 +16,17 @@ from hookyard.api.app import create_admin_app
 from hookyard.delivery.destinations import Destination, parse_destinations
 from hookyard.delivery.worker import DeliveryService
 from hookyard.exceptions import UsageError
+from hookyard.filtering import filter_from_params
 from hookyard.models import ReplayBatch
-from hookyard.replay import (
-    Replayer,
-    ReplayManager,
-    ReplayPlan,
-    filter_from_params,
-    resolve_target,
-)
+from hookyard.replay import Replayer, ReplayManager, ReplayPlan, resolve_target
 from hookyard.signatures.base import SignedMessage
 from hookyard.signatures.standard_webhooks import StandardWebhooks
 from hookyard.store.base import Store
 from support.factories import submission
 from support.fastsink import FastSink, running_fast_sink
 from support.server import free_port
-from support.sink import Reply, ScriptedServer, running_sink
+from support.sink import Received, Reply, ScriptedServer
+from support.waiting import eventually_async
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 #: Bodies no re-serialisation survives: every byte value, invalid UTF-8, CRLFs, empty.
@@ -43,17 +39,11 @@ BODIES = [
 ]
 
 
-@pytest.fixture
-def sink() -> Iterator[ScriptedServer]:
-    with running_sink() as server:
-        yield server
-
-
 def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def by_header(sink: ScriptedServer, name: str) -> dict[str, Any]:
+def by_header(sink: ScriptedServer, name: str) -> dict[str | None, Received]:
     return {r.header(name): r for r in sink.received}
 
 
@@ -284,10 +274,11 @@ async def test_handlers_skip_events_the_worker_already_delivered(store: Store) -
     await worker.start()
     try:
         written = await store.submit(submission(b"once", provider_id="evt_w", destinations=("fn",)))
-        deadline = time.monotonic() + 10
-        while not await store.is_processed("fn", "evt_w"):
-            assert time.monotonic() < deadline
-            await asyncio.sleep(0.05)
+        await eventually_async(
+            lambda: store.is_processed("fn", "evt_w"),
+            timeout=10,
+            message="the worker did not run the handler for evt_w",
+        )
     finally:
         await worker.stop(grace=2)
     batch, _ = await run(
@@ -397,6 +388,7 @@ async def test_a_bulk_replay_of_ten_thousand_events(store: Store) -> None:
     arrived = {s.header("x-hookyard-replay-of"): s for s in fast.seen}
     assert len(arrived) == count
     for event_id, seen in arrived.items():
+        assert event_id is not None
         assert seen.sha256 == expected[event_id]
         assert seen.header("idempotency-key") == keys[event_id]
     sample = await store.get_event(ids[1234])
@@ -421,14 +413,15 @@ async def api(
 
 
 async def progress(client: httpx.AsyncClient, batch_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 10
-    while True:
+    async def finished() -> dict[str, Any] | None:
         response = await client.get(f"/api/replays/{batch_id}")
         assert response.status_code == 200
         data: dict[str, Any] = response.json()
-        if data["status"] != "running" or time.monotonic() > deadline:
-            return data
-        await asyncio.sleep(0.05)
+        return data if data["status"] != "running" else None
+
+    return await eventually_async(
+        finished, timeout=10, message=f"replay batch {batch_id} still running"
+    )
 
 
 async def test_api_starts_a_replay_in_the_background_and_reports_progress(

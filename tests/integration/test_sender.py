@@ -6,7 +6,6 @@ import hashlib
 import random
 import socket
 import time
-from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -14,27 +13,15 @@ import pytest
 from hookyard.delivery.destinations import Destination, parse_destination
 from hookyard.delivery.exchange import EXCERPT_BYTES, OutgoingRequest, SendResult
 from hookyard.delivery.retry import RetryPolicy, decide
-from hookyard.delivery.sender import HttpxTransport, build_request, make_client, send
+from hookyard.delivery.sender import HttpxTransport, build_request, send
 from hookyard.models import DeliveryEvent
 from hookyard.signatures.base import SignedMessage
 from hookyard.signatures.standard_webhooks import StandardWebhooks
-from support.sink import Reply, ScriptedServer, running_sink
+from support.sink import Reply, ScriptedServer
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 #: Every byte value, CRLFs and invalid UTF-8: anything but these exact bytes is a bug.
 BODY = bytes(range(256)) + b'\r\n{"type": "invoice.paid"}\r\n' + b"\xc3\x28" * 1000
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedServer]:
-    with running_sink() as scripted:
-        yield scripted
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with make_client(trust_env=False) as pooled:
-        yield pooled
 
 
 def closed_port() -> int:
@@ -71,24 +58,24 @@ def decision_for(result: SendResult, attempt: int = 1) -> str:
 
 
 async def test_the_httpx_transport_sends_through_its_client_and_closes_only_its_own(
-    server: ScriptedServer, client: httpx.AsyncClient
+    sink: ScriptedServer, client: httpx.AsyncClient
 ) -> None:
-    request = build_request(destination(server.url()), event(), 1)
+    request = build_request(destination(sink.url()), event(), 1)
     lent = HttpxTransport(client)
     assert (await lent.send(request, 5.0)).status_code == 200
     await lent.aclose()
     assert not client.is_closed  # the caller's client outlives the transport
-    assert [r.header("Idempotency-Key") for r in server.received] == ["evt_42"]
+    assert [r.header("Idempotency-Key") for r in sink.received] == ["evt_42"]
     own = HttpxTransport()  # makes its client, so closes it
     await own.aclose()
     assert own.client.is_closed
 
 
 async def test_body_bytes_and_headers_arrive_exactly(
-    server: ScriptedServer, client: httpx.AsyncClient
+    sink: ScriptedServer, client: httpx.AsyncClient
 ) -> None:
     d = destination(
-        server.url(),
+        sink.url(),
         signing={"scheme": "standard-webhooks", "secret": SECRET},
         headers={"Authorization": "Bearer t0ken"},
     )
@@ -101,7 +88,7 @@ async def test_body_bytes_and_headers_arrive_exactly(
     assert result.latency_ms > 0
     assert decision_for(result) == "delivered"
 
-    [got] = server.received
+    [got] = sink.received
     assert got.method == "POST" and got.path == "/hooks"
     assert hashlib.sha256(got.body).hexdigest() == hashlib.sha256(BODY).hexdigest()
     assert got.header("Content-Type") == "application/octet-stream; profile=raw"
@@ -119,13 +106,13 @@ async def test_body_bytes_and_headers_arrive_exactly(
 
 
 async def test_passthrough_and_replay_headers_arrive(
-    server: ScriptedServer, client: httpx.AsyncClient
+    sink: ScriptedServer, client: httpx.AsyncClient
 ) -> None:
-    d = destination(server.url(), signing="passthrough")
+    d = destination(sink.url(), signing="passthrough")
     request = build_request(d, event(provider_id=None), 2, replay_of="01HREPLAY")
     result = await send(client, request, 5.0)
     assert result.status_code == 200
-    [got] = server.received
+    [got] = sink.received
     assert got.header("Stripe-Signature") == "t=1,v1=abc"
     assert got.header("X-Hookyard-Replay-Of") == "01HREPLAY"
     assert got.header("X-Hookyard-Attempt") == "2"
@@ -133,26 +120,26 @@ async def test_passthrough_and_replay_headers_arrive(
 
 
 async def test_scripted_sequence_until_delivered(
-    server: ScriptedServer, client: httpx.AsyncClient
+    sink: ScriptedServer, client: httpx.AsyncClient
 ) -> None:
-    server.then(Reply(503), Reply(500), Reply(429), Reply(202))
-    d = destination(server.url())
+    sink.then(Reply(503), Reply(500), Reply(429), Reply(202))
+    d = destination(sink.url())
     seen = []
     for attempt in range(1, 5):
         result = await send(client, build_request(d, event(), attempt), 5.0)
         seen.append((result.status_code, decision_for(result, attempt)))
     assert seen == [(503, "retry"), (500, "retry"), (429, "retry"), (202, "delivered")]
-    assert [r.header("X-Hookyard-Attempt") for r in server.received] == ["1", "2", "3", "4"]
-    assert {r.header("Idempotency-Key") for r in server.received} == {"evt_42"}
+    assert [r.header("X-Hookyard-Attempt") for r in sink.received] == ["1", "2", "3", "4"]
+    assert {r.header("Idempotency-Key") for r in sink.received} == {"evt_42"}
     # One pooled keep-alive connection carried every attempt.
-    assert len({r.client_port for r in server.received}) == 1
+    assert len({r.client_port for r in sink.received}) == 1
 
 
 async def test_retry_after_is_captured_and_honoured(
-    server: ScriptedServer, client: httpx.AsyncClient
+    sink: ScriptedServer, client: httpx.AsyncClient
 ) -> None:
-    server.then(Reply(429, headers=[("Retry-After", "120"), ("X-Noise", "1")], body=b"slow down"))
-    result = await send(client, build_request(destination(server.url()), event(), 1), 5.0)
+    sink.then(Reply(429, headers=[("Retry-After", "120"), ("X-Noise", "1")], body=b"slow down"))
+    result = await send(client, build_request(destination(sink.url()), event(), 1), 5.0)
     assert result.status_code == 429
     assert result.response_header("retry-after") == "120"
     assert result.response_header("x-noise") is None  # only selected headers are kept
@@ -163,41 +150,39 @@ async def test_retry_after_is_captured_and_honoured(
     assert decision.next_attempt_at == pytest.approx(now + 120)
 
 
-async def test_redirects_are_not_followed(
-    server: ScriptedServer, client: httpx.AsyncClient
-) -> None:
-    server.then(Reply(302, headers=[("Location", server.url("/elsewhere"))], body=b""))
-    result = await send(client, build_request(destination(server.url()), event(), 1), 5.0)
+async def test_redirects_are_not_followed(sink: ScriptedServer, client: httpx.AsyncClient) -> None:
+    sink.then(Reply(302, headers=[("Location", sink.url("/elsewhere"))], body=b""))
+    result = await send(client, build_request(destination(sink.url()), event(), 1), 5.0)
     assert result.status_code == 302
-    assert result.response_header("location") == server.url("/elsewhere")
-    assert [r.path for r in server.received] == ["/hooks"]
+    assert result.response_header("location") == sink.url("/elsewhere")
+    assert [r.path for r in sink.received] == ["/hooks"]
     decision = decide(RetryPolicy(), 1, result.outcome, time.time(), random.Random(0))
     assert decision.kind == "dead"
     assert "redirects are not followed" in decision.reason
 
 
-async def test_gone_disables(server: ScriptedServer, client: httpx.AsyncClient) -> None:
-    server.then(Reply(410, body=b"endpoint removed"))
-    result = await send(client, build_request(destination(server.url()), event(), 1), 5.0)
+async def test_gone_disables(sink: ScriptedServer, client: httpx.AsyncClient) -> None:
+    sink.then(Reply(410, body=b"endpoint removed"))
+    result = await send(client, build_request(destination(sink.url()), event(), 1), 5.0)
     assert result.status_code == 410
     assert decision_for(result) == "disable"
 
 
 async def test_client_error_is_dead_with_the_response_kept(
-    server: ScriptedServer, client: httpx.AsyncClient
+    sink: ScriptedServer, client: httpx.AsyncClient
 ) -> None:
-    server.then(Reply(422, headers=[("Content-Type", "application/json")], body=b'{"e":"bad"}'))
-    result = await send(client, build_request(destination(server.url()), event(), 1), 5.0)
+    sink.then(Reply(422, headers=[("Content-Type", "application/json")], body=b'{"e":"bad"}'))
+    result = await send(client, build_request(destination(sink.url()), event(), 1), 5.0)
     assert result.response_header("content-type") == "application/json"
     assert result.response_excerpt == b'{"e":"bad"}'
     assert decision_for(result) == "dead"
 
 
 async def test_only_the_first_4kb_of_a_large_response_are_kept(
-    server: ScriptedServer, client: httpx.AsyncClient
+    sink: ScriptedServer, client: httpx.AsyncClient
 ) -> None:
-    server.then(Reply(500, body=b"x" * 1_000_000))
-    result = await send(client, build_request(destination(server.url()), event(), 1), 5.0)
+    sink.then(Reply(500, body=b"x" * 1_000_000))
+    result = await send(client, build_request(destination(sink.url()), event(), 1), 5.0)
     assert result.status_code == 500
     assert result.response_excerpt == b"x" * EXCERPT_BYTES
 
@@ -205,10 +190,10 @@ async def test_only_the_first_4kb_of_a_large_response_are_kept(
 # -- failures --------------------------------------------------------------------------------
 
 
-async def test_slow_response_times_out(server: ScriptedServer, client: httpx.AsyncClient) -> None:
-    server.then(Reply(200, delay=3.0))
+async def test_slow_response_times_out(sink: ScriptedServer, client: httpx.AsyncClient) -> None:
+    sink.then(Reply(200, delay=3.0))
     started = time.perf_counter()
-    result = await send(client, build_request(destination(server.url()), event(), 1), 0.3)
+    result = await send(client, build_request(destination(sink.url()), event(), 1), 0.3)
     elapsed = time.perf_counter() - started
     assert result.status_code is None
     assert result.error_kind == "timeout"
@@ -220,12 +205,12 @@ async def test_slow_response_times_out(server: ScriptedServer, client: httpx.Asy
 
 
 async def test_a_dripping_body_cannot_outlast_the_timeout(
-    server: ScriptedServer, client: httpx.AsyncClient
+    sink: ScriptedServer, client: httpx.AsyncClient
 ) -> None:
     # Each byte arrives well inside the read timeout; only the overall bound stops it.
-    server.then(Reply(200, body=b"y" * 100, drip=0.1))
+    sink.then(Reply(200, body=b"y" * 100, drip=0.1))
     started = time.perf_counter()
-    result = await send(client, build_request(destination(server.url()), event(), 1), 0.5)
+    result = await send(client, build_request(destination(sink.url()), event(), 1), 0.5)
     assert time.perf_counter() - started < 2.0
     # The receiver had already said 200: the verdict stands, the excerpt is partial.
     assert result.status_code == 200
@@ -248,16 +233,16 @@ async def test_connection_refused(client: httpx.AsyncClient) -> None:
 
 
 async def test_server_hangs_up_without_answering(
-    server: ScriptedServer, client: httpx.AsyncClient
+    sink: ScriptedServer, client: httpx.AsyncClient
 ) -> None:
-    server.then(Reply(hang_up=True))
-    result = await send(client, build_request(destination(server.url()), event(), 1), 5.0)
+    sink.then(Reply(hang_up=True))
+    result = await send(client, build_request(destination(sink.url()), event(), 1), 5.0)
     assert result.status_code is None
     assert result.error_kind in {"protocol", "network"}
     assert result.error_class == "RemoteProtocolError"
     assert decision_for(result) == "retry"
     # The next attempt opens a fresh connection and succeeds.
-    result = await send(client, build_request(destination(server.url()), event(), 2), 5.0)
+    result = await send(client, build_request(destination(sink.url()), event(), 2), 5.0)
     assert result.status_code == 200
 
 

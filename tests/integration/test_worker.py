@@ -5,27 +5,23 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections import Counter
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from hookyard.delivery.destinations import Destination, parse_destinations
 from hookyard.delivery.worker import DeliveryService
-from hookyard.models import EventFilter
+from hookyard.models import EventFilter, EventRecord
 from hookyard.store import open_store
 from hookyard.store.base import Store
 from support.factories import submission
 from support.sink import Reply, ScriptedServer, running_sink
+from support.waiting import eventually_async
 
 BODY = b'{"type": "order.created", "id": "evt_1", "bytes": "\xff\xfe"}'
 FAST = {"schedule": ["50ms", "50ms", "50ms"], "jitter": False}
-
-
-@pytest.fixture
-def sink() -> Iterator[ScriptedServer]:
-    with running_sink() as server:
-        yield server
 
 
 def destinations(**tables: dict[str, Any]) -> dict[str, Destination]:
@@ -49,17 +45,17 @@ async def start(
     return service
 
 
-async def settle(store: Store, event_id: str, done: set[str], timeout: float = 10) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+async def settle(store: Store, event_id: str, done: set[str], timeout: float = 10) -> EventRecord:
+    async def settled() -> EventRecord | None:
         record = await store.get_event(event_id)
         assert record is not None
         # The event row and its dispatches are separate reads: wait for both to agree.
-        settled = all(d.status in done for d in record.dispatches)
-        if record.dispatches and settled and record.summary.status in done:
-            return record
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"not settled: {record}")
+        agree = all(d.status in done for d in record.dispatches)
+        return record if record.dispatches and agree and record.summary.status in done else None
+
+    return await eventually_async(
+        settled, timeout=timeout, message=f"event {event_id} did not settle as {sorted(done)}"
+    )
 
 
 async def test_delivers_the_stored_bytes_with_correlation_headers(
@@ -295,9 +291,13 @@ async def test_two_workers_on_postgres_never_send_the_same_attempt_twice(
             service = DeliveryService(s, dests, poll_interval=0.05, concurrency=16)
             await service.start()
             services.append(service)
-        deadline = time.monotonic() + 30
-        while len(sink.received) < 150 and time.monotonic() < deadline:
-            await asyncio.sleep(0.1)
+
+        async def all_sent() -> bool:
+            return len(sink.received) >= 150
+
+        await eventually_async(
+            all_sent, timeout=30, interval=0.1, message="150 deliveries from the two workers"
+        )
         await asyncio.sleep(0.3)
         sent = [(r.header("X-Hookyard-Id"), r.header("X-Hookyard-Attempt")) for r in sink.received]
         assert len(sent) == 150 and len(set(sent)) == 150
@@ -322,9 +322,11 @@ async def test_a_dead_dispatch_posts_an_alert(
         await start(store, dests, running, alerts=parse_alerts({"url": alerts.url("/alert")}))
         written = await store.submit(submission(BODY, destinations=("app",)))
         await settle(store, written.id, {"dead"})
-        deadline = time.monotonic() + 5
-        while not alerts.received and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
+
+        async def alerted() -> bool:
+            return bool(alerts.received)
+
+        await eventually_async(alerted, timeout=5, message="an alert for the dead dispatch")
         [notice] = alerts.received
         import json
 
@@ -381,8 +383,8 @@ async def test_two_dispatches_finishing_together_leave_the_right_event_status(
         await one.commit()
         assert await waiting is True
         await two.commit()
-        record = await store.get_event(written.id)
-        assert record is not None and record.summary.status == "dead"
+        event = await store.get_event(written.id)
+        assert event is not None and event.summary.status == "dead"
     finally:
         await first.close()
         await second.close()
@@ -529,9 +531,16 @@ async def test_a_worker_wakes_when_another_process_commits(
         await asyncio.sleep(0.3)  # the worker has found nothing due and sleeps
         started = time.monotonic()
         await ingest.submit(submission(BODY, destinations=("app",)))
-        while not sink.received and time.monotonic() - started < 10:
-            await asyncio.sleep(0.01)
-        assert sink.received, "the worker slept through another connection's commit"
+
+        async def delivered() -> bool:
+            return bool(sink.received)
+
+        await eventually_async(
+            delivered,
+            timeout=10,
+            interval=0.01,
+            message="the worker slept through another connection's commit",
+        )
         assert time.monotonic() - started < 2
     finally:
         await service.stop()
@@ -562,13 +571,15 @@ async def test_a_busy_worker_claims_in_groups_not_per_finished_delivery(
     ids = [(await store.submit(submission(BODY, destinations=("app",)))).id for _ in range(400)]
     counting = _CountingClaims(store)
     dests = destinations(app={"url": sink.url(), "max_in_flight": 16})
-    service = DeliveryService(counting, dests, poll_interval=0.05, concurrency=64)  # type: ignore[arg-type]
+    service = DeliveryService(counting, dests, poll_interval=0.05, concurrency=64)
     await service.start()
     try:
-        deadline = time.monotonic() + 30
-        while len(sink.received) < len(ids) and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
+
+        async def all_sent() -> bool:
+            return len(sink.received) >= len(ids)
+
+        await eventually_async(all_sent, timeout=30, message=f"{len(ids)} deliveries")
     finally:
         await service.stop()
-    assert sorted(r.header("X-Hookyard-Id") for r in sink.received) == sorted(ids)
+    assert Counter(r.header("X-Hookyard-Id") for r in sink.received) == Counter(ids)
     assert counting.claims < len(ids) // 4, counting.claims

@@ -25,7 +25,7 @@ def module_paths(root: Path, package: str) -> dict[str, Path]:
 
 def imports_of(path: Path, modules: set[str]) -> set[str]:
     """The modules of ``modules`` that the file at ``path`` imports."""
-    found = set()
+    found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)

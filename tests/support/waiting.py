@@ -4,7 +4,8 @@ One helper instead of a deadline loop in every test: it polls ``check`` until it
 a truthy value and hands that value back, and on timeout fails with ``message`` and the
 last value seen, so a failure says what was awaited and what there was instead. An
 exception raised by ``check`` (an assertion that the server is still alive, say) ends
-the wait at once.
+the wait at once. A check that answers ``None`` until it has its value types the result
+as that value, not optional.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ T = TypeVar("T")
 
 
 def eventually(
-    check: Callable[[], T],
+    check: Callable[[], T | None],
     *,
     timeout: float = 15,
     interval: float = 0.05,
@@ -35,7 +36,7 @@ def eventually(
 
 
 async def eventually_async(
-    check: Callable[[], Awaitable[T]],
+    check: Callable[[], Awaitable[T | None]],
     *,
     timeout: float = 15,
     interval: float = 0.05,

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -20,6 +18,7 @@ from hookyard.replay import Replayer, ReplayPlan, resolve_target
 from hookyard.store import open_store
 from hookyard.store.base import Store
 from support.factories import submission
+from support.waiting import eventually_async
 
 URL = "http://receiver.invalid/hooks"
 FAST = {"schedule": ["20ms", "20ms", "20ms"], "jitter": False}
@@ -67,14 +66,19 @@ async def worker_delivers(
     await service.start()
     try:
         written = await store.submit(submission(destinations=tuple(dests), **kw))
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
+
+        async def settled() -> EventRecord | None:
             record = await store.get_event(written.id)
             assert record is not None
-            if record.dispatches and all(d.status in done for d in record.dispatches):
-                return record
-            await asyncio.sleep(0.02)
-        raise AssertionError(f"not settled: {record}")
+            reached = bool(record.dispatches) and all(d.status in done for d in record.dispatches)
+            return record if reached else None
+
+        return await eventually_async(
+            settled,
+            timeout=10,
+            interval=0.02,
+            message=f"event {written.id} did not settle as {sorted(done)}",
+        )
     finally:
         await service.stop(grace=1)
 

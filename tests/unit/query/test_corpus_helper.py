@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
@@ -14,20 +11,16 @@ import pytest
 from hookyard.exceptions import UsageError
 from hookyard.signatures.base import SignedMessage
 from hookyard.signatures.registry import create_scheme
-from hookyard.testing.corpus import corpus_cases, load_corpus
+from hookyard.testing.corpus import CorpusCase, corpus_cases, load_corpus
+from support.exports import write_export
+from support.user_suite import run_user_suite
 
 SECRET = "whsec_corpus_test"
 
 
-def write_case(root: Path, name: str, body: bytes, meta: dict[str, object] | None = None) -> None:
-    (root / f"{name}.body").write_bytes(body)
-    if meta is not None:
-        (root / f"{name}.json").write_text(json.dumps(meta))
-
-
 @pytest.fixture
 def corpus(tmp_path: Path) -> Path:
-    write_case(
+    write_export(
         tmp_path,
         "01A_invoice.paid",
         b'{"id": "evt_1", "type": "invoice.paid", "amount": 2000}',
@@ -43,8 +36,8 @@ def corpus(tmp_path: Path) -> Path:
             ],
         },
     )
-    write_case(tmp_path, "01B_binary", b"\x00\xff\x10 raw", None)
-    write_case(
+    write_export(tmp_path, "01B_binary", b"\x00\xff\x10 raw", None)
+    write_export(
         tmp_path,
         "01C_charge.failed",
         b'{"type": "charge.failed"}',
@@ -92,7 +85,8 @@ def test_fresh_message_ids_each_time(corpus: Path) -> None:
 def test_corpus_cases_are_pytest_params_named_after_files(corpus: Path) -> None:
     params = corpus_cases(corpus)
     assert [p.id for p in params] == ["01A_invoice.paid", "01B_binary", "01C_charge.failed"]
-    assert params[0].values[0].name == "01A_invoice.paid"
+    case = params[0].values[0]
+    assert isinstance(case, CorpusCase) and case.name == "01A_invoice.paid"
     only = corpus_cases(corpus, event_types=["invoice.*"])
     assert [p.id for p in only] == ["01A_invoice.paid"]
 
@@ -146,20 +140,12 @@ def test_amount_is_an_integer(case):
 def test_a_user_suite_gets_one_test_per_fixture(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    write_case(corpus, "good", b'{"amount": 1}', {"headers": []})
-    write_case(corpus, "drifted", b'{"amount": "1"}', {"headers": []})
+    write_export(corpus, "good", b'{"amount": 1}', {"headers": []})
+    write_export(corpus, "drifted", b'{"amount": "1"}', {"headers": []})
     suite = tmp_path / "suite"
     suite.mkdir()
     (suite / "test_corpus.py").write_text(textwrap.dedent(USER_TESTS.format(corpus=str(corpus))))
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(suite)],
-        cwd=suite,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    output = done.stdout + done.stderr
-    assert done.returncode == 1, output
+    code, output = run_user_suite(suite)
+    assert code == 1, output
     assert "1 failed, 1 passed" in output
     assert "test_amount_is_an_integer[drifted]" in output

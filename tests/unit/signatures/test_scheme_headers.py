@@ -14,7 +14,7 @@ from hookyard.signatures.registry import (
     scheme_names,
     signature_header_names,
 )
-from unit.testing.conformance_keys import HMAC_OPTIONS, KEYS
+from support.conformance_keys import HMAC_OPTIONS, KEYS
 
 BODY = b'[{"id": "evt_1", "event_id": "evt_1", "sg_event_id": "sg_1", "type": "a.b"}]'
 CONFIGURED = {

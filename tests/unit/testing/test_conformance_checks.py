@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 import pytest
-from conformance_keys import KEYS, SIGNED_SCHEMES, TIMESTAMPED, options_for, require_scheme
 
 from hookyard.exceptions import UsageError
 from hookyard.signatures import SignedMessage, create_scheme
@@ -37,6 +36,8 @@ from hookyard.testing.conformance import (
 )
 from hookyard.testing.conformance.runner import message_ids
 from hookyard.testing.signing import wire_profile, wrong_secret
+from support.conformance_keys import KEYS, SIGNED_SCHEMES, TIMESTAMPED, options_for, require_scheme
+from support.exports import write_export
 
 URL = "http://127.0.0.1:8000/in/source"
 BY_NAME = {check.name: check for check in CHECKS}
@@ -408,13 +409,8 @@ def test_conformance_failure_is_an_assertion_error() -> None:
 # -- fixtures ------------------------------------------------------------------------------------
 
 
-def write_fixture(directory: Path, name: str, body: bytes, meta: object) -> None:
-    (directory / f"{name}.body").write_bytes(body)
-    (directory / f"{name}.json").write_text(json.dumps(meta))
-
-
 def test_load_fixtures_reads_the_export_layout(tmp_path: Path) -> None:
-    write_fixture(
+    write_export(
         tmp_path,
         "b-second",
         b'{"id": "evt_2"}',
@@ -426,7 +422,7 @@ def test_load_fixtures_reads_the_export_layout(tmp_path: Path) -> None:
             "received_at": "2026-01-01",
         },
     )
-    write_fixture(tmp_path, "a-first", b"\x00raw", {"headers": []})
+    write_export(tmp_path, "a-first", b"\x00raw", {"headers": []})
     fixtures = load_fixtures(tmp_path)
     assert [f.name for f in fixtures] == ["a-first", "b-second"]
     assert fixtures[0].body == b"\x00raw"

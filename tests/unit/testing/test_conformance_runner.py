@@ -12,7 +12,6 @@ from typing import Any
 
 import httpx
 import pytest
-from conformance_keys import KEYS
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -22,6 +21,7 @@ from hookyard.exceptions import UsageError
 from hookyard.signatures import SignedMessage, create_scheme
 from hookyard.testing import Fixture, run_conformance, run_conformance_sync
 from hookyard.testing.conformance import CHECK_NAMES, Unreachable
+from support.conformance_keys import KEYS
 
 SW = "standard-webhooks"
 SECRET = KEYS[SW].signing

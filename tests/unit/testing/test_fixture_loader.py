@@ -3,7 +3,6 @@ read the same files the same way, and refuse the same broken ones."""
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -12,26 +11,21 @@ import pytest
 from hookyard.exceptions import UsageError
 from hookyard.testing.conformance import Fixture, load_fixtures
 from hookyard.testing.corpus import load_corpus
+from support.exports import write_export
 
 HEADERS = [["Content-Type", "application/json"], ["Stripe-Signature", "t=1,v1=00"]]
 
 
-def write(root: Path, name: str, body: bytes, meta: object = None) -> None:
-    (root / f"{name}.body").write_bytes(body)
-    if meta is not None:
-        (root / f"{name}.json").write_text(json.dumps(meta))
-
-
 @pytest.fixture
 def export(tmp_path: Path) -> Path:
-    write(
+    write_export(
         tmp_path,
         "02_refund",
         b'{"id": "evt_2"}',
         {"source": "stripe", "event_type": "charge.refunded", "headers": HEADERS},
     )
-    write(tmp_path, "01_bare", b"\x00\xffraw bytes\r\n")  # no NAME.json at all
-    write(
+    write_export(tmp_path, "01_bare", b"\x00\xffraw bytes\r\n")  # no NAME.json at all
+    write_export(
         tmp_path,
         "03_odd",
         b"a=1",

@@ -8,7 +8,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conformance_keys import EXAMPLES, load_example
 
 from hookyard.testing import ConformanceFailure
 from hookyard.testing.pytest_plugin import (
@@ -16,6 +15,8 @@ from hookyard.testing.pytest_plugin import (
     assert_conformant,
     webhook_conformance,
 )
+from support.conformance_keys import EXAMPLES, load_example
+from support.user_suite import run_user_suite
 
 starlette_receiver = load_example("starlette_receiver")
 weak_receiver = load_example("weak_receiver")
@@ -116,16 +117,8 @@ def test_a_user_suite_enables_the_plugin_by_name(tmp_path: Path) -> None:
     (tmp_path / "test_receiver.py").write_text(
         textwrap.dedent(USER_TESTS.format(examples=str(EXAMPLES)))
     )
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    output = done.stdout + done.stderr
-    assert done.returncode == 1, output
+    code, output = run_user_suite(tmp_path)
+    assert code == 1, output
     assert "1 failed, 1 passed" in output
     assert "FAILED test_receiver.py::test_weak" in output
     # The failure shows the table of failed checks, not a traceback into the kit.

@@ -7,7 +7,6 @@ import json
 import time
 
 import pytest
-from conformance_keys import KEYS, SIGNED_SCHEMES, TIMESTAMPED, options_for, require_scheme
 
 from hookyard.exceptions import SchemeError
 from hookyard.signatures import SignedMessage, create_scheme
@@ -24,6 +23,7 @@ from hookyard.testing.signing import (
     without_owned_headers,
     wrong_secret,
 )
+from support.conformance_keys import KEYS, SIGNED_SCHEMES, TIMESTAMPED, options_for, require_scheme
 
 URL = "https://hooks.example.com/in/source?x=1"
 NOW = int(time.time())

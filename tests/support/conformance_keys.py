@@ -1,4 +1,4 @@
-"""Keys for every scheme, shared by the conformance kit's unit tests (imported by name)."""
+"""Keys for every scheme and the example receivers, shared by the conformance and scheme tests."""
 
 from __future__ import annotations
 
@@ -79,7 +79,7 @@ def options_for(name: str) -> dict[str, str]:
     return dict(HMAC_OPTIONS) if name == "hmac" else {}
 
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "receivers"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "receivers"
 
 
 def load_example(name: str) -> ModuleType:
