@@ -78,8 +78,9 @@ events = ["refund.*"]
 """
 
 
-def post(server: RunningServer, source: str, body: bytes, **headers: str) -> str:
-    response = httpx.post(f"{server.url}/in/{source}", content=body, headers=headers, timeout=10)
+def post(server: RunningServer, source: str, body: bytes, query: str = "", **headers: str) -> str:
+    url = f"{server.url}/in/{source}" + (f"?{query}" if query else "")
+    response = httpx.post(url, content=body, headers=headers, timeout=10)
     assert response.status_code in (202, 401), response.text
     event_id: str = response.json()["id"]
     return event_id
@@ -110,6 +111,7 @@ def deployment(
                     "shop",
                     b'{"type": "order.created.v1", "order": {"id": 1, "total": 1999}}',
                     **json_type,
+                    query="api_key=qk_live_77&v=2",
                     Authorization=TOKEN,
                     Cookie="sid=abc123; theme=dark",
                 ),
@@ -211,7 +213,9 @@ def test_show_masks_credentials_and_draws_the_timeline(deployment: Deployment) -
     out = done.stdout.decode()
     assert done.returncode == 0, done.stderr
     assert "tok_live_9f8e7d6c5b4a" not in out and "abc123" not in out
+    assert "qk_live_77" not in out
     assert "Bearer ****" in out and "sid=****" in out
+    assert "POST /in/shop?api_key=****&v=2" in out
     assert "HTTP 503" in out and "HTTP 200" in out and "dead" in out
     assert '"total": 1999' in out  # pretty-printed JSON body
     assert "order.created.v1" in out
@@ -230,6 +234,8 @@ def test_show_json(deployment: Deployment) -> None:
     data = json.loads(done.stdout)
     headers = {name.lower(): value for name, value in data["headers"]}
     assert headers["authorization"].startswith("Bearer ****")
+    assert data["query_string"] == "api_key=****&v=2"
+    assert "qk_live_77" not in done.stdout.decode() and "abc123" not in done.stdout.decode()
     assert data["body"]["kind"] == "json"
     destinations = {d["destination"]: d for d in data["dispatches"]}
     assert destinations["bad"]["attempt_log"][0]["status_code"] == 503

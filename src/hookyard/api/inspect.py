@@ -1,24 +1,35 @@
 """``GET /api/diff?a=ID&b=ID`` and ``GET /api/events/{id}/signature``.
 
 The same services as ``hookyard events diff`` and ``hookyard events explain``, so the
-API and the CLI give the same answer. Bad input is a 400 ``{"error", "detail"}``, an
-unknown id a 404.
+API and the CLI give the same answer. Header values in a diff and credential query
+parameters in a rebuilt URL are masked (:mod:`hookyard.inspect.masking`). Bad input is
+a 400 ``{"error", "detail"}``, an unknown id a 404.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from hookyard.inspect.explain import Explanation
+from hookyard.inspect.masking import mask_url
 from hookyard.inspect.stored import EventNotFound, diff_stored, explain_stored
 from hookyard.store.base import EventReader
 
 if TYPE_CHECKING:
     from hookyard.config import SourceConfig
+
+
+def explanation_json(found: Explanation) -> dict[str, Any]:
+    """``Explanation.to_dict`` with credential query parameters masked in the rebuilt URL."""
+    data = found.to_dict()
+    if found.url is not None:
+        data["url"] = mask_url(found.url)
+    return data
 
 
 def _error(status: int, code: str, detail: str) -> JSONResponse:
@@ -43,7 +54,7 @@ def inspect_routes(store: EventReader, sources: Mapping[str, SourceConfig]) -> l
             found = await explain_stored(store, request.path_params["event_id"], sources)
         except EventNotFound as exc:
             return _error(404, "not_found", str(exc))
-        return JSONResponse(found.to_dict())
+        return JSONResponse(explanation_json(found))
 
     return [
         Route("/api/diff", diff),

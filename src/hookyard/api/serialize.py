@@ -1,16 +1,18 @@
-"""Model objects to JSON-ready dicts; shared by the API and the CLI's ``--json``."""
+"""Model objects to JSON-ready dicts; shared by the API and the CLI's ``--json``.
+
+Credentials never leave through here: request and response headers and the query
+string pass through :mod:`hookyard.inspect.masking`, the one masking policy. The
+exact stored body is served by ``GET /api/events/{id}/body``, never from here.
+"""
 
 from __future__ import annotations
 
 import base64
 from typing import Any
 
+from hookyard.inspect.masking import mask_headers, mask_query, mask_text_headers
 from hookyard.models import AttemptRecord, DispatchRecord, EventRecord, EventSummary
 from hookyard.timeparse import iso_from_us
-
-
-def _text(raw: bytes) -> str:
-    return raw.decode("latin-1")
 
 
 def summary_json(s: EventSummary) -> dict[str, Any]:
@@ -39,7 +41,7 @@ def attempt_json(a: AttemptRecord) -> dict[str, Any]:
         "started_at": iso_from_us(a.started_us),
         "latency_ms": a.latency_ms,
         "status_code": a.status_code,
-        "response_headers": [list(pair) for pair in a.response_headers],
+        "response_headers": [list(pair) for pair in mask_text_headers(a.response_headers)],
         "response_excerpt": a.response_excerpt.decode("utf-8", "replace"),
         "error_class": a.error_class,
         "error_message": a.error_message,
@@ -68,8 +70,8 @@ def record_json(r: EventRecord) -> dict[str, Any]:
     data.update(
         {
             "remote_addr": r.remote_addr,
-            "query_string": _text(r.query_string),
-            "headers": [[_text(n), _text(v)] for n, v in r.headers],
+            "query_string": mask_query(r.query_string),
+            "headers": [list(pair) for pair in mask_headers(r.headers)],
             "verdict_detail": {"secret_index": r.secret_index, **r.verdict_detail},
             "last_duplicate_at": iso_from_us(r.last_duplicate_us),
             "dispatches": [dispatch_json(d) for d in r.dispatches],

@@ -4,8 +4,8 @@ Thin over the store and ``hookyard.inspect``. The CLI reads the database directl
 (``--config`` / ``--db`` as for ``hookyard migrate``), so it works with or without a
 running server. Anything that came from a request goes through ``safe_text`` and
 ``rich.text.Text`` before it reaches the terminal: no escape sequence and no rich
-markup in a payload is ever interpreted. Credential headers are masked on display;
-``show --raw`` writes the stored body, byte for byte.
+markup in a payload is ever interpreted. Credential headers and query parameters are
+masked on display, ``--json`` too; ``show --raw`` writes the stored body, byte for byte.
 
 Exit codes: 0 done; ``explain`` exits 1 when the request does not verify with the
 current configuration; 2 for a usage error (bad filter, unknown id).
@@ -22,6 +22,7 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from hookyard.api.inspect import explanation_json
 from hookyard.api.serialize import record_json, summary_json
 from hookyard.cli.common import config_option, db_option, load, run_with_store
 from hookyard.cli.filtering import event_filter, filter_options
@@ -30,7 +31,7 @@ from hookyard.exceptions import UsageError
 from hookyard.inspect.bodies import pretty_body
 from hookyard.inspect.diff import EventDiff, render_diff
 from hookyard.inspect.explain import Explanation
-from hookyard.inspect.masking import mask_headers
+from hookyard.inspect.masking import mask_query, mask_url
 from hookyard.inspect.stored import StoredEvent, diff_stored, explain_stored, fetch_event
 from hookyard.inspect.text import safe_text
 from hookyard.models import AttemptRecord, EventRecord, EventSummary
@@ -193,7 +194,7 @@ def metadata_table(record: EventRecord) -> Table:
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold", no_wrap=True)
     table.add_column(overflow="fold")
-    target = s.path + (f"?{record.query_string.decode('latin-1')}" if record.query_string else "")
+    target = s.path + (f"?{mask_query(record.query_string)}" if record.query_string else "")
     rows: list[tuple[str, object]] = [
         ("id", s.id),
         ("source", s.source),
@@ -234,8 +235,7 @@ def verdict_view(record: EventRecord) -> Table:
 
 def show_json(event: StoredEvent) -> dict[str, Any]:
     record = event.record
-    data = record_json(record)
-    data["headers"] = [list(pair) for pair in mask_headers(record.headers)]
+    data = record_json(record)  # headers and query string masked there
     data["body"] = pretty_body(event.body, record.summary.content_type, record.headers).as_dict()
     return data
 
@@ -354,7 +354,7 @@ def explanation_view(found: Explanation) -> RenderableType:
         if current.signed_content:
             table.add_row("signed", plain(current.signed_content))
     if found.url:
-        table.add_row("url", plain(found.url))
+        table.add_row("url", plain(mask_url(found.url)))
     if found.signed_timestamp is not None:
         line = f"{found.signed_timestamp} ({_time(found.signed_timestamp * 1_000_000)})"
         if found.skew_seconds is not None:
@@ -406,7 +406,7 @@ def explain(
 
     found = run_with_store(settings.server.database, work)
     if as_json:
-        click.echo(json.dumps(found.to_dict(), indent=2))
+        click.echo(json.dumps(explanation_json(found), indent=2))
     else:
         console().print(explanation_view(found))
     ctx.exit(0 if found.ok else 1)

@@ -5,7 +5,14 @@ Cookie, API keys) or contains a credential word (token, secret, password, …); 
 value is shown as stars with a length hint, keeping what helps debugging (the
 Authorization scheme word, cookie names). Signature headers are MACs of one body,
 not credentials, and stay visible. Every display of stored headers (``events show``,
-the CLI's ``--json``) goes through here.
+the CLI's ``--json``, every admin API answer) goes through here.
+
+Query strings: a parameter is sensitive when its name (percent-decoded, case-folded)
+is a known credential name (``key``, ``auth``, ``pwd``, …: ``SENSITIVE_QUERY_NAMES``)
+or contains one of the header credential words (``access_token``, ``api_key``, …);
+its value becomes ``****``, names and order kept, so the masked query still parses
+and still says which parameters came. Signature parameters stay visible, as
+signature headers do.
 
 JSON: member names (case-folded) and RFC 6901 pointers given by the caller replace a
 value whole, for a corpus that must not carry personal data (``hookyard export``).
@@ -15,7 +22,9 @@ These work on documents read by :mod:`hookyard.inspect.exact_json`.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
+from urllib.parse import unquote_plus
 
 from hookyard.inspect.exact_json import JsonObject
 from hookyard.models import HeaderList
@@ -93,11 +102,70 @@ def mask_header(name: bytes, value: bytes) -> bytes:
 
 def mask_headers(headers: HeaderList) -> tuple[tuple[str, str], ...]:
     """Headers as display strings, in arrival order, credentials masked."""
-    shown: list[tuple[str, str]] = []
-    for raw_name, raw_value in headers:
-        name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
-        shown.append((name, mask_value(name, value) if is_sensitive_header(name) else value))
-    return tuple(shown)
+    return mask_text_headers((n.decode("latin-1"), v.decode("latin-1")) for n, v in headers)
+
+
+def mask_text_headers(headers: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """:func:`mask_headers` of headers already decoded (a destination's response headers)."""
+    return tuple(
+        (name, mask_value(name, value) if is_sensitive_header(name) else value)
+        for name, value in headers
+    )
+
+
+# ------------------------------------------------------------------ query strings
+
+#: Parameter names that are credentials by themselves; any name containing one of
+#: ``_SENSITIVE_WORDS`` (token, secret, password, apikey, ...) is one too.
+SENSITIVE_QUERY_NAMES = frozenset(
+    {
+        "key",
+        "api-key",
+        "access_key",
+        "access-key",
+        "private_key",
+        "auth",
+        "authorization",
+        "pass",
+        "pwd",
+        "session",
+        "sessionid",
+        "session_id",
+        "jwt",
+    }
+)
+QUERY_MASK = "****"
+
+
+def is_sensitive_query_name(name: str) -> bool:
+    """Whether a query parameter's value is a credential (``name`` percent-decoded)."""
+    lowered = name.strip().lower()
+    return lowered in SENSITIVE_QUERY_NAMES or any(word in lowered for word in _SENSITIVE_WORDS)
+
+
+def mask_query(query: bytes | str) -> str:
+    """A query string as it may be shown: credential values replaced by ``****``.
+
+    Parameter names, order, separators and every other value are kept exactly; a
+    parameter without ``=`` or with an empty value hides nothing and stays as it is.
+    """
+    text = query.decode("latin-1") if isinstance(query, bytes) else query
+    parts: list[str] = []
+    for part in text.split("&"):
+        name, sep, value = part.partition("=")
+        if sep and value and is_sensitive_query_name(unquote_plus(name, errors="replace")):
+            part = f"{name}={QUERY_MASK}"
+        parts.append(part)
+    return "&".join(parts)
+
+
+def mask_url(url: str) -> str:
+    """``url`` with :func:`mask_query` applied to its query; the rest unchanged."""
+    head, sep, rest = url.partition("?")
+    if not sep:
+        return url
+    query, hash_sign, fragment = rest.partition("#")
+    return f"{head}?{mask_query(query)}{hash_sign}{fragment}"
 
 
 # -------------------------------------------------------------------------- JSON

@@ -11,6 +11,8 @@ from hookyard.inspect.masking import (
     mask_headers,
     mask_json_keys,
     mask_json_pointer,
+    mask_query,
+    mask_url,
     mask_value,
 )
 
@@ -111,3 +113,41 @@ def test_a_json_pointer_reaches_every_repeat_of_a_key() -> None:
         assert count == 0
         assert unchanged is root
     assert isinstance(root, JsonObject)
+
+
+# (query, shown) — credential values become ****; names, order, other values stay.
+QUERIES = [
+    ("", ""),
+    ("a=1&b=2", "a=1&b=2"),
+    ("api_key=K1&x=1", "api_key=****&x=1"),
+    ("x=1&token=T0k&y=2", "x=1&token=****&y=2"),
+    ("access_token=abc", "access_token=****"),
+    ("refresh_token=abc&id_token=def", "refresh_token=****&id_token=****"),
+    ("key=abc", "key=****"),
+    ("KEY=abc", "KEY=****"),
+    ("apikey=abc&api-key=def", "apikey=****&api-key=****"),
+    ("client_secret=s&password=p&pwd=q", "client_secret=****&password=****&pwd=****"),
+    ("auth=a&jwt=j&session=s", "auth=****&jwt=****&session=****"),
+    ("access%5Ftoken=abc", "access%5Ftoken=****"),  # the name is percent-decoded
+    ("token=a%26b&z=9", "token=****&z=9"),
+    ("token=&x=1", "token=&x=1"),  # nothing to hide
+    ("token", "token"),  # no value at all
+    ("token=a&token=b", "token=****&token=****"),  # every repeat
+    ("signature=abc&sig=def", "signature=abc&sig=def"),  # MACs, not credentials
+    ("monkey=1&keyboard=2", "monkey=1&keyboard=2"),  # "key" is a name, not a word
+    ("a=1&&b=2", "a=1&&b=2"),
+]
+
+
+@pytest.mark.parametrize(("query", "shown"), QUERIES)
+def test_which_query_parameters_are_masked(query: str, shown: str) -> None:
+    assert mask_query(query) == shown
+    assert mask_query(query.encode("latin-1")) == shown
+
+
+def test_mask_url_masks_only_the_query() -> None:
+    assert (
+        mask_url("http://h/in/x?token=abc&a=1#token=frag")
+        == "http://h/in/x?token=****&a=1#token=frag"
+    )
+    assert mask_url("http://h/in/token=abc") == "http://h/in/token=abc"
