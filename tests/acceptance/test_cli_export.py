@@ -7,6 +7,7 @@ byte for byte and verifies, because each fixture is signed afresh.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import subprocess
@@ -19,6 +20,7 @@ import httpx
 import pytest
 
 from hookyard.signatures.registry import create_scheme
+from hookyard.store import open_store
 from support.databases import fresh_database
 from support.server import RunningServer, free_port, hookyard_command, start_server
 from support.sink import Reply, running_sink
@@ -27,6 +29,7 @@ pytestmark = pytest.mark.slow
 
 SECRET_A = "whsec_production_secret"
 SECRET_B = "whsec_staging_secret"
+QUERY = "access_token=tok_query_1&api_key=tok_query_2&page=2"
 FORM = b"name=Jenny+Rosen&email=jenny%40example.com&amount=20"
 BINARY = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe"
 
@@ -68,8 +71,11 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def post(server: RunningServer, source: str, body: bytes, headers: dict[str, str]) -> str:
-    response = httpx.post(f"{server.url}/in/{source}", content=body, headers=headers, timeout=10)
+def post(
+    server: RunningServer, source: str, body: bytes, headers: dict[str, str], query: str = ""
+) -> str:
+    url = f"{server.url}/in/{source}" + (f"?{query}" if query else "")
+    response = httpx.post(url, content=body, headers=headers, timeout=10)
     assert response.status_code == 202, response.text
     event_id: str = response.json()["id"]
     return event_id
@@ -92,7 +98,7 @@ def captured(
                 "Authorization": "Bearer tok_live_secret",
                 **dict(stripe.sign(body, SECRET_A)),
             }
-            stripe_ids.append(post(server, "stripe", body, headers))
+            stripe_ids.append(post(server, "stripe", body, headers, QUERY if n == 1 else ""))
         form_id = post(server, "shop", FORM, {"Content-Type": "application/x-www-form-urlencoded"})
         binary_id = post(server, "shop", BINARY, {"Content-Type": "image/png"})
         yield Captured(server, database, stripe_ids, form_id, binary_id)
@@ -165,6 +171,41 @@ def test_export_masks_json_drops_headers_and_warns_on_the_rest(
     assert form_meta["sanitised"]["is_json"] is False
 
 
+def test_export_masks_credentials_by_default_and_keeps_them_on_request(
+    captured: Captured, tmp_path: Path
+) -> None:
+    done = captured.cli("export", "--source", "stripe", str(tmp_path / "masked"))
+    assert done.returncode == 0, done.stderr
+    body, meta = fixtures(tmp_path / "masked")[captured.stripe_ids[0]]
+    text = (tmp_path / "masked").joinpath(f"{captured.stripe_ids[0]}_charge.succeeded.json")
+    assert "tok_live_secret" not in text.read_text() and "tok_query" not in text.read_text()
+    headers = {name.lower(): value for name, value in meta["headers"]}
+    assert headers["authorization"] == "Bearer **** (15 chars)"
+    assert headers["stripe-signature"].startswith("t=")  # a MAC, not a credential
+    assert meta["query_string"] == "access_token=****&api_key=****&page=2"
+    assert meta["credentials_masked"] is True
+    assert body == stripe_body(1)  # the body stays exact
+
+    done = captured.cli("export", "--source", "stripe", "--keep-credentials", str(tmp_path / "k"))
+    assert done.returncode == 0, done.stderr
+    _, kept = fixtures(tmp_path / "k")[captured.stripe_ids[0]]
+    kept_headers = {name.lower(): value for name, value in kept["headers"]}
+    assert kept_headers["authorization"] == "Bearer tok_live_secret"
+    assert kept["query_string"] == QUERY
+    assert kept["credentials_masked"] is False
+
+
+async def stored_headers(database: str, event_id: str) -> list[tuple[bytes, bytes]]:
+    store = open_store(database)
+    await store.start()
+    try:
+        record = await store.get_event(event_id)
+    finally:
+        await store.close()
+    assert record is not None
+    return [(name.lower(), value) for name, value in record.headers]
+
+
 def replay_corpus(directory: Path, url: str, secret: str, *extra: str) -> tuple[int, Any]:
     done = run(
         "replay-corpus", str(directory), "--url", url, "--scheme", "stripe",
@@ -180,7 +221,7 @@ def test_export_then_replay_corpus_into_another_hookyard(
 ) -> None:
     out = tmp_path / "corpus"
     mask = ("--mask-key", "email") if masked else ()
-    done = captured.cli("export", "--source", "stripe", *mask, str(out))
+    done = captured.cli("export", "--source", "stripe", "--keep-credentials", *mask, str(out))
     assert done.returncode == 0, done.stderr
     staging_dir = tmp_path / "staging"
     staging_dir.mkdir()
@@ -199,8 +240,12 @@ def test_export_then_replay_corpus_into_another_hookyard(
             exported = written[original_id][0]
             assert stored["body_sha256"] == hashlib.sha256(exported).hexdigest()
             assert httpx.get(f"{staging.url}/api/events/{new_id}/body").content == exported
+            # Captured headers kept; the API masks the credential, the database holds it.
             headers = {name.lower(): value for name, value in stored["headers"]}
-            assert headers["authorization"] == "Bearer tok_live_secret"  # captured headers kept
+            assert headers["authorization"] == "Bearer **** (15 chars)"
+            database = f"sqlite:///{staging_dir / 'hookyard.db'}"
+            exact = dict(asyncio.run(stored_headers(database, new_id)))
+            assert exact[b"authorization"] == b"Bearer tok_live_secret"
         # The same corpus again: the provider ids dedup, and a duplicate is still a 2xx.
         code, again = replay_corpus(out, f"{staging.url}/in/stripe", SECRET_B)
         assert code == 0 and {r["status"] for r in again["results"]} == {200}

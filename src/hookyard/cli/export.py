@@ -10,6 +10,10 @@ Sanitising: ``--mask-key`` / ``--mask-pointer`` replace JSON values (the body is
 re-serialised and its original signature no longer verifies), ``--drop-header`` leaves
 headers out. Only JSON is ever masked; any other body is exported unchanged with a
 warning, so a corpus that must not hold personal data can be checked before sharing.
+
+Credentials: header values and query parameters that hold one are masked in NAME.json
+by default, by the same policy as every other display (``hookyard.inspect.masking``);
+``--keep-credentials`` writes them as received. NAME.body is never touched by this.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import click
 from hookyard.cli.common import config_option, db_option, load, run_with_store
 from hookyard.cli.filtering import event_filter, filter_options, iterate_events
 from hookyard.exceptions import UsageError
+from hookyard.inspect.masking import mask_headers, mask_query
 from hookyard.inspect.sanitize import SanitizedBody, drop_headers, parse_pointer, sanitize_body
 from hookyard.inspect.stored import EventNotFound, fetch_event
 from hookyard.models import EventFilter, EventRecord
@@ -50,6 +55,7 @@ class Sanitising:
     mask_pointers: tuple[str, ...] = ()
     drop: tuple[str, ...] = ()
     replacement: str = "***"
+    keep_credentials: bool = False
 
     @property
     def masks(self) -> bool:
@@ -71,7 +77,13 @@ def fixture_meta(
     sanitising: Sanitising,
 ) -> dict[str, Any]:
     s = record.summary
-    headers = drop_headers(record.headers, sanitising.drop)
+    kept = drop_headers(record.headers, sanitising.drop)
+    if sanitising.keep_credentials:
+        headers = [[n.decode("latin-1"), v.decode("latin-1")] for n, v in kept]
+        query = record.query_string.decode("latin-1")
+    else:
+        headers = [list(pair) for pair in mask_headers(kept)]
+        query = mask_query(record.query_string)
     meta: dict[str, Any] = {
         "format": CORPUS_FORMAT,
         "id": s.id,
@@ -82,9 +94,10 @@ def fixture_meta(
         "received_us": s.received_us,
         "method": s.method,
         "path": s.path,
-        "query_string": record.query_string.decode("latin-1"),
+        "query_string": query,
         "content_type": s.content_type,
-        "headers": [[n.decode("latin-1"), v.decode("latin-1")] for n, v in headers],
+        "headers": headers,
+        "credentials_masked": not sanitising.keep_credentials,
         "verdict": {
             "status": s.verdict,
             "reason": s.verdict_reason,
@@ -190,6 +203,11 @@ async def export_events(
 @click.option(
     "--replacement", default="***", show_default=True, help="What a masked value becomes."
 )
+@click.option(
+    "--keep-credentials",
+    is_flag=True,
+    help="Write credential headers and query parameters as received (default: masked).",
+)
 @click.argument("directory")
 def export(
     config_path: str | None,
@@ -199,6 +217,7 @@ def export(
     mask_pointers: tuple[str, ...],
     drop: tuple[str, ...],
     replacement: str,
+    keep_credentials: bool,
     directory: str,
     **filters: str | None,
 ) -> None:
@@ -221,6 +240,7 @@ def export(
         mask_pointers=tuple(mask_pointers),
         drop=tuple(drop),
         replacement=replacement,
+        keep_credentials=keep_credentials,
     )
     settings = load(config_path, database=database)
     root = prepare_directory(directory)
