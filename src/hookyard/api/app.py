@@ -34,22 +34,29 @@ class TokenAuth:
     """Pure ASGI middleware: ``/api/...`` answers 401 unless the bearer token matches.
 
     ``/healthz`` and ``/metrics`` stay open for probes and scrapers. The comparison is
-    constant-time. Without a token configured, every request passes.
+    constant-time. The scheme word is case-insensitive (RFC 7235), the token is not.
+    Without a token configured, every request passes.
     """
 
     def __init__(self, app: ASGIApp, token: str | None) -> None:
         self.app = app
-        self.expected = f"Bearer {token}".encode() if token else None
+        self.expected = token.encode() if token else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         expected = self.expected
         # Like the BaseHTTPMiddleware it replaces: HTTP only (there are no websocket routes).
         if expected is not None and scope["type"] == "http" and scope["path"].startswith("/api"):
             given = Headers(scope=scope).get("authorization", "").encode("latin-1")
-            if not hmac.compare_digest(given, expected):
+            if not _bearer_matches(given, expected):
                 await _unauthorized()(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+def _bearer_matches(given: bytes, expected: bytes) -> bool:
+    scheme, _, credentials = given.partition(b" ")
+    # The scheme word is no secret; the token is compared in constant time.
+    return scheme.lower() == b"bearer" and hmac.compare_digest(credentials.lstrip(b" "), expected)
 
 
 def _unauthorized() -> JSONResponse:

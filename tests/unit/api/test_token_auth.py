@@ -49,7 +49,19 @@ async def call(app: TokenAuth, scope: Scope) -> tuple[int, dict[str, str], Any]:
 
 
 @pytest.mark.parametrize(
-    "authorization", [None, "", "Bearer wrong", f"bearer {TOKEN}", TOKEN, f"Bearer {TOKEN}x"]
+    "authorization",
+    [
+        None,
+        "",
+        "Bearer wrong",
+        TOKEN,
+        f"Bearer {TOKEN}x",
+        f"Bearer {TOKEN[:-1]}",
+        f"Basic {TOKEN}",
+        f"Bearer{TOKEN}",
+        f"Bearer {TOKEN.upper()}",  # the scheme word is case-insensitive, the token is not
+        f"Bearers {TOKEN}",
+    ],
 )
 async def test_api_without_the_exact_bearer_token_is_401(authorization: str | None) -> None:
     behind = Behind()
@@ -62,10 +74,13 @@ async def test_api_without_the_exact_bearer_token_is_401(authorization: str | No
     assert behind.paths == []
 
 
-async def test_the_right_token_reaches_the_app() -> None:
+@pytest.mark.parametrize("scheme", ["Bearer", "bearer", "BEARER", "bEaReR"])
+async def test_the_right_token_reaches_the_app_whatever_the_case_of_the_scheme(
+    scheme: str,
+) -> None:
     behind = Behind()
     auth = TokenAuth(behind, token=TOKEN)
-    status, _, _ = await call(auth, http_scope("/api/events/x/body", f"Bearer {TOKEN}"))
+    status, _, _ = await call(auth, http_scope("/api/events/x/body", f"{scheme} {TOKEN}"))
     assert (status, behind.paths) == (200, ["/api/events/x/body"])
 
 
