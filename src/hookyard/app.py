@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from hookyard.api.app import create_admin_app
+from hookyard.api.guard import GuardPolicy
 from hookyard.asgi import Receive, Scope, Send
 from hookyard.config import Settings
 from hookyard.ingest.app import IngestApp, Router, no_routes
@@ -46,6 +47,9 @@ class HookyardApp:
             admin_token=settings.server.admin_token,
             replays=self.replays,
             sources=settings.sources,
+            guard=GuardPolicy.for_server(
+                settings.server.host, settings.server.allowed_hosts, settings.server.allowed_origins
+            ),
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

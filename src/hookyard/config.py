@@ -29,6 +29,8 @@ TABLES = ("server", "sources", "destinations", "alerts")
 SERVER_KEYS = frozenset(
     {"host", "port", "database", "admin_token", "max_body_bytes", "queue_size", "access_log"}
 )
+#: Who may reach the admin API (``hookyard.api.guard`` and ``serve``'s start-up check).
+ADMIN_EXPOSURE_KEYS = frozenset({"allow_open_admin", "allowed_hosts", "allowed_origins"})
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,9 @@ class ServerConfig:
     max_body_bytes: int = DEFAULT_MAX_BODY
     queue_size: int = 10_000
     access_log: bool = True
+    allow_open_admin: bool = False
+    allowed_hosts: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return f"ServerConfig(host={self.host!r}, port={self.port}, database={self.database!r})"
@@ -100,6 +105,12 @@ class _Reader:
             raise self.fail(key, f"must be a string, got {value!r}")
         return value
 
+    def strings(self, data: Mapping[str, Any], key: str) -> tuple[str, ...]:
+        value = data.get(key.rpartition(".")[2], [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise self.fail(key, "must be a list of non-empty strings")
+        return tuple(value)
+
     def secret(self, value: object, key: str) -> str:
         try:
             return resolve_secret_value(value)
@@ -109,7 +120,7 @@ class _Reader:
 
 def _server(reader: _Reader, data: Mapping[str, Any]) -> ServerConfig:
     table = reader.table(data, "server")
-    unknown = sorted(set(table) - SERVER_KEYS)
+    unknown = sorted(set(table) - SERVER_KEYS - ADMIN_EXPOSURE_KEYS)
     if unknown:
         raise reader.fail(f"server.{unknown[0]}", "unknown key")
     database = reader.string(table, "server.database", DEFAULT_DATABASE) or DEFAULT_DATABASE
@@ -121,15 +132,52 @@ def _server(reader: _Reader, data: Mapping[str, Any]) -> ServerConfig:
     access_log = table.get("access_log", True)
     if not isinstance(access_log, bool):
         raise reader.fail("server.access_log", "must be true or false")
+    allow_open_admin = table.get("allow_open_admin", False)
+    if not isinstance(allow_open_admin, bool):
+        raise reader.fail("server.allow_open_admin", "must be true or false")
     return ServerConfig(
         host=reader.string(table, "server.host", "127.0.0.1") or "127.0.0.1",
         port=reader.integer(table, "server.port", 8000, minimum=0),
         database=database,
-        admin_token=None if token is None else reader.secret(token, "server.admin_token"),
+        admin_token=None if token is None else _admin_token(reader, token),
         max_body_bytes=reader.integer(table, "server.max_body_bytes", DEFAULT_MAX_BODY, minimum=1),
         queue_size=reader.integer(table, "server.queue_size", 10_000, minimum=1),
         access_log=access_log,
+        allow_open_admin=allow_open_admin,
+        allowed_hosts=_allowed_hosts(reader, table),
+        allowed_origins=_allowed_origins(reader, table),
     )
+
+
+def _admin_token(reader: _Reader, value: object) -> str:
+    token = reader.secret(value, "server.admin_token")
+    if not token.strip():
+        # An empty token used to mean "no token": /api open, silently.
+        raise reader.fail(
+            "server.admin_token",
+            "is empty or blank (after env:/file: resolution); "
+            "set a token, or remove the key to run without one",
+        )
+    return token
+
+
+def _allowed_hosts(reader: _Reader, table: Mapping[str, Any]) -> tuple[str, ...]:
+    hosts = reader.strings(table, "server.allowed_hosts")
+    for host in hosts:
+        if any(c.isspace() or c in "/@?#" for c in host):
+            raise reader.fail("server.allowed_hosts", f"{host!r} is not a host name")
+    return hosts
+
+
+def _allowed_origins(reader: _Reader, table: Mapping[str, Any]) -> tuple[str, ...]:
+    origins = reader.strings(table, "server.allowed_origins")
+    for origin in origins:
+        scheme, sep, authority = origin.rstrip("/").partition("://")
+        if scheme not in ("http", "https") or not sep or not authority or "/" in authority:
+            raise reader.fail(
+                "server.allowed_origins", f"{origin!r} is not an origin like https://host:port"
+            )
+    return origins
 
 
 def _source(

@@ -407,7 +407,8 @@ async def api(
     manager = ReplayManager(store, dests)
     app = create_admin_app(store, admin_token=None, replays=manager)
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://admin") as client:
+    # A loopback Host: the admin app serves no other by default (hookyard.api.guard).
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
         yield client, manager
     await manager.stop()
 
@@ -524,7 +525,9 @@ async def test_api_body_that_is_not_json_is_a_400(
     api: tuple[httpx.AsyncClient, ReplayManager],
 ) -> None:
     client, _ = api
-    response = await client.post("/api/replays", content=b"\xff{not json")
+    response = await client.post(
+        "/api/replays", content=b"\xff{not json", headers={"content-type": "application/json"}
+    )
     assert response.status_code == 400 and response.json()["error"] == "bad_request"
 
 

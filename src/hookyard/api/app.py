@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from hookyard.api.guard import GuardPolicy, RequestGuard
 from hookyard.api.inspect import inspect_routes
 from hookyard.api.replays import replay_routes
 from hookyard.api.serialize import dispatch_json, record_json, summary_json
@@ -73,8 +74,13 @@ def create_admin_app(
     admin_token: str | None,
     replays: ReplayManager | None = None,
     sources: Mapping[str, SourceConfig] | None = None,
+    guard: GuardPolicy | None = None,
 ) -> Starlette:
-    """``replays`` runs ``POST /api/replays``; without one, replays may only use ``url``."""
+    """``replays`` runs ``POST /api/replays``; without one, replays may only use ``url``.
+
+    ``guard`` says which Host and Origin headers ``/api`` accepts; the default, only
+    loopback names (see :mod:`hookyard.api.guard`).
+    """
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok", "pending_writes": store.pending})
@@ -149,6 +155,10 @@ def create_admin_app(
     routes.extend(inspect_routes(store, sources or {}))
     return Starlette(
         routes=routes,
-        middleware=[Middleware(TokenAuth, token=admin_token)],
+        # The guard first: a rebinding or cross-site request is refused before any token check.
+        middleware=[
+            Middleware(RequestGuard, policy=guard or GuardPolicy()),
+            Middleware(TokenAuth, token=admin_token),
+        ],
         exception_handlers={404: not_found, 405: method_not_allowed},
     )
