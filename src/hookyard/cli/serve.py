@@ -3,12 +3,34 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import click
 
+from hookyard.api.guard import open_admin_refusal
 from hookyard.cli.common import config_option, db_option, load
-from hookyard.logs import configure_logging
+from hookyard.config import ServerConfig
+from hookyard.exceptions import ConfigError
+from hookyard.logs import configure_logging, log_event
 from hookyard.store import open_store
+
+log = logging.getLogger("hookyard")
+
+
+def check_admin_exposure(server: ServerConfig) -> None:
+    """Refuse an open admin API off loopback; warn, on every start, that it is open."""
+    if server.admin_token:
+        return
+    refusal = open_admin_refusal(server.host, allow_open_admin=server.allow_open_admin)
+    if refusal is not None:
+        raise ConfigError(refusal)
+    log_event(
+        log,
+        logging.WARNING,
+        "server.admin_token is not set: /api is open to anyone who can reach this address",
+        host=server.host,
+        port=server.port,
+    )
 
 
 async def _migrate(url: str) -> list[int]:
@@ -37,6 +59,7 @@ def serve(
 
     settings = load(config_path, database=database, host=host, port=port)
     configure_logging()
+    check_admin_exposure(settings.server)
     asyncio.run(_migrate(settings.server.database))  # fail here, in one line, not in the server
     app = create_app(settings, with_workers=not no_worker)
     run_server(app, settings.server.host, settings.server.port)
