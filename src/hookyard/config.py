@@ -173,7 +173,7 @@ def _allowed_origins(reader: _Reader, table: Mapping[str, Any]) -> tuple[str, ..
     origins = reader.strings(table, "server.allowed_origins")
     for origin in origins:
         scheme, sep, authority = origin.rstrip("/").partition("://")
-        if scheme not in ("http", "https") or not sep or not authority or "/" in authority:
+        if scheme.lower() not in ("http", "https") or not sep or not authority or "/" in authority:
             raise reader.fail(
                 "server.allowed_origins", f"{origin!r} is not an origin like https://host:port"
             )

@@ -57,13 +57,13 @@ def test_accepted_values(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         tmp_path,
         'admin_token = "env:HY_TOKEN"\nallow_open_admin = true\n'
         'allowed_hosts = ["hooks.example.com", "*"]\n'
-        'allowed_origins = ["https://admin.example.com", "http://localhost:3000/"]',
+        'allowed_origins = ["https://admin.example.com", "HTTP://localhost:3000/"]',
     )
     assert server == ServerConfig(
         admin_token="t0ken",
         allow_open_admin=True,
         allowed_hosts=("hooks.example.com", "*"),
-        allowed_origins=("https://admin.example.com", "http://localhost:3000/"),
+        allowed_origins=("https://admin.example.com", "HTTP://localhost:3000/"),
     )
 
 
