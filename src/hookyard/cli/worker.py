@@ -13,6 +13,7 @@ from hookyard.config import Settings
 from hookyard.delivery.worker import DeliveryService
 from hookyard.exceptions import UsageError
 from hookyard.logs import configure_logging
+from hookyard.urls import mask_url
 
 
 async def run_workers(settings: Settings, concurrency: int, lease_seconds: float | None) -> None:
@@ -30,9 +31,10 @@ async def run_workers(settings: Settings, concurrency: int, lease_seconds: float
             loop.add_signal_handler(sig, stop.set)
         try:
             await service.start()
+            database = mask_url(settings.server.database)
             print(
                 f"hookyard worker {service.worker_id} delivering to "
-                f"{', '.join(settings.destinations)} (database {settings.server.database})",
+                f"{', '.join(settings.destinations)} (database {database})",
                 flush=True,
             )
             await stop.wait()
