@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -29,6 +30,10 @@ TABLES = ("server", "sources", "destinations", "alerts")
 SERVER_KEYS = frozenset(
     {"host", "port", "database", "admin_token", "max_body_bytes", "queue_size", "access_log"}
 )
+
+
+#: A source name is a path segment (``/in/{name}``) and shows in logs and metrics.
+SOURCE_NAME = re.compile(r"[A-Za-z0-9._-]+")
 
 
 @dataclass(frozen=True)
@@ -136,6 +141,10 @@ def _source(
     reader: _Reader, name: str, table: Mapping[str, Any], server: ServerConfig
 ) -> SourceConfig:
     key = f"sources.{name}"
+    if not SOURCE_NAME.fullmatch(name):
+        raise reader.fail(
+            f"sources.{name!r}", "a source name may hold only A-Z, a-z, 0-9, '.', '_' and '-'"
+        )
     if not isinstance(table, Mapping):
         raise reader.fail(key, "must be a table")
     scheme_name = reader.string(table, f"{key}.scheme", "none") or "none"
