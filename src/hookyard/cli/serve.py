@@ -7,6 +7,7 @@ import asyncio
 import click
 
 from hookyard.cli.common import config_option, db_option, load
+from hookyard.config import literal_secret_warning
 from hookyard.logs import configure_logging
 from hookyard.store import open_store
 
@@ -36,6 +37,8 @@ def serve(
     from hookyard.server import serve as run_server
 
     settings = load(config_path, database=database, host=host, port=port)
+    if warning := literal_secret_warning(settings):
+        click.echo(warning, err=True)
     configure_logging()
     asyncio.run(_migrate(settings.server.database))  # fail here, in one line, not in the server
     app = create_app(settings, with_workers=not no_worker)

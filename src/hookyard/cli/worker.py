@@ -9,7 +9,7 @@ import click
 import uvloop
 
 from hookyard.cli.common import config_option, db_option, load, store_session
-from hookyard.config import Settings
+from hookyard.config import Settings, literal_secret_warning
 from hookyard.delivery.worker import DeliveryService
 from hookyard.exceptions import UsageError
 from hookyard.logs import configure_logging
@@ -66,6 +66,8 @@ def worker(
     settings = load(config_path, database=database)
     if not settings.destinations:
         raise UsageError("no [destinations] configured: nothing to deliver")
+    if warning := literal_secret_warning(settings):
+        click.echo(warning, err=True)
     configure_logging()
     # uvloop, as under `serve`: the stdlib loop's socket writes were half the worker's CPU.
     uvloop.run(run_workers(settings, concurrency, lease_seconds))
