@@ -146,6 +146,9 @@ class ReplayPlan:
     def __post_init__(self) -> None:
         if not self.ids and self.query is None:
             raise UsageError("give event ids or a filter to choose what to replay")
+        for event_id in self.ids:  # the CLI's ids come here unchecked
+            if (problem := text_problem(event_id)) is not None:
+                raise UsageError(f"event id {event_id[:40]!r}: {problem}")
         if not 1 <= self.concurrency <= MAX_CONCURRENCY:
             raise UsageError(f"concurrency must be from 1 to {MAX_CONCURRENCY}")
         if self.rate is not None and not 0 < self.rate < math.inf:  # NaN fails too
