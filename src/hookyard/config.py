@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
+import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -31,6 +33,12 @@ SERVER_KEYS = frozenset(
 )
 #: Who may reach the admin API (``hookyard.api.guard`` and ``serve``'s start-up check).
 ADMIN_EXPOSURE_KEYS = frozenset({"allow_open_admin", "allowed_hosts", "allowed_origins"})
+
+
+#: A source name is a path segment (``/in/{name}``) and shows in logs and metrics.
+SOURCE_NAME = re.compile(r"[A-Za-z0-9._-]+")
+#: Keys whose values are secrets; a value without ``env:``/``file:`` is one in clear.
+SECRET_KEYS = frozenset({"secrets", "secret", "admin_token"})
 
 
 @dataclass(frozen=True)
@@ -184,6 +192,10 @@ def _source(
     reader: _Reader, name: str, table: Mapping[str, Any], server: ServerConfig
 ) -> SourceConfig:
     key = f"sources.{name}"
+    if not SOURCE_NAME.fullmatch(name):
+        raise reader.fail(
+            f"sources.{name!r}", "a source name may hold only A-Z, a-z, 0-9, '.', '_' and '-'"
+        )
     if not isinstance(table, Mapping):
         raise reader.fail(key, "must be a table")
     scheme_name = reader.string(table, f"{key}.scheme", "none") or "none"
@@ -258,6 +270,43 @@ def load_settings(path: str | os.PathLike[str]) -> Settings:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{origin}: not valid TOML: {exc}") from None
     return settings_from_mapping(data, origin)
+
+
+def literal_secret_warning(settings: Settings) -> str | None:
+    """A one-line warning when the config file holds a secret in clear and others may read
+    it (group or world read bit); None otherwise. ``serve`` and ``worker`` print it."""
+    if settings.path is None:
+        return None
+    try:
+        mode = os.stat(settings.path).st_mode
+    except OSError:
+        return None
+    key = _literal_secret(settings.raw, "")
+    if key is None or not mode & (stat.S_IRGRP | stat.S_IROTH):
+        return None
+    return (
+        f"warning: {settings.path} holds a secret in clear ({key}) and is readable by others "
+        f"(mode {stat.S_IMODE(mode):04o}); chmod 600 it, or use env:NAME or file:PATH"
+    )
+
+
+def _literal_secret(data: Mapping[str, Any], prefix: str) -> str | None:
+    """The key path of the first secret given as a literal, at any depth."""
+    for name, value in data.items():
+        key = f"{prefix}{name}"
+        if isinstance(value, Mapping):
+            found = _literal_secret(value, f"{key}.")
+            if found is not None:
+                return found
+        elif name in SECRET_KEYS:
+            values = value if isinstance(value, list) else [value]
+            if any(_in_clear(v) for v in values):
+                return key
+    return None
+
+
+def _in_clear(value: object) -> bool:
+    return isinstance(value, str) and bool(value) and not value.startswith(("env:", "file:"))
 
 
 def default_settings(database: str = DEFAULT_DATABASE) -> Settings:

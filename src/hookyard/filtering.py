@@ -20,6 +20,10 @@ filter              meaning
 ``cursor``          ``next_cursor`` of the previous page
 =================== ==========================================================
 
+Text values must be storable text: no NUL byte, no lone surrogate (PostgreSQL refuses
+both, and one bad value must be a 400 naming its filter, not a failed query), at most
+:data:`MAX_TEXT` characters. Numbers are ASCII digits, checked for length before ``int``.
+
 A listing ignores keys it does not know (query strings carry unrelated parameters); a
 selection that acts on what it finds (:func:`filter_from_params`, for replays) rejects
 them, since a misspelt filter must not widen a replay to everything.
@@ -53,6 +57,10 @@ FILTER_NAMES = (
 SELECTION_NAMES = tuple(name for name in FILTER_NAMES if name != "cursor")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
+#: The most events a selection (a replay) may ask for: beyond any store, within a bigint.
+MAX_SELECTION = 10**12
+#: The longest text filter: ids are 26 characters, names and globs far less.
+MAX_TEXT = 1000
 VERDICTS: tuple[str, ...] = get_args(VerdictStatus)
 STATUSES: tuple[str, ...] = get_args(EventStatus)
 
@@ -91,11 +99,39 @@ def status_code_range(text: str) -> tuple[int, int]:
     raise ValueError(f"expected a status class like 5xx or a code from 100 to 599, got {text!r}")
 
 
+def text_problem(value: str) -> str | None:
+    """Why ``value`` cannot be stored or compared as text (None when it can).
+
+    Also for ids taken from a path: an id with a NUL byte names no event.
+    """
+    if len(value) > MAX_TEXT:
+        return f"must be at most {MAX_TEXT} characters"
+    if "\x00" in value:
+        return "must not contain NUL bytes"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "must be valid UTF-8 text"
+    return None
+
+
 def _text(values: Mapping[str, str | None], name: str) -> str | None:
     raw = values.get(name)
     if raw is None:
         return None
+    problem = text_problem(raw)
+    if problem is not None:
+        raise BadFilter(name, problem)
     return raw.strip() or None
+
+
+def _whole_number(text: str, maximum: int) -> int | None:
+    """``text`` as an int from 1 to ``maximum``; None when it is not one (``²``, ``1e3``,
+    5,000 digits: ``int`` itself raises past 4,300)."""
+    if not text.isascii() or not text.isdigit() or len(text) > len(str(maximum)):
+        return None
+    number = int(text)
+    return number if 1 <= number <= maximum else None
 
 
 def _choice(name: str, value: str | None, allowed: tuple[str, ...]) -> str | None:
@@ -116,9 +152,11 @@ def _moment(name: str, value: str | None, now: float | None) -> int | None:
 def _limit(value: str | None, default: int, maximum: int) -> int:
     if value is None:
         return default
-    if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= maximum:
-        raise BadFilter("limit", f"expected an integer from 1 to {maximum}, got {value!r}")
-    return int(value)
+    number = _whole_number(value, maximum)
+    if number is None:
+        shown = repr(value) if len(value) <= 40 else repr(value[:37]) + "..."
+        raise BadFilter("limit", f"expected an integer from 1 to {maximum}, got {shown}")
+    return number
 
 
 def parse_filter(
@@ -178,21 +216,29 @@ def filter_from_params(
         if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise BadFilter(key, f"expected text, got {value!r}").spelt(flag)
+            raise BadFilter(key, f"expected text, got {_shown(value)}").spelt(flag)
+        if isinstance(value, int) and abs(value) >= 10**30:
+            raise BadFilter(key, "number too large").spelt(flag)
         text[key] = str(value).strip()
         if not text[key]:
             raise BadFilter(key, "must not be empty").spelt(flag)
     limit: int | None = None
     raw_limit = text.pop("limit", None)
     if raw_limit is not None:
-        if not raw_limit.isascii() or not raw_limit.isdigit() or int(raw_limit) < 1:
-            raise BadFilter("limit", "expected a whole number of at least 1").spelt(flag)
-        limit = int(raw_limit)
+        limit = _whole_number(raw_limit, MAX_SELECTION)
+        if limit is None:
+            problem = f"expected a whole number of at least 1 and at most {MAX_SELECTION}"
+            raise BadFilter("limit", problem).spelt(flag)
     try:
         query = parse_filter(text, default_limit=MAX_LIMIT)
     except BadFilter as exc:
         raise exc.spelt(flag) from None
     return query, limit
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 # -- dead letters ----------------------------------------------------------------------------

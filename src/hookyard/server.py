@@ -18,6 +18,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from hookyard.app import HookyardApp
 from hookyard.asgi import ASGIApp
 from hookyard.ingest.capture import RAW_HEADERS_KEY
+from hookyard.urls import mask_url
 
 GRACEFUL_SHUTDOWN_SECONDS = 10
 
@@ -57,7 +58,7 @@ class _Server(uvicorn.Server):
 
 def print_banner(app: HookyardApp, host: str, port: int) -> None:
     base = f"http://{host}:{port}"
-    lines = [f"hookyard listening on {base} (database {app.settings.server.database})"]
+    lines = [f"hookyard listening on {base} (database {mask_url(app.settings.server.database)})"]
     for name, source in app.settings.sources.items():
         lines.append(f"  source {name!r} ({source.scheme_name}): POST {base}/in/{name}")
     if app.settings.sources:

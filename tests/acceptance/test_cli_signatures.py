@@ -7,6 +7,7 @@ error as one line on stderr. No secret is ever printed, on any path.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -386,3 +387,54 @@ def test_click_level_usage_error_exits_2() -> None:
     run = hookyard("verify", "--secret", "x")
     assert run.code == 2
     assert "--scheme" in run.err
+
+
+# -- secrets by reference ----------------------------------------------------------------------
+
+
+def test_verify_and_sign_resolve_env_and_file_secrets(body_file: Path, tmp_path: Path) -> None:
+    secret_file = tmp_path / "gh.secret"
+    secret_file.write_text(GH_SECRET + "\n")
+    env = {**os.environ, "HY_GH_SECRET": GH_SECRET}
+    header = f"X-Hub-Signature-256: {GH_SIGNATURE}"
+    for ref in ("env:HY_GH_SECRET", f"file:{secret_file}"):
+        common = ["--scheme", "github", "--secret", ref, "--body-file", str(body_file)]
+        signed = subprocess.run(
+            [sys.executable, "-m", "hookyard", "sign", *common, "--id", "d-1"],
+            capture_output=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+        assert signed.returncode == 0, signed.stderr
+        assert header in signed.stdout.decode().splitlines()
+        verified = subprocess.run(
+            [sys.executable, "-m", "hookyard", "verify", *common, "--header", header],
+            capture_output=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+        assert verified.returncode == 0, verified.stderr
+        assert verified.stdout.decode().startswith("valid: ")
+
+
+@pytest.mark.parametrize(
+    ("ref", "message"),
+    [
+        (
+            "env:HY_NOT_SET_ANYWHERE",
+            "--secret: environment variable HY_NOT_SET_ANYWHERE is not set",
+        ),
+        ("file:/nonexistent/secret", "--secret: cannot read secret file /nonexistent/secret"),
+        ("file:/dev/zero", "--secret: secret file /dev/zero is not a regular file"),
+    ],
+)
+def test_an_unresolvable_secret_is_a_usage_error(body_file: Path, ref: str, message: str) -> None:
+    for command in ("sign", "verify"):
+        run = hookyard(
+            command, "--scheme", "github", "--secret", ref, "--body-file", str(body_file)
+        )
+        assert run.code == 2, run.err
+        lines = run.err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"hookyard: error: {message}"), run.err

@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from hookyard.api.guard import GuardPolicy, RequestGuard
+from hookyard.api.inputs import path_id
 from hookyard.api.inspect import inspect_routes
 from hookyard.api.replays import replay_routes
 from hookyard.api.serialize import dispatch_json, record_json, summary_json
@@ -100,13 +101,15 @@ def create_admin_app(
         )
 
     async def get_event(request: Request) -> Response:
-        record = await store.get_event(request.path_params["event_id"])
+        event_id = path_id(request, "event_id")
+        record = None if event_id is None else await store.get_event(event_id)
         if record is None:
             return error(404, "not_found", "no event with that id")
         return JSONResponse(record_json(record))
 
     async def get_body(request: Request) -> Response:
-        found = await store.get_body(request.path_params["event_id"])
+        event_id = path_id(request, "event_id")
+        found = None if event_id is None else await store.get_body(event_id)
         if found is None:
             return error(404, "not_found", "no event with that id")
         body, content_type = found

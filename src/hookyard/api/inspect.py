@@ -15,6 +15,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from hookyard.api.inputs import path_id
+from hookyard.filtering import text_problem
 from hookyard.inspect.explain import Explanation
 from hookyard.inspect.masking import mask_url
 from hookyard.inspect.stored import EventNotFound, diff_stored, explain_stored
@@ -43,6 +45,9 @@ def inspect_routes(store: EventReader, sources: Mapping[str, SourceConfig]) -> l
         a, b = request.query_params.get("a"), request.query_params.get("b")
         if not a or not b:
             return _error(400, "bad_query", "give two event ids: /api/diff?a=ID&b=ID")
+        for name, value in (("a", a), ("b", b)):
+            if (problem := text_problem(value)) is not None:
+                return _error(400, "bad_query", f"{name}: {problem}")
         try:
             result = await diff_stored(store, a, b)
         except EventNotFound as exc:
@@ -50,8 +55,11 @@ def inspect_routes(store: EventReader, sources: Mapping[str, SourceConfig]) -> l
         return JSONResponse(result.to_dict())
 
     async def signature(request: Request) -> Response:
+        event_id = path_id(request, "event_id")
+        if event_id is None:
+            return _error(404, "not_found", "no event with that id")
         try:
-            found = await explain_stored(store, request.path_params["event_id"], sources)
+            found = await explain_stored(store, event_id, sources)
         except EventNotFound as exc:
             return _error(404, "not_found", str(exc))
         return JSONResponse(explanation_json(found))

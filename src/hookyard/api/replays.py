@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from hookyard.api.inputs import BadBody, path_id, read_json
 from hookyard.exceptions import UsageError
 from hookyard.replay.batches import ReplayManager, batch_json, preview_json
 from hookyard.replay.runner import PREVIEW_COUNT, Replayer
@@ -27,9 +28,9 @@ def _error(status: int, code: str, detail: str) -> JSONResponse:
 def replay_routes(store: ReplayStore, replays: ReplayManager) -> list[Route]:
     async def start_replay(request: Request) -> Response:
         try:
-            payload = await request.json()
-        except ValueError:
-            return _error(400, "bad_request", "the body must be a JSON object")
+            payload = await read_json(request)
+        except BadBody as exc:
+            return _error(exc.status, "bad_request", str(exc))
         try:
             plan, dry_run = replays.plan(payload)
             if dry_run:
@@ -55,9 +56,9 @@ def replay_routes(store: ReplayStore, replays: ReplayManager) -> list[Route]:
         )
 
     async def get_replay(request: Request) -> Response:
-        batch_id = request.path_params["batch_id"]
-        batch = await store.get_replay_batch(batch_id)
-        if batch is None:
+        batch_id = path_id(request, "batch_id")
+        batch = None if batch_id is None else await store.get_replay_batch(batch_id)
+        if batch_id is None or batch is None:
             return _error(404, "not_found", "no replay batch with that id")
         failures = (
             await store.replay_batch_dispatches(batch_id, status="failed", limit=FAILURES_SHOWN)

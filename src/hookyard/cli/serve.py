@@ -9,7 +9,7 @@ import click
 
 from hookyard.api.guard import open_admin_refusal
 from hookyard.cli.common import config_option, db_option, load
-from hookyard.config import ServerConfig
+from hookyard.config import ServerConfig, literal_secret_warning
 from hookyard.exceptions import ConfigError
 from hookyard.logs import configure_logging, log_event
 from hookyard.store import open_store
@@ -58,6 +58,8 @@ def serve(
     from hookyard.server import serve as run_server
 
     settings = load(config_path, database=database, host=host, port=port)
+    if warning := literal_secret_warning(settings):
+        click.echo(warning, err=True)
     configure_logging()
     check_admin_exposure(settings.server)
     asyncio.run(_migrate(settings.server.database))  # fail here, in one line, not in the server

@@ -2,7 +2,9 @@
 
 Both are thin over the scheme registry, so what they print is exactly what ingest
 decides. Secrets go in, signatures come out; a secret is never echoed, not even in an
-error. Exit codes for ``verify``: 0 valid (or unsigned), 1 invalid, 2 usage error.
+error. ``--secret`` takes the forms every other secret takes (a literal, ``env:NAME``,
+``file:PATH``); a literal that itself starts with ``env:`` or ``file:`` goes in a file or
+a variable. Exit codes for ``verify``: 0 valid (or unsigned), 1 invalid, 2 usage error.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import click
 
 from hookyard.exceptions import UsageError
 from hookyard.models import Verdict
+from hookyard.secrets import resolve_secret
 from hookyard.signatures.base import DEFAULT_TOLERANCE_SECONDS, Scheme, SignedMessage
 from hookyard.signatures.registry import create_scheme
 
@@ -52,6 +55,15 @@ def read_body(path: str | None) -> bytes:
             return handle.read()
     except OSError as exc:
         raise UsageError(f"cannot read body file {path}: {exc.strerror or exc}") from None
+
+
+def secret_option(value: str) -> str:
+    """``--secret`` resolved like every other secret; the problem names the flag, never
+    the value."""
+    try:
+        return resolve_secret(value)
+    except ValueError as exc:
+        raise UsageError(f"--secret: {exc}") from None
 
 
 def build_scheme(name: str, options: Sequence[str], url: str | None) -> Scheme:
@@ -97,7 +109,12 @@ def _tolerance(at: float | None, no_tolerance: bool, tolerance: int | None) -> i
 
 @click.command()
 @click.option("--scheme", "scheme_name", required=True, help="Scheme name, e.g. stripe.")
-@click.option("--secret", "secrets", multiple=True, help="A secret; repeat for rotation.")
+@click.option(
+    "--secret",
+    "secrets",
+    multiple=True,
+    help="A secret, env:NAME or file:PATH; repeat for rotation.",
+)
 @click.option("--public-key", "public_keys", multiple=True, help="A public key (whpk_…).")
 @click.option("--header", "headers", multiple=True, help="A request header, 'Name: value'.")
 @click.option("--url", default=None, help="The URL the request was sent to.")
@@ -125,7 +142,7 @@ def verify(
     """Check a request's signature and explain the verdict."""
     window = _tolerance(at, no_tolerance, tolerance)
     scheme = build_scheme(scheme_name, options, url)
-    keys = key_list(scheme_name, secrets, public_keys)
+    keys = key_list(scheme_name, [secret_option(s) for s in secrets], public_keys)
     if not keys and scheme_name != "none":
         raise UsageError("give at least one --secret or --public-key")
     for key in keys:
@@ -151,7 +168,9 @@ def verify(
 
 @click.command()
 @click.option("--scheme", "scheme_name", required=True, help="Scheme name, e.g. stripe.")
-@click.option("--secret", required=True, help="The signing secret (whsk_… for v1a).")
+@click.option(
+    "--secret", required=True, help="The signing secret (whsk_… for v1a), env:NAME or file:PATH."
+)
 @click.option("--id", "msg_id", default=None, help="Message / delivery id to send.")
 @click.option("--timestamp", type=int, default=None, help="Unix timestamp (default: now).")
 @click.option("--url", default=None, help="The URL the request will be sent to.")
@@ -169,6 +188,6 @@ def sign(
     """Print the headers a provider would send with this body, one 'Name: value' a line."""
     scheme = build_scheme(scheme_name, options, url)
     body = read_body(body_file)
-    headers = scheme.sign(body, secret, msg_id=msg_id, timestamp=timestamp, url=url)
+    headers = scheme.sign(body, secret_option(secret), msg_id=msg_id, timestamp=timestamp, url=url)
     for name, value in headers:
         click.echo(f"{name}: {value}")

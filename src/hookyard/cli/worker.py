@@ -9,10 +9,11 @@ import click
 import uvloop
 
 from hookyard.cli.common import config_option, db_option, load, store_session
-from hookyard.config import Settings
+from hookyard.config import Settings, literal_secret_warning
 from hookyard.delivery.worker import DeliveryService
 from hookyard.exceptions import UsageError
 from hookyard.logs import configure_logging
+from hookyard.urls import mask_url
 
 
 async def run_workers(settings: Settings, concurrency: int, lease_seconds: float | None) -> None:
@@ -30,9 +31,10 @@ async def run_workers(settings: Settings, concurrency: int, lease_seconds: float
             loop.add_signal_handler(sig, stop.set)
         try:
             await service.start()
+            database = mask_url(settings.server.database)
             print(
                 f"hookyard worker {service.worker_id} delivering to "
-                f"{', '.join(settings.destinations)} (database {settings.server.database})",
+                f"{', '.join(settings.destinations)} (database {database})",
                 flush=True,
             )
             await stop.wait()
@@ -64,6 +66,8 @@ def worker(
     settings = load(config_path, database=database)
     if not settings.destinations:
         raise UsageError("no [destinations] configured: nothing to deliver")
+    if warning := literal_secret_warning(settings):
+        click.echo(warning, err=True)
     configure_logging()
     # uvloop, as under `serve`: the stdlib loop's socket writes were half the worker's CPU.
     uvloop.run(run_workers(settings, concurrency, lease_seconds))

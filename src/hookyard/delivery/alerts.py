@@ -27,6 +27,9 @@ def parse_alerts(raw: Mapping[str, Any] | None) -> AlertConfig | None:
     url = raw.get("url")
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         raise ConfigError("alerts.url: must be an http:// or https:// URL")
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        # CR/LF in a URL is request splitting waiting for a client that lets it through.
+        raise ConfigError("alerts.url: must not contain spaces or control characters")
     timeout = raw.get("timeout_seconds", 5.0)
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
         raise ConfigError("alerts.timeout_seconds: must be a positive number")

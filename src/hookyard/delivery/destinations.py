@@ -25,6 +25,7 @@ from hookyard.exceptions import ConfigError, SchemeError
 from hookyard.secrets import resolve_secret, resolve_secret_value
 from hookyard.signatures.base import Scheme
 from hookyard.signatures.registry import create_scheme
+from hookyard.urls import mask_url
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
 DEFAULT_MAX_IN_FLIGHT = 10
@@ -196,9 +197,9 @@ def _url(value: object, key: str) -> str:
     except ValueError as exc:
         raise ConfigError(f"{key}: not a valid URL: {exc}") from None
     if parts.scheme not in ("http", "https"):
-        raise ConfigError(f"{key}: must start with http:// or https://, got {value!r}")
+        raise ConfigError(f"{key}: must start with http:// or https://, got {mask_url(value)!r}")
     if not parts.hostname:
-        raise ConfigError(f"{key}: has no host: {value!r}")
+        raise ConfigError(f"{key}: has no host: {mask_url(value)!r}")
     if parts.fragment:
         raise ConfigError(f"{key}: must not have a #fragment")
     return value

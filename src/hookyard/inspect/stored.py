@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from hookyard.exceptions import UsageError
+from hookyard.filtering import text_problem
 from hookyard.inspect.diff import DiffSide, EventDiff, diff_events
 from hookyard.inspect.explain import Explanation, explain_event
 from hookyard.models import EventRecord
@@ -41,6 +42,8 @@ class StoredEvent:
 
 
 async def fetch_event(store: EventReader, event_id: str) -> StoredEvent:
+    if text_problem(event_id) is not None:  # not storable text: no event has it (PG raises)
+        raise EventNotFound(event_id[:40])
     record = await store.get_event(event_id)
     found = None if record is None else await store.get_body(event_id)
     if record is None or found is None:

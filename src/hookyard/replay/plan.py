@@ -9,6 +9,7 @@ user gave: the CLI's flag (``--to``) or the API's field (``to``).
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +17,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from hookyard.delivery.destinations import Destination, parse_destination
 from hookyard.exceptions import ConfigError, UsageError
-from hookyard.filtering import cli_flag, filter_from_params
+from hookyard.filtering import cli_flag, filter_from_params, text_problem
 from hookyard.models import EventFilter
 
 DEFAULT_CONCURRENCY = 16
@@ -145,10 +146,13 @@ class ReplayPlan:
     def __post_init__(self) -> None:
         if not self.ids and self.query is None:
             raise UsageError("give event ids or a filter to choose what to replay")
+        for event_id in self.ids:  # the CLI's ids come here unchecked
+            if (problem := text_problem(event_id)) is not None:
+                raise UsageError(f"event id {event_id[:40]!r}: {problem}")
         if not 1 <= self.concurrency <= MAX_CONCURRENCY:
             raise UsageError(f"concurrency must be from 1 to {MAX_CONCURRENCY}")
-        if self.rate is not None and self.rate <= 0:
-            raise UsageError("rate must be more than 0 events per second")
+        if self.rate is not None and not 0 < self.rate < math.inf:  # NaN fails too
+            raise UsageError("rate must be more than 0 events per second, and finite")
 
     @property
     def effective_rate(self) -> float | None:
@@ -162,6 +166,29 @@ class ReplayPlan:
             "force": self.force,
             "signing": self.target.signing,
         }
+
+
+def _check_text(key: str, value: object) -> None:
+    """A string the store can hold: an id or name with a NUL byte names nothing."""
+    if not isinstance(value, str):
+        raise UsageError(f"{key}: expected a string")
+    problem = text_problem(value)
+    if problem is not None:
+        raise UsageError(f"{key}: {problem}")
+
+
+def _rate(rate: object) -> float | None:
+    if rate is None:
+        return None
+    if isinstance(rate, bool) or not isinstance(rate, int | float):
+        raise UsageError("rate: expected a number of events per second")
+    try:
+        value = float(rate)
+    except OverflowError:  # an integer too large for a float
+        value = math.inf
+    if not math.isfinite(value):
+        raise UsageError("rate: expected a finite number of events per second")
+    return value
 
 
 def plan_from_json(
@@ -182,12 +209,10 @@ def plan_from_json(
     if (ids is None) == (selector is None):
         raise UsageError('give exactly one of "ids" (a list of event ids) or "filter" (an object)')
     for key in ("to", "url"):
-        if payload.get(key) is not None and not isinstance(payload[key], str):
-            raise UsageError(f"{key}: expected a string")
+        if payload.get(key) is not None:
+            _check_text(key, payload[key])
     target = resolve_target(destinations, to=payload.get("to"), url=payload.get("url"), flag=_plain)
-    rate = payload.get("rate")
-    if rate is not None and (isinstance(rate, bool) or not isinstance(rate, int | float)):
-        raise UsageError("rate: expected a number of events per second")
+    rate = _rate(payload.get("rate"))
     concurrency = payload.get("concurrency", DEFAULT_CONCURRENCY)
     if isinstance(concurrency, bool) or not isinstance(concurrency, int):
         raise UsageError("concurrency: expected an integer")
@@ -199,7 +224,7 @@ def plan_from_json(
         flags[key] = value
     common: dict[str, Any] = {
         "target": target,
-        "rate": None if rate is None else float(rate),
+        "rate": rate,
         "concurrency": concurrency,
         "force": flags["force"],
     }
@@ -208,6 +233,8 @@ def plan_from_json(
             raise UsageError("ids: expected a non-empty list of event ids")
         if len(ids) > MAX_IDS:
             raise UsageError(f"ids: at most {MAX_IDS} at a time; use a filter for more")
+        for event_id in ids:
+            _check_text("ids", event_id)
         unique = tuple(dict.fromkeys(ids))
         return ReplayPlan(ids=unique, selection={"ids": list(unique)}, **common), flags["dry_run"]
     if not isinstance(selector, dict):

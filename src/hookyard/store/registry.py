@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from hookyard.exceptions import ConfigError
 from hookyard.store.base import Store
+from hookyard.urls import mask_url
 
 Factory = Callable[[str, int], Store]
 """Makes a backend's store from the URL and the ingest queue size."""
@@ -46,7 +47,7 @@ CONFIGURABLE = ("sqlite:///", "postgresql://", "postgres://")
 
 
 def unsupported(url: str) -> str:
-    return f"unsupported database {url!r}; use sqlite:///PATH or postgresql://..."
+    return f"unsupported database {mask_url(url)!r}; use sqlite:///PATH or postgresql://..."
 
 
 def check_configured_url(url: str) -> str:

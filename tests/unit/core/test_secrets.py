@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -8,7 +9,7 @@ import pytest
 
 from hookyard.delivery.destinations import parse_destination
 from hookyard.exceptions import ConfigError
-from hookyard.secrets import resolve_secret, resolve_secret_value
+from hookyard.secrets import MAX_FILE_BYTES, resolve_secret, resolve_secret_value
 
 
 def test_a_literal_is_itself() -> None:
@@ -62,3 +63,31 @@ def test_destinations_do_not_import_config() -> None:
         "assert 'hookyard.config' not in sys.modules, 'destinations imported config'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_fifo_secret_is_refused_at_once(tmp_path: Path) -> None:
+    fifo = tmp_path / "secret.fifo"
+    os.mkfifo(fifo)  # opening it for reading would block until a writer comes
+    with pytest.raises(ValueError, match=r"^secret file .*secret\.fifo is not a regular file$"):
+        resolve_secret(f"file:{fifo}")
+
+
+def test_a_device_secret_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"^secret file /dev/zero is not a regular file$"):
+        resolve_secret("file:/dev/zero")
+
+
+def test_a_secret_file_is_bounded_in_size_and_must_be_text(tmp_path: Path) -> None:
+    big = tmp_path / "big"
+    big.write_bytes(b"k" * (MAX_FILE_BYTES + 1))
+    with pytest.raises(ValueError, match=r"is larger than 64 KiB$"):
+        resolve_secret(f"file:{big}")
+    exact = tmp_path / "exact"
+    exact.write_bytes(b"k" * MAX_FILE_BYTES)
+    assert resolve_secret(f"file:{exact}") == "k" * MAX_FILE_BYTES
+    binary = tmp_path / "binary"
+    binary.write_bytes(b"\xff\xfe")
+    with pytest.raises(ValueError, match=r"is not UTF-8 text$"):
+        resolve_secret(f"file:{binary}")
+    with pytest.raises(ValueError, match=r"is not a regular file$"):
+        resolve_secret(f"file:{tmp_path}")
