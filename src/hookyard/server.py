@@ -1,8 +1,6 @@
-"""Running the app under uvicorn (uvloop + httptools), keeping header case.
+"""Running the app under uvicorn (uvloop + httptools).
 
-The ASGI spec lowercases header names. hookyard stores headers exactly as they
-arrived, so ``RawHeaderProtocol`` records the original names alongside, exposed to
-the app as ``scope["extensions"]["hookyard.raw_headers"]``.
+The HTTP protocol (``hookyard.protocol``) keeps header case.
 """
 
 from __future__ import annotations
@@ -13,24 +11,12 @@ from types import FrameType
 from typing import Any
 
 import uvicorn
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from hookyard.app import HookyardApp
 from hookyard.asgi import ASGIApp
-from hookyard.ingest.capture import RAW_HEADERS_KEY
+from hookyard.protocol import RawHeaderProtocol
 
 GRACEFUL_SHUTDOWN_SECONDS = 10
-
-
-class RawHeaderProtocol(HttpToolsProtocol):
-    def on_message_begin(self) -> None:
-        super().on_message_begin()
-        self._raw_headers: list[tuple[bytes, bytes]] = []
-        self.scope["extensions"] = {RAW_HEADERS_KEY: self._raw_headers}  # type: ignore[dict-item]
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        super().on_header(name, value)
-        self._raw_headers.append((bytes(name), bytes(value)))
 
 
 class _Server(uvicorn.Server):
