@@ -13,6 +13,7 @@ from hookyard.delivery.alerts import AlertConfig, parse_alerts
 from hookyard.delivery.destinations import Destination, parse_destinations
 from hookyard.durations import parse_duration
 from hookyard.exceptions import ConfigError, SchemeError
+from hookyard.http_limits import LIMIT_KEYS, HttpLimits
 from hookyard.secrets import resolve_secret_value
 from hookyard.signatures.base import DEFAULT_TOLERANCE_SECONDS, Scheme
 from hookyard.signatures.registry import create_scheme
@@ -29,6 +30,9 @@ TABLES = ("server", "sources", "destinations", "alerts")
 SERVER_KEYS = frozenset(
     {"host", "port", "database", "admin_token", "max_body_bytes", "queue_size", "access_log"}
 )
+
+# What one client may make the server hold (header size): see _limits.
+SERVER_KEYS |= LIMIT_KEYS
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,7 @@ class ServerConfig:
     database: str = DEFAULT_DATABASE
     admin_token: str | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY
+    limits: HttpLimits = field(default_factory=HttpLimits)
     queue_size: int = 10_000
     access_log: bool = True
 
@@ -127,8 +132,20 @@ def _server(reader: _Reader, data: Mapping[str, Any]) -> ServerConfig:
         database=database,
         admin_token=None if token is None else reader.secret(token, "server.admin_token"),
         max_body_bytes=reader.integer(table, "server.max_body_bytes", DEFAULT_MAX_BODY, minimum=1),
+        limits=_limits(reader, table),
         queue_size=reader.integer(table, "server.queue_size", 10_000, minimum=1),
         access_log=access_log,
+    )
+
+
+def _limits(reader: _Reader, table: Mapping[str, Any]) -> HttpLimits:
+    default = HttpLimits()
+    return HttpLimits(
+        # Below 1 KiB ordinary requests would be refused.
+        max_header_bytes=reader.integer(
+            table, "server.max_header_bytes", default.max_header_bytes, minimum=1024
+        ),
+        max_headers=reader.integer(table, "server.max_headers", default.max_headers, minimum=1),
     )
 
 

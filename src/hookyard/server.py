@@ -1,6 +1,7 @@
 """Running the app under uvicorn (uvloop + httptools).
 
-The HTTP protocol (``hookyard.protocol``) keeps header case.
+The HTTP protocol (``hookyard.protocol``) keeps header case and enforces the
+``[server]`` limits on header size.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import uvicorn
 
 from hookyard.app import HookyardApp
 from hookyard.asgi import ASGIApp
-from hookyard.protocol import RawHeaderProtocol
+from hookyard.http_limits import HttpLimits
+from hookyard.protocol import protocol_class
 
 GRACEFUL_SHUTDOWN_SECONDS = 10
 
@@ -57,14 +59,16 @@ def print_banner(app: HookyardApp, host: str, port: int) -> None:
     sys.stdout.flush()
 
 
-def server_config(app: ASGIApp, host: str, port: int) -> uvicorn.Config:
+def server_config(
+    app: ASGIApp, host: str, port: int, limits: HttpLimits | None = None
+) -> uvicorn.Config:
     """The server settings hookyard runs with (also used by the ingest benchmark's baseline)."""
     return uvicorn.Config(
         app,
         host=host,
         port=port,
         loop="uvloop",
-        http=RawHeaderProtocol,
+        http=protocol_class(limits or HttpLimits()),
         lifespan="on",
         access_log=False,
         log_config=None,
@@ -76,5 +80,6 @@ def server_config(app: ASGIApp, host: str, port: int) -> uvicorn.Config:
 
 
 def serve(app: HookyardApp, host: str, port: int, *, banner: bool = True) -> None:
-    server = _Server(server_config(app, host, port), banner)
+    config = server_config(app, host, port, app.settings.server.limits)
+    server = _Server(config, banner)
     server.run()
