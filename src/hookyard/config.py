@@ -31,7 +31,7 @@ SERVER_KEYS = frozenset(
     {"host", "port", "database", "admin_token", "max_body_bytes", "queue_size", "access_log"}
 )
 
-# What one client may make the server hold (header size): see _limits.
+# What one client may make the server hold (header size, time, connections): see _limits.
 SERVER_KEYS |= LIMIT_KEYS
 
 
@@ -146,7 +146,22 @@ def _limits(reader: _Reader, table: Mapping[str, Any]) -> HttpLimits:
             table, "server.max_header_bytes", default.max_header_bytes, minimum=1024
         ),
         max_headers=reader.integer(table, "server.max_headers", default.max_headers, minimum=1),
+        header_timeout=_timeout(reader, table, "server.header_timeout", default.header_timeout),
+        body_timeout=_timeout(reader, table, "server.body_timeout", default.body_timeout),
+        max_connections=reader.integer(
+            table, "server.max_connections", default.max_connections, minimum=1
+        ),
     )
+
+
+def _timeout(reader: _Reader, table: Mapping[str, Any], key: str, default: float) -> float:
+    try:
+        seconds = parse_duration(table.get(key.rpartition(".")[2], default))
+    except ValueError as exc:
+        raise reader.fail(key, str(exc)) from None
+    if seconds <= 0:
+        raise reader.fail(key, f"must be more than 0, got {seconds:g}")
+    return seconds
 
 
 def _source(

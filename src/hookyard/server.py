@@ -1,7 +1,7 @@
 """Running the app under uvicorn (uvloop + httptools).
 
 The HTTP protocol (``hookyard.protocol``) keeps header case and enforces the
-``[server]`` limits on header size.
+``[server]`` limits on header size, time and connections.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from hookyard.http_limits import HttpLimits
 from hookyard.protocol import protocol_class
 
 GRACEFUL_SHUTDOWN_SECONDS = 10
+#: An idle kept-alive connection is closed after this long (uvicorn's default, made explicit).
+KEEP_ALIVE_SECONDS = 5
 
 
 class _Server(uvicorn.Server):
@@ -75,6 +77,7 @@ def server_config(
         server_header=False,
         proxy_headers=False,  # the remote address is the peer; X-Forwarded-For is kept as a header
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
         backlog=2048,
     )
 

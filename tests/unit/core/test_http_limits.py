@@ -11,7 +11,13 @@ from hookyard.http_limits import HttpLimits, refusal, refusals_for
 
 def test_defaults() -> None:
     limits = default_settings().server.limits
-    assert limits == HttpLimits(max_header_bytes=65536, max_headers=100)
+    assert limits == HttpLimits(
+        max_header_bytes=65536,
+        max_headers=100,
+        header_timeout=10.0,
+        body_timeout=30.0,
+        max_connections=1000,
+    )
 
 
 def test_limits_are_read_from_the_server_table_and_survive_flag_overrides() -> None:
@@ -20,10 +26,13 @@ def test_limits_are_read_from_the_server_table_and_survive_flag_overrides() -> N
             "server": {
                 "max_header_bytes": 16384,
                 "max_headers": 40,
+                "header_timeout": "500ms",
+                "body_timeout": 20,
+                "max_connections": 50,
             }
         }
     )
-    expected = HttpLimits(16384, 40)
+    expected = HttpLimits(16384, 40, 0.5, 20.0, 50)
     assert settings.server.limits == expected
     overridden = with_overrides(settings, host="0.0.0.0", port=None, database=None)
     assert overridden.server.limits == expected
@@ -34,7 +43,10 @@ def test_limits_are_read_from_the_server_table_and_survive_flag_overrides() -> N
     [
         ({"max_header_bytes": 1023}, "server.max_header_bytes: must be at least 1024, got 1023"),
         ({"max_headers": True}, "server.max_headers: must be an integer, got True"),
-        ({"max_headers": 0}, "server.max_headers: must be at least 1, got 0"),
+        ({"max_connections": 0}, "server.max_connections: must be at least 1, got 0"),
+        ({"header_timeout": "soon"}, "server.header_timeout: expected a duration"),
+        ({"body_timeout": "0s"}, "server.body_timeout: must be more than 0, got 0"),
+        ({"body_timeout": -1}, "server.body_timeout: duration must not be negative"),
     ],
 )
 def test_bad_limits_are_one_line_naming_the_key(table: dict[str, object], message: str) -> None:
@@ -65,8 +77,10 @@ def test_a_refusal_is_a_whole_closing_json_response() -> None:
 
 
 def test_each_refusal_names_the_setting_it_comes_from() -> None:
-    refusals = refusals_for(HttpLimits())
+    refusals = refusals_for(HttpLimits(header_timeout=1.5))
+    assert refusals.header_timeout.response.startswith(b"HTTP/1.1 408 Request Timeout\r\n")
+    assert b"1.5 s (header_timeout)" in refusals.header_timeout.response
     assert refusals.header_bytes.response.startswith(b"HTTP/1.1 431 ")
     assert b"(max_header_bytes)" in refusals.header_bytes.response
     assert b"(max_headers)" in refusals.too_many_headers.response
-    assert refusals.head_bytes.response.startswith(b"HTTP/1.1 431 ")
+    assert b"(max_connections)" in refusals.too_many_connections.response
