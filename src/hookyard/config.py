@@ -15,6 +15,7 @@ from hookyard.delivery.alerts import AlertConfig, parse_alerts
 from hookyard.delivery.destinations import Destination, parse_destinations
 from hookyard.durations import parse_duration
 from hookyard.exceptions import ConfigError, SchemeError
+from hookyard.http_limits import LIMIT_KEYS, HttpLimits
 from hookyard.secrets import resolve_secret_value
 from hookyard.signatures.base import DEFAULT_TOLERANCE_SECONDS, Scheme
 from hookyard.signatures.registry import create_scheme
@@ -40,6 +41,9 @@ SOURCE_NAME = re.compile(r"[A-Za-z0-9._-]+")
 #: Keys whose values are secrets; a value without ``env:``/``file:`` is one in clear.
 SECRET_KEYS = frozenset({"secrets", "secret", "admin_token"})
 
+# What one client may make the server hold (header size, time, connections): see _limits.
+SERVER_KEYS |= LIMIT_KEYS
+
 
 @dataclass(frozen=True)
 class SourceConfig:
@@ -64,6 +68,7 @@ class ServerConfig:
     database: str = DEFAULT_DATABASE
     admin_token: str | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY
+    limits: HttpLimits = field(default_factory=HttpLimits)
     queue_size: int = 10_000
     access_log: bool = True
     allow_open_admin: bool = False
@@ -149,6 +154,7 @@ def _server(reader: _Reader, data: Mapping[str, Any]) -> ServerConfig:
         database=database,
         admin_token=None if token is None else _admin_token(reader, token),
         max_body_bytes=reader.integer(table, "server.max_body_bytes", DEFAULT_MAX_BODY, minimum=1),
+        limits=_limits(reader, table),
         queue_size=reader.integer(table, "server.queue_size", 10_000, minimum=1),
         access_log=access_log,
         allow_open_admin=allow_open_admin,
@@ -186,6 +192,32 @@ def _allowed_origins(reader: _Reader, table: Mapping[str, Any]) -> tuple[str, ..
                 "server.allowed_origins", f"{origin!r} is not an origin like https://host:port"
             )
     return origins
+
+
+def _limits(reader: _Reader, table: Mapping[str, Any]) -> HttpLimits:
+    default = HttpLimits()
+    return HttpLimits(
+        # Below 1 KiB ordinary requests would be refused.
+        max_header_bytes=reader.integer(
+            table, "server.max_header_bytes", default.max_header_bytes, minimum=1024
+        ),
+        max_headers=reader.integer(table, "server.max_headers", default.max_headers, minimum=1),
+        header_timeout=_timeout(reader, table, "server.header_timeout", default.header_timeout),
+        body_timeout=_timeout(reader, table, "server.body_timeout", default.body_timeout),
+        max_connections=reader.integer(
+            table, "server.max_connections", default.max_connections, minimum=1
+        ),
+    )
+
+
+def _timeout(reader: _Reader, table: Mapping[str, Any], key: str, default: float) -> float:
+    try:
+        seconds = parse_duration(table.get(key.rpartition(".")[2], default))
+    except ValueError as exc:
+        raise reader.fail(key, str(exc)) from None
+    if seconds <= 0:
+        raise reader.fail(key, f"must be more than 0, got {seconds:g}")
+    return seconds
 
 
 def _source(

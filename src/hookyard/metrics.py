@@ -23,3 +23,14 @@ def count_ingest(outcome: str, seconds: float) -> None:
         counter = _outcome_counters[outcome] = INGEST_REQUESTS.labels(outcome)
     counter.inc()
     INGEST_LATENCY.observe(seconds)
+
+
+HTTP_REFUSED = Counter(
+    "hookyard_http_refused_total",
+    "Connections and requests the server refused before the app saw them, by reason",
+    ["reason"],
+)
+
+
+def count_refusal(reason: str) -> None:
+    HTTP_REFUSED.labels(reason).inc()

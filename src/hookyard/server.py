@@ -1,8 +1,7 @@
-"""Running the app under uvicorn (uvloop + httptools), keeping header case.
+"""Running the app under uvicorn (uvloop + httptools).
 
-The ASGI spec lowercases header names. hookyard stores headers exactly as they
-arrived, so ``RawHeaderProtocol`` records the original names alongside, exposed to
-the app as ``scope["extensions"]["hookyard.raw_headers"]``.
+The HTTP protocol (``hookyard.protocol``) keeps header case and enforces the
+``[server]`` limits on header size, time and connections.
 """
 
 from __future__ import annotations
@@ -13,25 +12,16 @@ from types import FrameType
 from typing import Any
 
 import uvicorn
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from hookyard.app import HookyardApp
 from hookyard.asgi import ASGIApp
-from hookyard.ingest.capture import RAW_HEADERS_KEY
+from hookyard.http_limits import HttpLimits
+from hookyard.protocol import protocol_class
 from hookyard.urls import mask_url
 
 GRACEFUL_SHUTDOWN_SECONDS = 10
-
-
-class RawHeaderProtocol(HttpToolsProtocol):
-    def on_message_begin(self) -> None:
-        super().on_message_begin()
-        self._raw_headers: list[tuple[bytes, bytes]] = []
-        self.scope["extensions"] = {RAW_HEADERS_KEY: self._raw_headers}  # type: ignore[dict-item]
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        super().on_header(name, value)
-        self._raw_headers.append((bytes(name), bytes(value)))
+#: An idle kept-alive connection is closed after this long (uvicorn's default, made explicit).
+KEEP_ALIVE_SECONDS = 5
 
 
 class _Server(uvicorn.Server):
@@ -72,24 +62,28 @@ def print_banner(app: HookyardApp, host: str, port: int) -> None:
     sys.stdout.flush()
 
 
-def server_config(app: ASGIApp, host: str, port: int) -> uvicorn.Config:
+def server_config(
+    app: ASGIApp, host: str, port: int, limits: HttpLimits | None = None
+) -> uvicorn.Config:
     """The server settings hookyard runs with (also used by the ingest benchmark's baseline)."""
     return uvicorn.Config(
         app,
         host=host,
         port=port,
         loop="uvloop",
-        http=RawHeaderProtocol,
+        http=protocol_class(limits or HttpLimits()),
         lifespan="on",
         access_log=False,
         log_config=None,
         server_header=False,
         proxy_headers=False,  # the remote address is the peer; X-Forwarded-For is kept as a header
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
         backlog=2048,
     )
 
 
 def serve(app: HookyardApp, host: str, port: int, *, banner: bool = True) -> None:
-    server = _Server(server_config(app, host, port), banner)
+    config = server_config(app, host, port, app.settings.server.limits)
+    server = _Server(config, banner)
     server.run()
