@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from hookyard.asgi import Receive, Scope, Send
 from hookyard.clock import now_us, us_from_seconds
 from hookyard.config import SourceConfig
-from hookyard.exceptions import StoreError, StoreSaturated
+from hookyard.exceptions import RowRefused, StoreError, StoreSaturated
 from hookyard.ingest.capture import (
     BodyTooLarge,
     ClientGone,
@@ -187,6 +187,12 @@ class IngestApp:
         outcome = _Outcome(0, "", request, verdict, event_type)
         try:
             written = await self.store.submit(submission)
+        except RowRefused as exc:
+            # Not for retrying: the same request would be refused again.
+            log.error("source %s: request %s not stored: %.300s", source.name, request.id, exc)
+            await send_error(send, 422, "unstorable", "the store refused this request")
+            outcome.status, outcome.outcome = 422, "unstorable"
+            return outcome
         except StoreSaturated as exc:
             await send_error(send, 503, "overloaded", str(exc), extra_headers=RETRY_AFTER)
             outcome.status, outcome.outcome = 503, "overloaded"
