@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import asyncpg
 import pytest
 
-from hookyard.exceptions import RowRefused
+from hookyard.exceptions import RowRefused, StoreError
 from hookyard.ingest import IngestApp
 from hookyard.models import Submission, WriteResult
 from hookyard.store import open_store
@@ -146,3 +146,39 @@ async def test_ingest_answers_422_for_a_refused_request_alone(
             assert answer.status == 202, answer
     assert await real.count_events() == 30
     assert sum("not stored" in r.getMessage() for r in caplog.records) == 2
+
+
+async def write_through_lost_connections(store: Store) -> list[BaseException]:
+    """Submit small batches until one is written; the errors met on the way."""
+    errors: list[BaseException] = []
+    for _ in range(3):  # each of the two writers finds its connection gone, once
+        batch = [submission(provider_id=None) for _ in range(5)]
+        # Bounded: a writer whose task ended on an unexpected error (asyncpg's
+        # InternalClientError, now and then, on a connection the server ended) left its
+        # callers waiting for ever.
+        results = await asyncio.wait_for(
+            asyncio.gather(*map(store.submit, batch), return_exceptions=True), 15
+        )
+        failed = [r for r in results if isinstance(r, BaseException)]
+        if not failed:
+            return errors
+        errors.extend(failed)
+    raise AssertionError(f"the writers did not reconnect: {errors}")
+
+
+async def test_a_lost_connection_fails_its_batch_and_the_writers_go_on(pg_url: str) -> None:
+    store = open_store(pg_url)
+    await store.start()
+    admin = await asyncpg.connect(pg_url)
+    try:
+        for _ in range(5):  # the error that ended a writer came one time in four or so
+            await admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            errors = await write_through_lost_connections(store)
+            assert errors, "no write met the terminated connections"
+            assert all(type(e) is StoreError for e in errors), errors  # 503 for all, no 422
+    finally:
+        await admin.close()
+        await store.close()

@@ -201,13 +201,16 @@ class IngestWriter:
 
         try:
             await write_isolating(conn, [sub for sub, _ in batch], settle)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except Exception as exc:
+            # Whatever it was, this batch fails (503) and the writer goes on: an error
+            # escaping here once ended the writer's task, and its callers waited for ever
+            # (asyncpg raised InternalClientError on a connection the server had ended).
             log.error("store write failed: %s", exc)
             error = StoreError(f"store write failed: {exc}")
             for _, future in batch:
                 if not future.done():
                     future.set_exception(error)
-            if conn.is_closed() or isinstance(exc, OSError | asyncpg.InterfaceError):
+            if conn.is_closed() or not isinstance(exc, asyncpg.PostgresError):
                 with contextlib.suppress(Exception):
                     await conn.close()
                 with contextlib.suppress(StoreError):
