@@ -43,6 +43,7 @@ LONG = secrets.token_urlsafe(6000)
 def hostile(n: int) -> tuple[Post, str | None, str | None]:
     """The ``n``-th hostile request and the id and type it may keep (None: not storable)."""
     raw_nul = (JSON, (b"X-Event-Id", b"evt\x00raw"), (b"X-Event-Type", b"t\x00raw"))
+    bad_signature = (JSON, (b"X-Signature", b"ab\x00cd"))
     kinds: list[tuple[Post, str | None, str | None]] = [
         (Post("body", b'{"id": "evt\\u0000x", "type": "a\\u0000b", "n": %d}' % n), None, None),
         (Post("body", b'{"id": "evt\\ud800", "type": "t\\udfff", "n": %d}' % n), None, None),
@@ -53,6 +54,8 @@ def hostile(n: int) -> tuple[Post, str | None, str | None]:
         (Post("body", b"{}", ((b"content-type", b"text/pl\x00ain"),)), None, None),
         (Post("body", b"{}", raw_path=b"/in/body\x00"), None, None),
         (Post("body", b"{}", client="10.0.0.1\x00"), None, None),
+        # Refused (401), and stored: the reason and detail quote the signature received.
+        (Post("signed", b'{"id": "e\\u0000", "n": %d}' % n, bad_signature), None, None),
     ]
     return kinds[n % len(kinds)]
 
@@ -74,8 +77,9 @@ async def test_hostile_requests_fail_no_valid_one_beside_them(
             expected[len(posts) - 1] = (event_id, event_type)
     answers = await asyncio.gather(*(call(app, post) for post in posts))
 
-    assert [a.status for a in answers] == [202] * len(posts), [
-        (p, a) for p, a in zip(posts, answers, strict=True) if a.status != 202
+    statuses = [401 if p.source == "signed" else 202 for p in posts]
+    assert [a.status for a in answers] == statuses, [
+        (p, a) for p, a in zip(posts, answers, strict=True) if a.status not in (202, 401)
     ]
     for index, (post, answer) in enumerate(zip(posts, answers, strict=True)):
         record = await store.get_event(str(answer.payload["id"]))
@@ -86,4 +90,7 @@ async def test_hostile_requests_fail_no_valid_one_beside_them(
         event_id, event_type = expected[index]
         assert record.summary.provider_event_id == event_id, post
         assert record.summary.event_type == event_type, post
+        if post.source == "signed":
+            assert record.summary.verdict == "invalid"
+            assert record.verdict_detail["received"] == "ab\x00cd"
     assert await store.count_events() == len(posts)

@@ -70,10 +70,15 @@ async def call(app: IngestApp, post: Post) -> Answer:
 
 
 def sources() -> dict[str, SourceConfig]:
-    """``body`` takes the id and type from the JSON body, ``header`` from headers."""
+    """``body`` takes the id and type from the JSON body, ``header`` from headers;
+    ``signed`` is ``body`` with an HMAC signature in ``X-Signature``."""
     body = create_scheme("none", {"id_field": "id", "type_field": "type"})
     header = create_scheme("none", {"id_header": "X-Event-Id", "type_header": "X-Event-Type"})
+    signed = create_scheme("hmac", {"id_field": "id", "type_field": "type"})
     return {
         "body": SourceConfig(name="body", scheme_name="none", scheme=body),
         "header": SourceConfig(name="header", scheme_name="none", scheme=header),
+        "signed": SourceConfig(
+            name="signed", scheme_name="hmac", scheme=signed, secrets=("s3cret",)
+        ),
     }
