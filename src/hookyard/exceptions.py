@@ -7,7 +7,9 @@
     ├── SchemeError               a signature scheme misused: unknown name, bad key format (exit 2)
     └── StoreError                the storage backend failed (exit 1)
         ├── MigrationError        the schema could not be brought up to date
-        └── StoreSaturated        the write queue is full; ingest answers 503
+        ├── StoreSaturated        the write queue is full; ingest answers 503
+        └── RowRefused            the database refused this one row (its batch was written
+                                  without it); ingest answers 422 for that request alone
 
 A user error is shown as one line, never a traceback.
 """
@@ -40,4 +42,8 @@ class MigrationError(StoreError):
 
 
 class StoreSaturated(StoreError):
+    pass
+
+
+class RowRefused(StoreError):
     pass

@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hookyard.asgi import Receive, Scope, Send
 from hookyard.clock import now_us, us_from_seconds
 from hookyard.config import SourceConfig
-from hookyard.exceptions import StoreError, StoreSaturated
+from hookyard.exceptions import RowRefused, StoreError, StoreSaturated
 from hookyard.ingest.capture import (
     BodyTooLarge,
     ClientGone,
@@ -25,6 +25,7 @@ from hookyard.ingest.capture import (
     read_body,
 )
 from hookyard.ingest.responses import send_error, send_json, send_text
+from hookyard.ingest.storable import label, text
 from hookyard.logs import AccessLog
 from hookyard.metrics import count_ingest
 from hookyard.models import CapturedRequest, Submission, Verdict
@@ -66,22 +67,28 @@ def request_url(scope: Scope, source: SourceConfig) -> str:
 
 def judge(source: SourceConfig, message: SignedMessage, now: float) -> Verdict:
     try:
-        return source.scheme.verify(
+        verdict = source.scheme.verify(
             message, source.secrets, now=now, tolerance=source.tolerance_seconds
         )
     except Exception as exc:  # a scheme bug must not become a 500 or an acceptance
         log.exception("scheme %s failed on input", source.scheme_name)
         return Verdict(status="invalid", reason=f"verifier error: {type(exc).__name__}")
+    # A reason may quote what was received; it is stored as text.
+    reason = text(verdict.reason)
+    return verdict if reason is verdict.reason else replace(verdict, reason=reason)
 
 
 def extract(source: SourceConfig, message: SignedMessage) -> tuple[str | None, str | None]:
-    """Provider event id and type; parsing is best effort and never an error."""
+    """Provider event id and type; parsing is best effort and never an error.
+
+    A value that cannot be stored as text is no id or type (``storable.label``).
+    """
     try:
-        event_id = source.scheme.event_id(message)
+        event_id = label(source.scheme.event_id(message))
     except Exception:
         event_id = None
     try:
-        event_type = source.scheme.event_type(message)
+        event_type = label(source.scheme.event_type(message))
     except Exception:
         event_type = None
     return event_id, event_type
@@ -180,6 +187,12 @@ class IngestApp:
         outcome = _Outcome(0, "", request, verdict, event_type)
         try:
             written = await self.store.submit(submission)
+        except RowRefused as exc:
+            # Not for retrying: the same request would be refused again.
+            log.error("source %s: request %s not stored: %.300s", source.name, request.id, exc)
+            await send_error(send, 422, "unstorable", "the store refused this request")
+            outcome.status, outcome.outcome = 422, "unstorable"
+            return outcome
         except StoreSaturated as exc:
             await send_error(send, 503, "overloaded", str(exc), extra_headers=RETRY_AFTER)
             outcome.status, outcome.outcome = 503, "overloaded"

@@ -6,6 +6,7 @@ import hashlib
 
 from hookyard.asgi import Receive, Scope
 from hookyard.ids import new_id
+from hookyard.ingest.storable import text
 from hookyard.models import CapturedRequest, HeaderList, header_value
 
 RAW_HEADERS_KEY = "hookyard.raw_headers"
@@ -53,18 +54,22 @@ async def read_body(receive: Receive, limit: int) -> bytes:
 def capture(
     scope: Scope, source: str, headers: HeaderList, body: bytes, received_us: int
 ) -> CapturedRequest:
+    """The request as a record; its text fields made storable (``storable.text``)."""
     client = scope.get("client")
     content_type = header_value(headers, "content-type")
+    raw_path = scope.get("raw_path")
+    if raw_path is None:
+        raw_path = scope["path"].encode("utf-8", "surrogatepass")
     return CapturedRequest(
         id=new_id(),
         source=source,
         received_us=received_us,
-        remote_addr=client[0] if client else "",
+        remote_addr=text(client[0]) if client else "",
         method=scope["method"],
-        path=scope.get("raw_path", scope["path"].encode()).decode("latin-1"),
+        path=text(raw_path.decode("latin-1")),
         query_string=scope.get("query_string", b""),
         headers=headers,
         body=body,
         body_sha256=hashlib.sha256(body).hexdigest(),
-        content_type=content_type.decode("latin-1") if content_type else "",
+        content_type=text(content_type.decode("latin-1")) if content_type else "",
     )

@@ -3,7 +3,8 @@
 Two writer connections take turns (``IngestWriter``): while one batch commits, the
 next one gathers, so batching happens without ever waiting on purpose. Dedup holds
 across processes because it rests on the ``dedup_keys`` primary key, not on a read
-before the write. Attempts finishing together are recorded in one call
+before the write. A row the database refuses fails alone: the batch is written again
+without it (``write_isolating``). Attempts finishing together are recorded in one call
 (``AttemptRecorder``).
 """
 
@@ -18,7 +19,7 @@ from typing import Any
 
 import asyncpg
 
-from hookyard.exceptions import StoreError, StoreSaturated
+from hookyard.exceptions import RowRefused, StoreError, StoreSaturated
 from hookyard.ids import new_id
 from hookyard.models import Submission, WriteResult
 from hookyard.store.policy import follower_counts, group_duplicates_in_batch, resolve_followers
@@ -33,6 +34,10 @@ WRITERS = 2
 #: pays one round trip per group instead of one per attempt.
 RECORDERS = 4
 MAX_RECORD_GROUP = 256
+#: SQLSTATE classes of an error caused by what one row holds: a data exception (a NUL in
+#: text, say), an integrity constraint, a program limit (an index entry too large).
+ROW_FAULT_CLASSES = frozenset({"22", "23", "54"})
+Settle = Callable[[int, WriteResult | RowRefused], None]
 
 
 def batch_parameters(leaders: Sequence[Submission], extra: dict[str, int]) -> list[Any]:
@@ -76,6 +81,47 @@ async def write_batch(conn: asyncpg.Connection, batch: Sequence[Submission]) -> 
             )
         results[rid] = WriteResult(id=rid, duplicate_of=original)
     return resolve_followers(batch, results, follower_of)
+
+
+def row_fault(exc: BaseException) -> bool:
+    """Whether ``exc`` refuses what some row holds, so that the rest can still be written.
+
+    Anything else (a lost connection, a shutdown, a deadlock) fails the whole batch.
+    """
+    if isinstance(exc, asyncpg.InterfaceError):
+        # asyncpg raises a value it cannot encode (a lone surrogate) as its own DataError,
+        # an InterfaceError and a ValueError; the connection is fine.
+        return isinstance(exc, ValueError)
+    if isinstance(exc, asyncpg.PostgresError):
+        return str(exc.sqlstate or "")[:2] in ROW_FAULT_CLASSES
+    return False
+
+
+async def write_isolating(
+    conn: asyncpg.Connection, batch: Sequence[Submission], settle: Settle, offset: int = 0
+) -> None:
+    """``write_batch``, settling each submission by its index as soon as it is written.
+
+    When the database refuses a row, each half is written again in order, until the
+    refused rows stand alone and are settled with ``RowRefused``: k such rows among n
+    cost about 2k·log2(n) statements and fail no other. Any other error propagates, with
+    what was written so far already settled.
+    """
+    try:
+        results = await write_batch(conn, batch)
+    except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        if not row_fault(exc):
+            raise
+        if len(batch) == 1:
+            settle(offset, RowRefused(f"the database refused this request: {exc}"))
+            return
+    else:
+        for index, result in enumerate(results):
+            settle(offset + index, result)
+        return
+    middle = len(batch) // 2
+    await write_isolating(conn, batch[:middle], settle, offset)
+    await write_isolating(conn, batch[middle:], settle, offset + middle)
 
 
 class IngestWriter:
@@ -144,25 +190,33 @@ class IngestWriter:
     async def _write(
         self, conn: asyncpg.Connection, batch: list[tuple[Submission, asyncio.Future[WriteResult]]]
     ) -> asyncpg.Connection:
-        submissions = [sub for sub, _ in batch]
+        def settle(index: int, outcome: WriteResult | RowRefused) -> None:
+            future = batch[index][1]
+            if future.done():  # its caller was cancelled; the write stands
+                return
+            if isinstance(outcome, RowRefused):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
+
         try:
-            results = await write_batch(conn, submissions)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            await write_isolating(conn, [sub for sub, _ in batch], settle)
+        except Exception as exc:
+            # Whatever it was, this batch fails (503) and the writer goes on: an error
+            # escaping here once ended the writer's task, and its callers waited for ever
+            # (asyncpg raised InternalClientError on a connection the server had ended).
             log.error("store write failed: %s", exc)
             error = StoreError(f"store write failed: {exc}")
             for _, future in batch:
                 if not future.done():
                     future.set_exception(error)
-            if conn.is_closed() or isinstance(exc, OSError | asyncpg.InterfaceError):
+            if conn.is_closed() or not isinstance(exc, asyncpg.PostgresError):
                 with contextlib.suppress(Exception):
                     await conn.close()
                 with contextlib.suppress(StoreError):
                     conn = await self.connect()
             return conn
         self.batches += 1
-        for (_, future), result in zip(batch, results, strict=True):
-            if not future.done():
-                future.set_result(result)
         return conn
 
 

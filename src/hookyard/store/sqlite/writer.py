@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hookyard.exceptions import StoreError
+from hookyard.exceptions import RowRefused, StoreError
 from hookyard.ids import new_id
 from hookyard.models import Submission, WriteResult
 from hookyard.store.policy import follower_counts, group_duplicates_in_batch, resolve_followers
@@ -36,6 +36,16 @@ MAX_BATCH = 512
 #: about a millisecond; retrying every 2 ms left the lock free much of the time, and cost
 #: a worker beside `serve --no-worker` a tenth of its throughput.
 LOCKED_RETRY_SECONDS = 0.0005
+#: Errors from one submission's values: a constraint, a value SQLite cannot bind (a lone
+#: surrogate cannot be UTF-8, an integer past 64 bits, an object).
+ROW_FAULTS = (
+    sqlite3.IntegrityError,
+    sqlite3.DataError,
+    sqlite3.ProgrammingError,
+    sqlite3.InterfaceError,
+    UnicodeError,
+    OverflowError,
+)
 #: How often a worker looks for commits made by other processes (``PRAGMA data_version``).
 CHANGE_POLL_SECONDS = 0.025
 
@@ -241,8 +251,8 @@ def run_jobs(conn: sqlite3.Connection, jobs: list[Job]) -> list[tuple[Any, BaseE
     """Every job of a batch inside the open transaction; a failing job fails alone.
 
     Submissions are written together; if that raises (a constraint, say), they are
-    written again one by one so only the submission at fault gets the error. Calls
-    each run in a savepoint.
+    written again one by one so only the submission at fault gets the error
+    (``RowRefused`` when it was the submission's content). Calls each run in a savepoint.
     """
     submissions = [job.submission for job in jobs if job.submission is not None]
     written: dict[int, tuple[Any, BaseException | None]] = {}
@@ -288,11 +298,23 @@ def _in_savepoint(
 
 
 def _store_error(outcome: tuple[Any, BaseException | None]) -> tuple[Any, BaseException | None]:
+    """A submission's own error as the store's: ``RowRefused`` when it was its content."""
     error = outcome[1]
     if error is None or isinstance(error, StoreError):
         return outcome
+    if row_fault(error):
+        return None, RowRefused(f"the database refused this request: {error}")
     log.error("store write failed: %s", error)
     return None, StoreError(f"store write failed: {error}")
+
+
+def row_fault(exc: BaseException) -> bool:
+    """Whether ``exc``, raised writing one submission alone, is about what it holds.
+
+    An ``OperationalError`` (disk full, I/O, the lock) or a corrupt database is not: the
+    request may well be stored on a later try.
+    """
+    return isinstance(exc, ROW_FAULTS)
 
 
 def _resolve(jobs: list[Job], outcomes: list[tuple[Any, BaseException | None]]) -> None:
