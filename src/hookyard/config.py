@@ -11,6 +11,7 @@ from typing import Any
 
 from hookyard.delivery.alerts import AlertConfig, parse_alerts
 from hookyard.delivery.destinations import Destination, parse_destinations
+from hookyard.delivery.netpolicy import IPNetwork, NetPolicy, parse_networks
 from hookyard.durations import parse_duration
 from hookyard.exceptions import ConfigError, SchemeError
 from hookyard.secrets import resolve_secret_value
@@ -27,7 +28,16 @@ SOURCE_KEYS = frozenset(
 #: The top-level tables hookyard reads; any other is a mistake, not a feature to ignore.
 TABLES = ("server", "sources", "destinations", "alerts")
 SERVER_KEYS = frozenset(
-    {"host", "port", "database", "admin_token", "max_body_bytes", "queue_size", "access_log"}
+    {
+        "host",
+        "port",
+        "database",
+        "admin_token",
+        "max_body_bytes",
+        "queue_size",
+        "access_log",
+        "allow_networks",
+    }
 )
 
 
@@ -56,6 +66,12 @@ class ServerConfig:
     max_body_bytes: int = DEFAULT_MAX_BODY
     queue_size: int = 10_000
     access_log: bool = True
+    #: Networks the SSRF guard lets deliveries, replays and alerts connect to.
+    allow_networks: tuple[IPNetwork, ...] = ()
+
+    @property
+    def net_policy(self) -> NetPolicy:
+        return NetPolicy(self.allow_networks)
 
     def __repr__(self) -> str:
         return f"ServerConfig(host={self.host!r}, port={self.port}, database={self.database!r})"
@@ -121,6 +137,13 @@ def _server(reader: _Reader, data: Mapping[str, Any]) -> ServerConfig:
     access_log = table.get("access_log", True)
     if not isinstance(access_log, bool):
         raise reader.fail("server.access_log", "must be true or false")
+    networks = table.get("allow_networks", [])
+    if not isinstance(networks, list) or not all(isinstance(n, str) for n in networks):
+        raise reader.fail("server.allow_networks", "must be a list of CIDRs such as 10.0.0.0/8")
+    try:
+        allow_networks = parse_networks(networks)
+    except ValueError as exc:
+        raise reader.fail("server.allow_networks", str(exc)) from None
     return ServerConfig(
         host=reader.string(table, "server.host", "127.0.0.1") or "127.0.0.1",
         port=reader.integer(table, "server.port", 8000, minimum=0),
@@ -129,6 +152,7 @@ def _server(reader: _Reader, data: Mapping[str, Any]) -> ServerConfig:
         max_body_bytes=reader.integer(table, "server.max_body_bytes", DEFAULT_MAX_BODY, minimum=1),
         queue_size=reader.integer(table, "server.queue_size", 10_000, minimum=1),
         access_log=access_log,
+        allow_networks=allow_networks,
     )
 
 

@@ -6,7 +6,7 @@ import asyncio
 
 import click
 
-from hookyard.cli.common import config_option, db_option, load
+from hookyard.cli.common import check_outbound, config_option, db_option, load
 from hookyard.logs import configure_logging
 from hookyard.store import open_store
 
@@ -37,6 +37,7 @@ def serve(
 
     settings = load(config_path, database=database, host=host, port=port)
     configure_logging()
+    check_outbound(settings)
     asyncio.run(_migrate(settings.server.database))  # fail here, in one line, not in the server
     app = create_app(settings, with_workers=not no_worker)
     run_server(app, settings.server.host, settings.server.port)

@@ -8,7 +8,7 @@ import signal
 import click
 import uvloop
 
-from hookyard.cli.common import config_option, db_option, load, store_session
+from hookyard.cli.common import check_outbound, config_option, db_option, load, store_session
 from hookyard.config import Settings
 from hookyard.delivery.worker import DeliveryService
 from hookyard.exceptions import UsageError
@@ -65,5 +65,6 @@ def worker(
     if not settings.destinations:
         raise UsageError("no [destinations] configured: nothing to deliver")
     configure_logging()
+    check_outbound(settings)
     # uvloop, as under `serve`: the stdlib loop's socket writes were half the worker's CPU.
     uvloop.run(run_workers(settings, concurrency, lease_seconds))
