@@ -130,3 +130,18 @@ url = "http://not-resolvable-yet.invalid/hooks"
         assert "destinations.later.url" in logs and "does not resolve now" in logs
     finally:
         assert server.stop() == 0
+
+
+def test_cli_replay_may_target_localhost_but_not_the_private_network(tmp_path: Path) -> None:
+    database = f"sqlite:///{tmp_path / 'h.db'}"
+    done = run_cli(
+        "replay", "01NOSUCHEVENT", "--url", "http://10.0.0.1/", "--db", database, cwd=tmp_path
+    )
+    assert done.returncode == 2
+    assert "--url: refused by the SSRF guard: 10.0.0.1 is private" in one_line_error(done)
+    # Loopback passes the guard (the CLI acts on the user's own machine): what stops
+    # this replay is the unknown event id, after the target was accepted.
+    done = run_cli(
+        "replay", "01NOSUCHEVENT", "--url", "http://127.0.0.1:9/", "--db", database, cwd=tmp_path
+    )
+    assert done.returncode == 2 and "no event with id '01NOSUCHEVENT'" in one_line_error(done)

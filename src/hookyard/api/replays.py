@@ -32,6 +32,7 @@ def replay_routes(store: ReplayStore, replays: ReplayManager) -> list[Route]:
             return _error(400, "bad_request", "the body must be a JSON object")
         try:
             plan, dry_run = replays.plan(payload)
+            await replays.check(plan)
             if dry_run:
                 replayer = Replayer(store)
                 ids = await replayer.select(plan)

@@ -23,6 +23,7 @@ async def run_workers(settings: Settings, concurrency: int, lease_seconds: float
             alerts=settings.alerts,
             concurrency=concurrency,
             lease_seconds=lease_seconds,
+            policy=settings.server.net_policy,
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
