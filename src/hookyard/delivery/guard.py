@@ -14,6 +14,7 @@ attempt of kind ``invalid_request`` (not retried: the answer will not change).
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import socket
 from collections.abc import Iterable, Mapping
@@ -50,6 +51,12 @@ async def resolve(host: str, port: int) -> list[str]:
     A literal address comes back as itself. Raises ``OSError`` (``socket.gaierror``)
     when the name does not resolve.
     """
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return [host]  # a literal: no resolver round trip (a thread, under asyncio)
     loop = asyncio.get_running_loop()
     infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
