@@ -113,13 +113,13 @@ async def check_url_target(target: ReplayTarget, policy: NetPolicy, field: str =
     url = target.destination.url
     if target.label == target.destination.name or url is None:
         return  # a configured destination
-    host, port = host_and_port(url)
     try:
+        host, port = host_and_port(url)
         await checked_addresses(host, port, policy)
     except BlockedAddress as exc:
         raise UsageError(f"{field}: {exc}") from None
-    except OSError:
-        return
+    except (OSError, ValueError):
+        return  # left to the attempt, which reports it as the connect error it is
 
 
 def _parse_url_destination(
