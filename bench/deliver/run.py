@@ -54,6 +54,7 @@ TARGET_P99_RATE = 500.0
 CONFIG = """
 [server]
 queue_size = 20000
+allow_networks = ["127.0.0.0/8"]  # the sink listens on this machine
 
 [sources.bench]
 scheme = "none"

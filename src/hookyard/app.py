@@ -36,7 +36,7 @@ class HookyardApp:
         self.settings = settings
         self.store = store
         #: Replays started through the API run here; stopping it marks them cancelled.
-        self.replays = ReplayManager(store, settings.destinations)
+        self.replays = ReplayManager(store, settings.destinations, settings.server.net_policy)
         self.services: list[Service] = [self.replays]
         self.on_started: list[Callable[[], Awaitable[None] | None]] = []
         self.ingest = IngestApp(
@@ -96,5 +96,11 @@ def create_app(
     store = store or open_store(settings.server.database, queue_size=settings.server.queue_size)
     app = HookyardApp(settings, store, router=make_router(settings.destinations.values()))
     if with_workers and settings.destinations:
-        app.services.append(DeliveryService(store, settings.destinations, alerts=settings.alerts))
+        service = DeliveryService(
+            store,
+            settings.destinations,
+            alerts=settings.alerts,
+            policy=settings.server.net_policy,
+        )
+        app.services.append(service)
     return app

@@ -13,6 +13,7 @@ from typing import Any
 
 from hookyard.delivery.alerts import AlertConfig, parse_alerts
 from hookyard.delivery.destinations import Destination, parse_destinations
+from hookyard.delivery.netpolicy import IPNetwork, NetPolicy, parse_networks
 from hookyard.durations import parse_duration
 from hookyard.exceptions import ConfigError, SchemeError
 from hookyard.http_limits import LIMIT_KEYS, HttpLimits
@@ -30,7 +31,16 @@ SOURCE_KEYS = frozenset(
 #: The top-level tables hookyard reads; any other is a mistake, not a feature to ignore.
 TABLES = ("server", "sources", "destinations", "alerts")
 SERVER_KEYS = frozenset(
-    {"host", "port", "database", "admin_token", "max_body_bytes", "queue_size", "access_log"}
+    {
+        "host",
+        "port",
+        "database",
+        "admin_token",
+        "max_body_bytes",
+        "queue_size",
+        "access_log",
+        "allow_networks",
+    }
 )
 #: Who may reach the admin API (``hookyard.api.guard`` and ``serve``'s start-up check).
 ADMIN_EXPOSURE_KEYS = frozenset({"allow_open_admin", "allowed_hosts", "allowed_origins"})
@@ -74,6 +84,12 @@ class ServerConfig:
     allow_open_admin: bool = False
     allowed_hosts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
+    #: Networks the SSRF guard lets deliveries, replays and alerts connect to.
+    allow_networks: tuple[IPNetwork, ...] = ()
+
+    @property
+    def net_policy(self) -> NetPolicy:
+        return NetPolicy(self.allow_networks)
 
     def __repr__(self) -> str:
         return f"ServerConfig(host={self.host!r}, port={self.port}, database={self.database!r})"
@@ -148,6 +164,13 @@ def _server(reader: _Reader, data: Mapping[str, Any]) -> ServerConfig:
     allow_open_admin = table.get("allow_open_admin", False)
     if not isinstance(allow_open_admin, bool):
         raise reader.fail("server.allow_open_admin", "must be true or false")
+    networks = table.get("allow_networks", [])
+    if not isinstance(networks, list) or not all(isinstance(n, str) for n in networks):
+        raise reader.fail("server.allow_networks", "must be a list of CIDRs such as 10.0.0.0/8")
+    try:
+        allow_networks = parse_networks(networks)
+    except ValueError as exc:
+        raise reader.fail("server.allow_networks", str(exc)) from None
     return ServerConfig(
         host=reader.string(table, "server.host", "127.0.0.1") or "127.0.0.1",
         port=reader.integer(table, "server.port", 8000, minimum=0),
@@ -160,6 +183,7 @@ def _server(reader: _Reader, data: Mapping[str, Any]) -> ServerConfig:
         allow_open_admin=allow_open_admin,
         allowed_hosts=_allowed_hosts(reader, table),
         allowed_origins=_allowed_origins(reader, table),
+        allow_networks=allow_networks,
     )
 
 

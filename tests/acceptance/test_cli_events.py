@@ -19,6 +19,7 @@ import pytest
 
 from hookyard.signatures.registry import create_scheme
 from support.databases import fresh_database
+from support.netguard import LOOPBACK_SERVER_TABLE
 from support.server import RunningServer, hookyard_command, start_server
 from support.sink import Reply, running_sink
 from support.waiting import eventually
@@ -53,6 +54,7 @@ class Deployment:
 
 def config(ok: str, bad: str, gone: str) -> str:
     return f"""
+{LOOPBACK_SERVER_TABLE}
 [sources.shop]
 scheme = "none"
 

@@ -18,6 +18,7 @@ from hookyard.signatures.base import SignedMessage
 from hookyard.signatures.standard_webhooks import StandardWebhooks
 from hookyard.store import open_store
 from support.factories import submission
+from support.netguard import LOOPBACK_SERVER_TABLE
 from support.server import hookyard_command, start_server
 from support.sink import Reply, ScriptedServer
 from support.waiting import eventually
@@ -197,8 +198,8 @@ def test_serve_runs_replays_started_through_the_api(
     server = start_server(
         tmp_path,
         database=database_url,
-        config=f'[sources.demo]\nscheme = "none"\n\n[destinations.app]\nurl = "{sink.url()}"\n'
-        'events = ["never.*"]\n',
+        config=f'{LOOPBACK_SERVER_TABLE}[sources.demo]\nscheme = "none"\n\n'
+        f'[destinations.app]\nurl = "{sink.url()}"\nevents = ["never.*"]\n',
     )
     try:
         ids = [httpx.post(f"{server.url}/in/demo", content=body).json()["id"] for body in BODIES]

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from support.netguard import LOOPBACK_SERVER_TABLE
 from support.pg import truncate_postgres
 from support.server import hookyard_command, start_server
 from support.sink import Reply, ScriptedServer
@@ -23,6 +24,7 @@ pytestmark = pytest.mark.slow
 def config(sink_url: str, **extra: str) -> str:
     lines = "\n".join(f"{k} = {v}" for k, v in extra.items())
     return f"""
+{LOOPBACK_SERVER_TABLE}
 [sources.demo]
 scheme = "none"
 id_header = "X-Event-Id"
@@ -161,9 +163,7 @@ def test_two_worker_processes_on_postgres_send_each_event_once(
     assert server.config_path is not None
     config_path = server.config_path
     config_path.write_text(
-        config_path.read_text().replace(
-            "[sources.demo]", f'[server]\ndatabase = "{pg_database}"\n\n[sources.demo]'
-        )
+        config_path.read_text().replace("[server]", f'[server]\ndatabase = "{pg_database}"')
     )
     workers = [start_worker(tmp_path, config_path, "--concurrency", "8") for _ in range(2)]
     try:
@@ -197,9 +197,7 @@ def test_kill_9_of_a_worker_mid_delivery_is_redelivered_after_the_lease(
     assert server.config_path is not None
     config_path = server.config_path
     config_path.write_text(
-        config_path.read_text().replace(
-            "[sources.demo]", f'[server]\ndatabase = "{pg_database}"\n\n[sources.demo]'
-        )
+        config_path.read_text().replace("[server]", f'[server]\ndatabase = "{pg_database}"')
     )
     first = start_worker(tmp_path, config_path, "--lease-seconds", "2")
     event_id = httpx.post(f"{server.url}/in/demo", content=b'{"n": 1}').json()["id"]

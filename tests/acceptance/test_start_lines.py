@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from support.netguard import ALLOW_LOOPBACK
 from support.pg import truncate_postgres
 from support.server import hookyard_command, start_server
 from support.waiting import eventually
@@ -21,9 +22,10 @@ from support.waiting import eventually
 pytestmark = pytest.mark.slow
 
 PASSWORD = "hunter2-not-shown"
-CONFIG = """
+CONFIG = f"""
 [server]
 admin_token = "tok_literal_in_clear"
+{ALLOW_LOOPBACK}
 
 [sources.demo]
 scheme = "none"

@@ -22,6 +22,7 @@ from hookyard.delivery.destinations import parse_destination
 from hookyard.delivery.exchange import EXCERPT_BYTES, OutgoingRequest, SendResult
 from hookyard.delivery.sender import build_request, send
 from hookyard.models import DeliveryEvent
+from support.netguard import LOOPBACK
 from support.sink import Reply, ScriptedServer
 
 BODY = bytes(range(256)) + b'\r\n{"type": "invoice.paid"}\r\n' + b"\xc3\x28" * 1000
@@ -29,7 +30,7 @@ BODY = bytes(range(256)) + b'\r\n{"type": "invoice.paid"}\r\n' + b"\xc3\x28" * 1
 
 @pytest.fixture
 async def bulk() -> AsyncIterator[BulkSender]:
-    sender = BulkSender(trust_env=False)
+    sender = BulkSender(trust_env=False, policy=LOOPBACK)
     yield sender
     await sender.aclose()
 

@@ -24,6 +24,7 @@ from hookyard.signatures.standard_webhooks import StandardWebhooks
 from hookyard.store.base import Store
 from support.factories import submission
 from support.fastsink import FastSink, running_fast_sink
+from support.netguard import LOOPBACK
 from support.server import free_port
 from support.sink import Received, Reply, ScriptedServer
 from support.waiting import eventually_async
@@ -54,7 +55,7 @@ async def stored(store: Store, count: int = 3, **kwargs: Any) -> list[str]:
 async def run(
     store: Store, plan: ReplayPlan, replayer: Replayer | None = None
 ) -> tuple[ReplayBatch, list[str]]:
-    replayer = replayer or Replayer(store)
+    replayer = replayer or Replayer(store, policy=LOOPBACK)
     ids = await replayer.select(plan)
     batch = await replayer.begin(plan, ids)
     return await replayer.run(batch, plan, ids), ids
@@ -270,7 +271,7 @@ async def test_handlers_skip_what_they_processed_unless_forced(store: Store) -> 
 async def test_handlers_skip_events_the_worker_already_delivered(store: Store) -> None:
     HANDLED.clear()
     dests = parse_destinations({"fn": {"handler": f"{__name__}:remember"}})
-    worker = DeliveryService(store, dests, poll_interval=0.05)
+    worker = DeliveryService(store, dests, poll_interval=0.05, policy=LOOPBACK)
     await worker.start()
     try:
         written = await store.submit(submission(b"once", provider_id="evt_w", destinations=("fn",)))
@@ -317,7 +318,7 @@ async def test_a_slow_run_keeps_telling_the_store_it_is_alive(
     ids = await stored(store, 3)
     plan = to_url(sink.url(), ids)
     plan = ReplayPlan(target=plan.target, ids=plan.ids, rate=1.0)  # one send a second
-    replayer = Replayer(store)
+    replayer = Replayer(store, policy=LOOPBACK)
     batch = await replayer.begin(plan, await replayer.select(plan))
     running = asyncio.create_task(replayer.run(batch, plan, ids))
     seen = set()
@@ -344,7 +345,7 @@ async def test_cancelling_a_run_records_what_was_done_and_marks_the_batch(
     sink.then(*[Reply(200, delay=0.1)] * 30)
     plan = to_url(sink.url(), ids)
     plan = ReplayPlan(target=plan.target, ids=plan.ids, concurrency=2)
-    replayer = Replayer(store)
+    replayer = Replayer(store, policy=LOOPBACK)
     batch = await replayer.begin(plan, ids)
     task = asyncio.create_task(replayer.run(batch, plan, ids))
     await asyncio.sleep(0.5)
@@ -404,7 +405,7 @@ async def api(
     store: Store, sink: ScriptedServer
 ) -> AsyncIterator[tuple[httpx.AsyncClient, ReplayManager]]:
     dests: dict[str, Destination] = parse_destinations({"app": {"url": sink.url("/app")}})
-    manager = ReplayManager(store, dests)
+    manager = ReplayManager(store, dests, LOOPBACK)
     app = create_admin_app(store, admin_token=None, replays=manager)
     transport = httpx.ASGITransport(app=app)
     # A loopback Host: the admin app serves no other by default (hookyard.api.guard).

@@ -17,6 +17,7 @@ from hookyard.models import EventFilter, EventRecord
 from hookyard.store import open_store
 from hookyard.store.base import Store
 from support.factories import submission
+from support.netguard import LOOPBACK
 from support.sink import Reply, ScriptedServer, running_sink
 from support.waiting import eventually_async
 
@@ -39,7 +40,7 @@ async def running(store: Store) -> AsyncIterator[list[DeliveryService]]:
 async def start(
     store: Store, dests: dict[str, Destination], services: list[DeliveryService], **kwargs: Any
 ) -> DeliveryService:
-    service = DeliveryService(store, dests, poll_interval=0.05, **kwargs)
+    service = DeliveryService(store, dests, poll_interval=0.05, policy=LOOPBACK, **kwargs)
     await service.start()
     services.append(service)
     return service
@@ -288,7 +289,7 @@ async def test_two_workers_on_postgres_never_send_the_same_attempt_twice(
             (await stores[0].submit(submission(BODY, destinations=("app",)))).id for _ in range(150)
         ]
         for s in stores:
-            service = DeliveryService(s, dests, poll_interval=0.05, concurrency=16)
+            service = DeliveryService(s, dests, poll_interval=0.05, concurrency=16, policy=LOOPBACK)
             await service.start()
             services.append(service)
 
@@ -525,7 +526,9 @@ async def test_a_worker_wakes_when_another_process_commits(
     ingest, delivery = open_store(database_url), open_store(database_url)
     await ingest.start()
     await delivery.start()
-    service = DeliveryService(delivery, destinations(app={"url": sink.url()}), poll_interval=60)
+    service = DeliveryService(
+        delivery, destinations(app={"url": sink.url()}), poll_interval=60, policy=LOOPBACK
+    )
     await service.start()
     try:
         await asyncio.sleep(0.3)  # the worker has found nothing due and sleeps
@@ -571,7 +574,7 @@ async def test_a_busy_worker_claims_in_groups_not_per_finished_delivery(
     ids = [(await store.submit(submission(BODY, destinations=("app",)))).id for _ in range(400)]
     counting = _CountingClaims(store)
     dests = destinations(app={"url": sink.url(), "max_in_flight": 16})
-    service = DeliveryService(counting, dests, poll_interval=0.05, concurrency=64)
+    service = DeliveryService(counting, dests, poll_interval=0.05, concurrency=64, policy=LOOPBACK)
     await service.start()
     try:
 

@@ -33,6 +33,7 @@ def replay_routes(store: ReplayStore, replays: ReplayManager) -> list[Route]:
             return _error(exc.status, "bad_request", str(exc))
         try:
             plan, dry_run = replays.plan(payload)
+            await replays.check(plan)
             if dry_run:
                 replayer = Replayer(store)
                 ids = await replayer.select(plan)

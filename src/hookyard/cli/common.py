@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import click
 
 from hookyard.config import Settings, default_settings, load_settings, with_overrides
+from hookyard.delivery.guard import check_at_start, outbound_urls
 from hookyard.store import Store, open_store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -41,6 +42,14 @@ def load(
 ) -> Settings:
     settings = load_settings(config_path) if config_path else default_settings()
     return with_overrides(settings, host=host, port=port, database=database)
+
+
+def check_outbound(settings: Settings) -> None:
+    """Before serving: every destination and the alerts URL pass the SSRF guard, or a
+    ``ConfigError`` names the first that does not (else it would never deliver)."""
+    alerts = settings.alerts
+    urls = outbound_urls(settings.destinations, None if alerts is None else alerts.url)
+    asyncio.run(check_at_start(urls, settings.server.net_policy))
 
 
 @contextlib.asynccontextmanager

@@ -7,6 +7,7 @@ import sys
 import click
 
 from hookyard import __version__
+from hookyard.cli.checkurl import check_url
 from hookyard.cli.conformance import conformance
 from hookyard.cli.corpus import replay_corpus
 from hookyard.cli.dlq import dlq
@@ -26,6 +27,7 @@ def cli() -> None:
 
 
 for command in (
+    check_url,
     conformance,
     dlq,
     events,

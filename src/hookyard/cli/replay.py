@@ -17,11 +17,18 @@ from rich.table import Table
 
 from hookyard.cli.common import config_option, db_option, load, store_session
 from hookyard.cli.filtering import filter_options
+from hookyard.delivery.netpolicy import NetPolicy
 from hookyard.exceptions import UsageError
 from hookyard.filtering import filter_from_params
 from hookyard.models import ReplayBatch
 from hookyard.replay.batches import batch_json, preview_json
-from hookyard.replay.plan import DEFAULT_CONCURRENCY, MAX_CONCURRENCY, ReplayPlan, resolve_target
+from hookyard.replay.plan import (
+    DEFAULT_CONCURRENCY,
+    MAX_CONCURRENCY,
+    ReplayPlan,
+    check_url_target,
+    resolve_target,
+)
 from hookyard.replay.runner import PREVIEW_COUNT, Replayer, Tally
 from hookyard.store import ReplayStore
 
@@ -129,19 +136,28 @@ def replay(
         query, max_events = filter_from_params(given)
         plan = ReplayPlan(query=query, max_events=max_events, selection=given, **common)
     try:
-        code = asyncio.run(_main(settings.server.database, plan, dry_run=dry_run, as_json=as_json))
+        # The CLI acts on the user's own machine: their receivers on localhost are theirs.
+        policy = settings.server.net_policy.with_loopback()
+        code = asyncio.run(
+            _main(settings.server.database, plan, policy, dry_run=dry_run, as_json=as_json)
+        )
     except asyncio.CancelledError:  # SIGTERM: the batch was marked cancelled on the way out
         sys.exit(128 + signal.SIGTERM)
     sys.exit(code)
 
 
-async def _main(database: str, plan: ReplayPlan, *, dry_run: bool, as_json: bool) -> int:
+async def _main(
+    database: str, plan: ReplayPlan, policy: NetPolicy, *, dry_run: bool, as_json: bool
+) -> int:
+    await check_url_target(plan.target, policy, "--url")
     async with store_session(database) as store:
-        return await _replay(store, plan, dry_run=dry_run, as_json=as_json)
+        return await _replay(store, plan, policy, dry_run=dry_run, as_json=as_json)
 
 
-async def _replay(store: ReplayStore, plan: ReplayPlan, *, dry_run: bool, as_json: bool) -> int:
-    replayer = Replayer(store)
+async def _replay(
+    store: ReplayStore, plan: ReplayPlan, policy: NetPolicy, *, dry_run: bool, as_json: bool
+) -> int:
+    replayer = Replayer(store, policy=policy)
     ids = await replayer.select(plan)
     if dry_run:
         _show_preview(plan, len(ids), await replayer.preview(ids, PREVIEW_COUNT), as_json)

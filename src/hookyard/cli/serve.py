@@ -8,7 +8,7 @@ import logging
 import click
 
 from hookyard.api.guard import open_admin_refusal
-from hookyard.cli.common import config_option, db_option, load
+from hookyard.cli.common import check_outbound, config_option, db_option, load
 from hookyard.config import ServerConfig, literal_secret_warning
 from hookyard.exceptions import ConfigError
 from hookyard.logs import configure_logging, log_event
@@ -61,6 +61,8 @@ def serve(
     if warning := literal_secret_warning(settings):
         click.echo(warning, err=True)
     configure_logging()
+    # What refuses to start goes first, so a refusal is the one line printed.
+    check_outbound(settings)
     check_admin_exposure(settings.server)
     asyncio.run(_migrate(settings.server.database))  # fail here, in one line, not in the server
     app = create_app(settings, with_workers=not no_worker)

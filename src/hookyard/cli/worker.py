@@ -8,7 +8,7 @@ import signal
 import click
 import uvloop
 
-from hookyard.cli.common import config_option, db_option, load, store_session
+from hookyard.cli.common import check_outbound, config_option, db_option, load, store_session
 from hookyard.config import Settings, literal_secret_warning
 from hookyard.delivery.worker import DeliveryService
 from hookyard.exceptions import UsageError
@@ -24,6 +24,7 @@ async def run_workers(settings: Settings, concurrency: int, lease_seconds: float
             alerts=settings.alerts,
             concurrency=concurrency,
             lease_seconds=lease_seconds,
+            policy=settings.server.net_policy,
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -69,5 +70,6 @@ def worker(
     if warning := literal_secret_warning(settings):
         click.echo(warning, err=True)
     configure_logging()
+    check_outbound(settings)
     # uvloop, as under `serve`: the stdlib loop's socket writes were half the worker's CPU.
     uvloop.run(run_workers(settings, concurrency, lease_seconds))

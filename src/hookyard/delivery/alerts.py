@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from hookyard.delivery.guard import BlockedAddress
 from hookyard.exceptions import ConfigError
 from hookyard.timeparse import iso_from_us
 
@@ -61,5 +62,5 @@ async def send_alert(
         response = await client.post(config.url, json=notice, timeout=config.timeout_seconds)
         if response.status_code >= 300:
             log.error("alert webhook answered %s", response.status_code)
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, BlockedAddress) as exc:
         log.error("alert webhook failed: %s", exc)

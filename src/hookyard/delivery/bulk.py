@@ -14,6 +14,11 @@ overall time bound. It handles ``http://`` URLs when no proxy is configured; any
 else (``https``, a proxy, a request carrying its own framing headers) goes through
 ``sender.send`` with a regular httpx client.
 
+Every connection goes through the SSRF guard (``guard.checked_addresses``): the host
+is resolved once, every address checked against the ``NetPolicy``, and the socket
+opened to a checked address; a refused one is a failed attempt of class
+``BlockedAddress``. The httpx client it makes for itself is guarded the same way.
+
 On the wire the difference is that no ``Accept`` or ``Accept-Encoding`` headers are
 added, so receivers answer uncompressed and the excerpt is what they sent. A request
 that fails on a reused keep-alive connection before any byte of a response arrived
@@ -40,6 +45,9 @@ from hookyard.delivery.exchange import (
     Progress,
     SendResult,
 )
+from hookyard.delivery.guard import ERROR_CLASS as BLOCKED
+from hookyard.delivery.guard import BlockedAddress, checked_addresses
+from hookyard.delivery.netpolicy import NetPolicy
 from hookyard.delivery.retry import ErrorKind
 from hookyard.delivery.sender import make_client, send
 
@@ -198,7 +206,16 @@ class BulkSender:
     it with ``aclose``.
     """
 
-    def __init__(self, client: httpx.AsyncClient | None = None, *, trust_env: bool = True):
+    def __init__(
+        self,
+        client: httpx.AsyncClient | None = None,
+        *,
+        trust_env: bool = True,
+        policy: NetPolicy | None = None,
+    ):
+        #: Where connections may go; by default the guard allows no private network.
+        #: A lent ``client`` is the caller's: its connections are guarded as it was made.
+        self.policy = NetPolicy() if policy is None else policy
         self._client = client
         self._own_client = client is None
         self._idle: dict[tuple[str, int], list[_Connection]] = {}
@@ -209,7 +226,7 @@ class BulkSender:
     @property
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
-            self._client = make_client()
+            self._client = make_client(policy=self.policy)
         return self._client
 
     async def send(self, request: OutgoingRequest, timeout: float) -> SendResult:  # noqa: ASYNC109
@@ -243,7 +260,7 @@ class BulkSender:
             conn = self._take(target)
             reused = conn is not None
             if conn is None:
-                conn = await _connect(target, timeout)
+                conn = await _connect(target, timeout, self.policy)
             try:
                 conn.write(data)
                 while not conn.headers_done:
@@ -334,16 +351,28 @@ def _serialise(target: _Target, request: OutgoingRequest) -> bytes | None:
     )
 
 
-async def _connect(target: _Target, timeout: float) -> _Connection:  # noqa: ASYNC109
+async def _connect(target: _Target, timeout: float, policy: NetPolicy) -> _Connection:  # noqa: ASYNC109
+    """A new connection to an address the guard checked (never to the name again)."""
     loop = asyncio.get_running_loop()
     try:
         async with asyncio.timeout(timeout):
-            _, conn = await loop.create_connection(_Connection, target.host, target.port)
+            addresses = await checked_addresses(target.host, target.port, policy)
+            error: OSError | None = None
+            for address in addresses:
+                try:
+                    _, conn = await loop.create_connection(_Connection, address, target.port)
+                except OSError as exc:
+                    error = exc  # the next address may answer, as create_connection does
+                else:
+                    return conn
+            assert error is not None
+            raise error
     except TimeoutError:
         raise Failure("timeout", "ConnectTimeout", "timed out") from None
+    except BlockedAddress as exc:
+        raise Failure("invalid_request", BLOCKED, str(exc)) from None
     except OSError as exc:
         raise Failure("connect", "ConnectError", str(exc) or type(exc).__name__) from None
-    return conn
 
 
 async def _read_excerpt(conn: _Connection, excerpt: bytearray, timeout: float) -> None:  # noqa: ASYNC109

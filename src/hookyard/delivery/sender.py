@@ -4,7 +4,9 @@
 arguments, so retries, replays, dry runs and the mirror lane all produce the same
 request for the same inputs. ``send`` is the only function here that does I/O; it
 never raises for a network failure, it reports it in ``SendResult``. ``HttpxTransport``
-is ``send`` over one client as a ``Transport``.
+is ``send`` over one client as a ``Transport``. A client from ``make_client(policy=...)``
+connects only where the SSRF guard allows (``guard.guarded_transport``); a refused
+address comes back as a failure of class ``BlockedAddress``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ from hookyard.delivery.exchange import (
     Progress,
     SendResult,
 )
+from hookyard.delivery.guard import ERROR_CLASS as BLOCKED
+from hookyard.delivery.guard import BlockedAddress, guarded_transport
+from hookyard.delivery.netpolicy import NetPolicy
 from hookyard.delivery.retry import ErrorKind
 from hookyard.models import DeliveryEvent, HeaderList, header_value
 from hookyard.signatures.registry import signature_header_names
@@ -129,13 +134,20 @@ def make_client(
     max_keepalive: int = 20,
     transport: httpx.AsyncBaseTransport | None = None,
     trust_env: bool = True,
+    policy: NetPolicy | None = None,
 ) -> httpx.AsyncClient:
-    """One pooled client for all destinations; timeouts are set per request."""
+    """One pooled client for all destinations; timeouts are set per request.
+
+    With ``policy`` (and no ``transport`` of the caller's) every connection it opens
+    passes the SSRF guard. Through a proxy (``HTTP_PROXY`` and friends, with
+    ``trust_env``) the proxy connects instead, and the guard sees only the proxy.
+    """
+    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_keepalive)
+    if transport is None and policy is not None:
+        transport = guarded_transport(policy, limits=limits, trust_env=trust_env)
     return httpx.AsyncClient(
         follow_redirects=False,  # a 3xx is a failure the operator must see, not a hop
-        limits=httpx.Limits(
-            max_connections=max_connections, max_keepalive_connections=max_keepalive
-        ),
+        limits=limits,
         timeout=httpx.Timeout(10.0),
         transport=transport,
         trust_env=trust_env,
@@ -169,6 +181,8 @@ async def send(
                 await _read_excerpt(response, progress.excerpt)
     except TimeoutError:
         return progress.timed_out(timeout)
+    except BlockedAddress as exc:  # not retried: the address will be refused again
+        return progress.failed("invalid_request", BLOCKED, str(exc))
     except httpx.HTTPError as exc:
         return progress.raised(_error_kind(exc), exc)
     except (httpx.InvalidURL, ValueError) as exc:  # e.g. a header value httpx cannot encode
@@ -214,8 +228,11 @@ class HttpxTransport:
     """``send`` through one httpx client, as a ``Transport``; closes the client only if
     it made it."""
 
-    def __init__(self, client: httpx.AsyncClient | None = None) -> None:
-        self.client = make_client() if client is None else client
+    def __init__(
+        self, client: httpx.AsyncClient | None = None, *, policy: NetPolicy | None = None
+    ) -> None:
+        # By default the guard allows no private network; a lent client is the caller's.
+        self.client = make_client(policy=policy or NetPolicy()) if client is None else client
         self._own_client = client is None
 
     async def send(self, request: OutgoingRequest, timeout: float) -> SendResult:  # noqa: ASYNC109

@@ -28,6 +28,7 @@ from hookyard.delivery.attempt import attempt, attempt_record, not_attempted
 from hookyard.delivery.bulk import BulkSender
 from hookyard.delivery.destinations import Destination
 from hookyard.delivery.exchange import SendResult
+from hookyard.delivery.netpolicy import NetPolicy
 from hookyard.delivery.ratelimit import TokenBucket
 from hookyard.delivery.retry import CircuitBreaker, Decision, decide
 from hookyard.delivery.sender import make_client
@@ -80,6 +81,8 @@ class DeliveryService:
     #: What sends HTTP attempts; by default a ``BulkSender`` over ``client``, made at start.
     transport: Transport | None = None
     rng: random.Random = field(default_factory=random.Random)
+    #: Where the SSRF guard lets deliveries and alerts connect (``[server] allow_networks``).
+    policy: NetPolicy = field(default_factory=NetPolicy)
 
     def __post_init__(self) -> None:
         self._lanes = {n: _Lane.for_destination(d) for n, d in self.destinations.items()}
@@ -104,11 +107,11 @@ class DeliveryService:
         if not self.destinations:
             return
         if self.client is None:
-            self.client = make_client()  # also what alerts are sent with
+            self.client = make_client(policy=self.policy)  # also what alerts are sent with
         if self.transport is None:
             # Plain-http destinations go straight to kept-alive sockets (httpx's pool cost
             # milliseconds of CPU per request here); anything else falls back to the client.
-            self.transport = BulkSender(self.client)
+            self.transport = BulkSender(self.client, policy=self.policy)
         self._unlisten = await self.store.listen_for_dispatches(self.wake)
         self._disabled = await self.store.disabled_destinations()
         self._loop_task = asyncio.create_task(self._claim_loop(), name="hookyard-claim-loop")

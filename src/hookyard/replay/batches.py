@@ -15,8 +15,9 @@ from typing import Any
 
 from hookyard.clock import now_us
 from hookyard.delivery.destinations import Destination
+from hookyard.delivery.netpolicy import NetPolicy
 from hookyard.models import DeliveryEvent, DispatchRecord, ReplayBatch
-from hookyard.replay.plan import ReplayPlan, plan_from_json
+from hookyard.replay.plan import ReplayPlan, check_url_target, plan_from_json
 from hookyard.replay.runner import HEARTBEAT_SECONDS, Replayer
 from hookyard.store.base import ReplayStore
 from hookyard.timeparse import iso_from_us
@@ -34,9 +35,16 @@ class ReplayManager:
     cancelled batch is recorded as ``cancelled`` before the store closes.
     """
 
-    def __init__(self, store: ReplayStore, destinations: Mapping[str, Destination]) -> None:
+    def __init__(
+        self,
+        store: ReplayStore,
+        destinations: Mapping[str, Destination],
+        policy: NetPolicy | None = None,
+    ) -> None:
         self.store = store
         self.destinations = destinations
+        #: The server's SSRF policy: an API replay never gets the CLI's loopback allowance.
+        self.policy = NetPolicy() if policy is None else policy
         self._runs: dict[str, asyncio.Task[ReplayBatch]] = {}
 
     async def start(self) -> None:
@@ -51,9 +59,13 @@ class ReplayManager:
     def plan(self, payload: object) -> tuple[ReplayPlan, bool]:
         return plan_from_json(payload, self.destinations)
 
+    async def check(self, plan: ReplayPlan) -> None:
+        """Refuse, with a ``UsageError`` naming the rule, a URL the guard would refuse."""
+        await check_url_target(plan.target, self.policy)
+
     async def launch(self, plan: ReplayPlan) -> ReplayBatch:
         """Select, record the batch, and start sending in the background."""
-        replayer = Replayer(self.store)
+        replayer = Replayer(self.store, policy=self.policy)
         ids = await replayer.select(plan)
         batch = await replayer.begin(plan, ids)
         task = asyncio.create_task(

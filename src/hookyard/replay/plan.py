@@ -16,6 +16,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from hookyard.delivery.destinations import Destination, parse_destination
+from hookyard.delivery.guard import BlockedAddress, checked_addresses, host_and_port
+from hookyard.delivery.netpolicy import NetPolicy
 from hookyard.exceptions import ConfigError, UsageError
 from hookyard.filtering import cli_flag, filter_from_params, text_problem
 from hookyard.models import EventFilter
@@ -103,6 +105,22 @@ def resolve_target(
     assert url is not None
     destination = _parse_url_destination(url, signing, flag)
     return ReplayTarget(destination, label=f"url:{describe_url(url)}")
+
+
+async def check_url_target(target: ReplayTarget, policy: NetPolicy, field: str = "url") -> None:
+    """An ad-hoc URL's host, resolved now and judged by ``policy``: ``UsageError`` naming
+    the rule if refused. Configured destinations were checked at start; a name that
+    does not resolve now is left to the connect-time check, which refuses it there."""
+    url = target.destination.url
+    if target.label == target.destination.name or url is None:
+        return  # a configured destination
+    try:
+        host, port = host_and_port(url)
+        await checked_addresses(host, port, policy)
+    except BlockedAddress as exc:
+        raise UsageError(f"{field}: {exc}") from None
+    except (OSError, ValueError):
+        return  # left to the attempt, which reports it as the connect error it is
 
 
 def _parse_url_destination(

@@ -21,6 +21,7 @@ from hookyard.clock import now_us
 from hookyard.delivery.attempt import Attempted, attempt, attempt_record, not_attempted
 from hookyard.delivery.bulk import BulkSender
 from hookyard.delivery.exchange import SendResult
+from hookyard.delivery.netpolicy import NetPolicy
 from hookyard.delivery.ratelimit import TokenBucket
 from hookyard.delivery.transport import Transport
 from hookyard.exceptions import StoreSaturated, UsageError
@@ -154,8 +155,11 @@ class Replayer:
         *,
         client: httpx.AsyncClient | None = None,
         transport: Transport | None = None,
+        policy: NetPolicy | None = None,
     ) -> None:
         self.store = store
+        #: Where the SSRF guard lets the default transport connect; none private by default.
+        self.policy = NetPolicy() if policy is None else policy
         self.client = client
         #: What sends HTTP attempts; by default a ``BulkSender`` over ``client`` per run.
         self.transport = transport
@@ -236,7 +240,11 @@ class Replayer:
         the last two cases the exception propagates after the batch is marked.
         """
         recorder = _Recorder(self.store, batch.id, on_progress)
-        transport = BulkSender(self.client) if self.transport is None else self.transport
+        transport = (
+            BulkSender(self.client, policy=self.policy)
+            if self.transport is None
+            else self.transport
+        )
         status, error = "done", None
         started = time.perf_counter()
         try:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from hookyard.config import default_settings, load_settings, with_overrides
+from hookyard.config import default_settings, load_settings, settings_from_mapping, with_overrides
 from hookyard.exceptions import ConfigError
 
 
@@ -43,6 +43,9 @@ secrets = ["env:HY_SECRET", "file:{tmp_path / "secret.txt"}"]
         ("[server]\nport = -1", "server.port: must be at least 0, got -1"),
         ("[server]\ndatabase = 'mysql://x'", "server.database: unsupported database"),
         ("[server]\nbogus = 1", "server.bogus: unknown key"),
+        ("[server]\nallow_networks = '10.0.0.0/8'", "server.allow_networks: must be a list"),
+        ("[server]\nallow_networks = [10]", "server.allow_networks: must be a list of CIDRs"),
+        ("[server]\nallow_networks = ['10.0.0.0/40']", "'10.0.0.0/40' is not an IP network"),
         ("[nonsense]\n", "nonsense: unknown section"),
         (
             "[mirror]\nurl = 'https://staging.example/'",
@@ -117,3 +120,13 @@ def test_flags_override_the_file() -> None:
     )
     with pytest.raises(ConfigError, match="--db: unsupported database"):
         with_overrides(default_settings(), host=None, port=None, database="oracle://x")
+
+
+def test_allow_networks_become_the_servers_policy() -> None:
+    settings = settings_from_mapping({"server": {"allow_networks": ["10.1.0.0/16", "::1"]}})
+    policy = settings.server.net_policy
+    assert policy.check("10.1.2.3") is None and policy.check("::1") is None
+    blocked = policy.check("10.2.0.1")
+    assert blocked is not None and blocked.rule == "private"
+    default = settings_from_mapping({}).server.net_policy
+    assert default.check("10.1.2.3") is not None  # nothing is allowed unless listed
