@@ -39,6 +39,7 @@ from typing import get_args
 
 from hookyard.exceptions import UsageError
 from hookyard.models import EventFilter, EventStatus, VerdictStatus
+from hookyard.storable import storable
 from hookyard.timeparse import parse_time_us
 
 FILTER_NAMES = (
@@ -106,13 +107,9 @@ def text_problem(value: str) -> str | None:
     """
     if len(value) > MAX_TEXT:
         return f"must be at most {MAX_TEXT} characters"
-    if "\x00" in value:
-        return "must not contain NUL bytes"
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return "must be valid UTF-8 text"
-    return None
+    if storable(value):
+        return None
+    return "must not contain NUL bytes" if "\x00" in value else "must be valid UTF-8 text"
 
 
 def _text(values: Mapping[str, str | None], name: str) -> str | None:

@@ -134,7 +134,7 @@ def guarded_transport(
     """httpx's own transport (TLS, pooling, error mapping), connecting through the guard.
 
     httpx has no public way to pass a network backend, so the pool's is wrapped in
-    place; ``tests/integration/test_ssrf_guard.py`` fails if an upgrade moves it.
+    place; ``tests/integration/test_ssrf_connect.py`` fails if an upgrade moves it.
     """
     transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=trust_env)
     pool = transport._pool

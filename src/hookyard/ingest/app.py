@@ -25,11 +25,11 @@ from hookyard.ingest.capture import (
     read_body,
 )
 from hookyard.ingest.responses import send_error, send_json, send_text
-from hookyard.ingest.storable import label, text
 from hookyard.logs import AccessLog
 from hookyard.metrics import count_ingest
 from hookyard.models import CapturedRequest, Submission, Verdict
 from hookyard.signatures.base import SignedMessage
+from hookyard.storable import label, text
 from hookyard.store.base import Ingest
 
 log = logging.getLogger("hookyard.ingest")

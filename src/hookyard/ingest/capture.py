@@ -6,8 +6,8 @@ import hashlib
 
 from hookyard.asgi import Receive, Scope
 from hookyard.ids import new_id
-from hookyard.ingest.storable import text
 from hookyard.models import CapturedRequest, HeaderList, header_value
+from hookyard.storable import text
 
 RAW_HEADERS_KEY = "hookyard.raw_headers"
 

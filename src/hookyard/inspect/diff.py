@@ -24,22 +24,18 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from hookyard.inspect.render import (
-    DecodedBody,
+from hookyard.inspect.bodies import DecodedBody, decode_content
+from hookyard.inspect.exact_json import (
     JsonNumber,
     NotJson,
-    decode_content,
-    decode_text,
     dump_json,
-    is_sensitive_header,
     json_type,
     load_json,
-    mask_value,
-    media_type,
-    safe_text,
     to_plain,
 )
+from hookyard.inspect.masking import is_sensitive_header, mask_value
 from hookyard.inspect.sanitize import pointer_token
+from hookyard.inspect.text import decode_text, media_type, safe_text
 from hookyard.models import CapturedRequest, HeaderList
 from hookyard.signatures.registry import delivery_id_header_names, signature_header_names
 
@@ -76,7 +72,7 @@ class JsonChange:
     ``path`` is an RFC 6901 JSON pointer (``""`` is the whole document). A side
     that is absent (``added`` has no old value, ``removed`` no new one) has type
     ``None``; a JSON ``null`` has type ``"null"``. Values are as parsed by
-    :func:`~hookyard.inspect.render.load_json` (numbers are ``JsonNumber``).
+    :func:`~hookyard.inspect.exact_json.load_json` (numbers are ``JsonNumber``).
     """
 
     path: str

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hookyard.ingest.storable import MAX_LABEL_CHARS, label, storable, text
+from hookyard.storable import MAX_LABEL_CHARS, label, storable, text
 
 
 @pytest.mark.parametrize(

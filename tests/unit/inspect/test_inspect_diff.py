@@ -17,7 +17,7 @@ from hookyard.inspect import (
     render_diff,
 )
 from hookyard.inspect.diff import MAX_JSON_CHANGES, MAX_TEXT_DIFF_OUTPUT_LINES
-from hookyard.inspect.render import JsonNumber, load_json
+from hookyard.inspect.exact_json import JsonNumber, load_json
 from hookyard.models import HeaderList
 from support.factories import captured
 

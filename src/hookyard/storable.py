@@ -1,4 +1,4 @@
-"""Text a request puts into text columns, made storable on every backend.
+"""Text a request puts into text columns (or a filter compares with them), made storable.
 
 The body and the headers are stored as bytes (``bytea``/``BLOB``) and are never touched
 here. The few values kept as text (the provider's event id and type, the path, the
