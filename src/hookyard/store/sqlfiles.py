@@ -25,18 +25,30 @@ def load_migrations(dialect: str) -> list[Migration]:
 
 
 def load_queries(dialect: str) -> dict[str, str]:
-    """Named statements from ``sql/DIALECT/queries.sql`` (blocks start with ``-- name: X``)."""
-    text = resources.files("hookyard.store").joinpath("sql", dialect, "queries.sql").read_text()
+    """Named statements from every ``sql/DIALECT/*.sql`` file (blocks start with
+    ``-- name: X``); one file per concept, and a name may be defined only once."""
+    folder = resources.files("hookyard.store").joinpath("sql", dialect)
     queries: dict[str, str] = {}
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".sql"):
+            for name, sql in _named_blocks(entry.read_text()):
+                if name in queries:
+                    raise ValueError(f"query {name!r} is defined twice ({entry.name})")
+                queries[name] = sql
+    return queries
+
+
+def _named_blocks(text: str) -> list[tuple[str, str]]:
+    blocks: list[tuple[str, str]] = []
     name = None
     lines: list[str] = []
     for line in text.splitlines():
         if line.startswith("-- name:"):
             if name:
-                queries[name] = "\n".join(lines).strip()
+                blocks.append((name, "\n".join(lines).strip()))
             name, lines = line.split(":", 1)[1].strip(), []
         elif not line.startswith("--"):
             lines.append(line)
     if name:
-        queries[name] = "\n".join(lines).strip()
-    return queries
+        blocks.append((name, "\n".join(lines).strip()))
+    return blocks
