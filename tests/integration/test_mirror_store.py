@@ -61,7 +61,7 @@ async def test_the_cursor_is_durable_and_never_moves_back(store_url: str) -> Non
         assert await store.mirror_lane("staging") is None
         later = MirrorCursor(T0 + 5, "01B")
         await store.record_mirror_copies(
-            "staging", [copy("01A", status_code=200)], cursor=later, now_us=T0 + 10
+            "staging", [copy("01A", status_code=200)], cursor=later, now_us=T0 + 10, lag_us=7
         )
         await store.record_mirror_copies(
             "staging",
@@ -80,6 +80,7 @@ async def test_the_cursor_is_durable_and_never_moves_back(store_url: str) -> Non
         lane = await reopened.mirror_lane("staging")
         assert lane is not None and lane.cursor == later and lane.updated_us == T0 + 30
         assert lane.counts == {"2xx": 1, "5xx": 1, "sampled_out": 1, "error": 1}
+        assert lane.lag_us == 7  # None left it as it was
     finally:
         await reopened.close()
         await keeper.close()

@@ -54,6 +54,8 @@ class MirrorLaneState:
     updated_us: int
     #: Copies by outcome since the lane first ran (``MirrorCopyRecord.outcome``).
     counts: dict[str, int] = field(default_factory=dict)
+    #: How far behind the newest candidate the lane was at its last batch.
+    lag_us: int = 0
 
 
 @dataclass(frozen=True, slots=True)

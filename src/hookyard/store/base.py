@@ -221,9 +221,11 @@ class MirrorLog(Protocol):
         *,
         cursor: MirrorCursor | None,
         now_us: int,
+        lag_us: int | None = None,
     ) -> None:
         """In one transaction: the copies (a re-sent event's row is replaced), the lane's
-        counts, and its cursor (which never moves back; None leaves it, as backfill does)."""
+        counts, heartbeat and lag, and its cursor (which never moves back; None leaves it,
+        as backfill does; so does a None ``lag_us``)."""
 
     @abstractmethod
     async def mirror_pairs(

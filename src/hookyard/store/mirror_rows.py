@@ -64,7 +64,8 @@ def pair_from_row(row: Row) -> MirrorPair:
 
 def lane_from_row(row: Row) -> MirrorLaneState:
     cursor = None if row[1] is None else MirrorCursor(row[1], row[2])
-    return MirrorLaneState(row[0], cursor, row[3], dict(json.loads(row[4] or "{}")))
+    counts = dict(json.loads(row[4] or "{}"))
+    return MirrorLaneState(row[0], cursor, row[3], counts, lag_us=row[5])
 
 
 def merged_counts(stored: str | None, copies: Sequence[MirrorCopyRecord]) -> str:

@@ -41,6 +41,7 @@ def record(
     copies: Sequence[MirrorCopyRecord],
     cursor: MirrorCursor | None,
     now_us: int,
+    lag_us: int | None,
 ) -> None:
     for copy in copies:
         t.mirror_log[(mirror, copy.event_id)] = copy
@@ -51,7 +52,11 @@ def record(
     if cursor is not None and (moved is None or cursor > moved):
         moved = cursor
     t.mirror_lanes[mirror] = dataclasses.replace(
-        lane, cursor=moved, updated_us=now_us, counts=counts
+        lane,
+        cursor=moved,
+        updated_us=now_us,
+        counts=counts,
+        lag_us=lane.lag_us if lag_us is None else lag_us,
     )
 
 

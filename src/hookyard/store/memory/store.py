@@ -429,8 +429,9 @@ class MemoryStore(Store):
         *,
         cursor: MirrorCursor | None,
         now_us: int,
+        lag_us: int | None = None,
     ) -> None:
-        await self.run_in_writer(lambda t: mirror.record(t, name, copies, cursor, now_us))
+        await self.run_in_writer(lambda t: mirror.record(t, name, copies, cursor, now_us, lag_us))
 
     async def mirror_pairs(
         self,

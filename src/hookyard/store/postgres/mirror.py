@@ -49,6 +49,7 @@ async def record(
     copies: Sequence[MirrorCopyRecord],
     cursor: MirrorCursor | None,
     now_us: int,
+    lag_us: int | None,
 ) -> None:
     async with conn.transaction():
         if copies:
@@ -61,6 +62,7 @@ async def record(
             None if cursor is None else cursor.event_id,
             now_us,
             merged_counts(counts, copies),
+            lag_us,
         )
 
 

@@ -265,9 +265,10 @@ class PostgresStore(Store):
         *,
         cursor: MirrorCursor | None,
         now_us: int,
+        lag_us: int | None = None,
     ) -> None:
         async with self.pool.acquire() as conn:
-            await mirror.record(conn, name, copies, cursor, now_us)
+            await mirror.record(conn, name, copies, cursor, now_us, lag_us)
 
     async def mirror_pairs(
         self,

@@ -57,6 +57,7 @@ def record(
     copies: Sequence[MirrorCopyRecord],
     cursor: MirrorCursor | None,
     now_us: int,
+    lag_us: int | None,
 ) -> None:
     conn.executemany(Q["insert_mirror_copy"], [copy_row(copy) for copy in copies])
     row = conn.execute(Q["mirror_lane"], (mirror,)).fetchone()
@@ -66,6 +67,7 @@ def record(
             "mirror": mirror,
             "now": now_us,
             "counts": merged_counts(None if row is None else row[4], copies),
+            "lag_us": lag_us,
             **cursor_params(cursor),
         },
     )

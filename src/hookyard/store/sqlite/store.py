@@ -314,8 +314,11 @@ class SqliteStore(Store):
         *,
         cursor: MirrorCursor | None,
         now_us: int,
+        lag_us: int | None = None,
     ) -> None:
-        await self.run_in_writer(lambda conn: mirror.record(conn, name, copies, cursor, now_us))
+        await self.run_in_writer(
+            lambda conn: mirror.record(conn, name, copies, cursor, now_us, lag_us)
+        )
 
     async def mirror_pairs(
         self,

@@ -1,5 +1,5 @@
 -- The mirror log: one row per candidate event of each mirror (sent, or why not), and
--- each lane's durable cursor, heartbeat and counts by outcome.
+-- each lane's durable cursor, heartbeat, lag and counts by outcome.
 CREATE TABLE mirror_log (
     mirror           TEXT NOT NULL,
     event_id         TEXT NOT NULL,
@@ -24,5 +24,6 @@ CREATE TABLE mirror_lanes (
     cursor_us   BIGINT,
     cursor_id   TEXT,
     updated_us  BIGINT NOT NULL,
+    lag_us      BIGINT NOT NULL DEFAULT 0,
     counts      TEXT NOT NULL DEFAULT '{}'
 );

@@ -12,7 +12,7 @@ ORDER BY received_us, id
 LIMIT $5;
 
 -- name: mirror_lane
-SELECT mirror, cursor_us, cursor_id, updated_us, counts FROM mirror_lanes WHERE mirror = $1;
+SELECT mirror, cursor_us, cursor_id, updated_us, counts, lag_us FROM mirror_lanes WHERE mirror = $1;
 
 -- name: lock_mirror_lane
 INSERT INTO mirror_lanes (mirror, updated_us) VALUES ($1, $2)
@@ -28,7 +28,8 @@ UPDATE mirror_lanes SET
         WHEN $2::bigint IS NULL THEN cursor_id
         WHEN cursor_us IS NULL OR ($2, $3) > (cursor_us, cursor_id) THEN $3 ELSE cursor_id END,
     updated_us = $4,
-    counts = $5
+    counts = $5,
+    lag_us = coalesce($6, lag_us)
 WHERE mirror = $1;
 
 -- name: insert_mirror_copy

@@ -12,11 +12,11 @@ ORDER BY received_us, id
 LIMIT :limit;
 
 -- name: mirror_lane
-SELECT mirror, cursor_us, cursor_id, updated_us, counts FROM mirror_lanes WHERE mirror = ?;
+SELECT mirror, cursor_us, cursor_id, updated_us, counts, lag_us FROM mirror_lanes WHERE mirror = ?;
 
 -- name: save_mirror_lane
-INSERT INTO mirror_lanes (mirror, cursor_us, cursor_id, updated_us, counts)
-VALUES (:mirror, :cursor_us, :cursor_id, :now, :counts)
+INSERT INTO mirror_lanes (mirror, cursor_us, cursor_id, updated_us, counts, lag_us)
+VALUES (:mirror, :cursor_us, :cursor_id, :now, :counts, coalesce(:lag_us, 0))
 ON CONFLICT (mirror) DO UPDATE SET
     cursor_us = CASE
         WHEN :cursor_us IS NULL THEN cursor_us
@@ -27,7 +27,8 @@ ON CONFLICT (mirror) DO UPDATE SET
         WHEN cursor_us IS NULL OR (:cursor_us, :cursor_id) > (cursor_us, cursor_id) THEN :cursor_id
         ELSE cursor_id END,
     updated_us = :now,
-    counts = :counts;
+    counts = :counts,
+    lag_us = coalesce(:lag_us, lag_us);
 
 -- name: insert_mirror_copy
 INSERT INTO mirror_log (mirror, event_id, source, event_type, received_us, sent_us, reason,
