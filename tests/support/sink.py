@@ -39,6 +39,8 @@ class Received:
 
 
 class _QuietServer(http.server.ThreadingHTTPServer):
+    request_queue_size = 128  # bursts of concurrent senders (the mirror lane) must queue, not reset
+
     def handle_error(self, request: object, client_address: object) -> None:
         pass  # clients here hang up mid-reply on purpose (excerpt limits, timeouts)
 
