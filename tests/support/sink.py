@@ -7,7 +7,7 @@ import http.server
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 
@@ -51,6 +51,8 @@ class ScriptedServer:
     def __init__(self) -> None:
         self.script: queue.Queue[Reply] = queue.Queue()
         self.received: list[Received] = []
+        #: Answers by request, when set (the script is not used then).
+        self.answer: Callable[[Received], Reply] | None = None
         server = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -59,17 +61,16 @@ class ScriptedServer:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length)
-                server.received.append(
-                    Received(
-                        self.command,
-                        self.path,
-                        list(self.headers.items()),
-                        body,
-                        self.client_address[1],
-                    )
+                received = Received(
+                    self.command,
+                    self.path,
+                    list(self.headers.items()),
+                    body,
+                    self.client_address[1],
                 )
+                server.received.append(received)
                 try:
-                    reply = server.script.get_nowait()
+                    reply = server.answer(received) if server.answer else server.script.get_nowait()
                 except queue.Empty:
                     reply = Reply()
                 if reply.delay:
