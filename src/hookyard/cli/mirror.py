@@ -17,7 +17,7 @@ from rich.table import Table
 from hookyard.cli.common import check_outbound, config_option, db_option, load, run_with_store
 from hookyard.clock import now_us
 from hookyard.config import Settings, literal_secret_warning
-from hookyard.delivery.sender import HttpxTransport
+from hookyard.delivery.bulk import BulkSender
 from hookyard.exceptions import UsageError
 from hookyard.logs import configure_logging
 from hookyard.mirror.copy import CopyMaker
@@ -73,7 +73,7 @@ async def run_lanes(settings: Settings, mirrors: list[Mirror]) -> None:
     from hookyard.cli.common import store_session
 
     async with store_session(settings.server.database) as store:
-        transport = HttpxTransport(policy=settings.server.net_policy)
+        transport = BulkSender(policy=settings.server.net_policy)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -293,7 +293,7 @@ async def _backfill(
     from hookyard.cli.common import store_session
 
     async with store_session(settings.server.database) as store:
-        transport = HttpxTransport(policy=settings.server.net_policy)
+        transport = BulkSender(policy=settings.server.net_policy)
         progress = Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),
