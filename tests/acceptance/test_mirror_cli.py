@@ -176,6 +176,14 @@ def test_serve_mirrors_reports_and_gates(
         assert passing.returncode == 0, passing.stdout
         too_few = cli(*gate, "--max-rate", "1", "--min-events", "100", cwd=tmp_path)
         assert too_few.returncode == 1 and "fewer than --min-events 100" in too_few.stdout
+
+        def exported() -> str | None:
+            text = httpx.get(f"{server.url}/metrics").text
+            return text if 'outcome="5xx"} 3.0' in text else None
+
+        metrics = eventually(exported, timeout=20)  # the watch reads the lane every 5 s
+        assert 'hookyard_mirror_copies_total{mirror="staging",outcome="2xx"} 22.0' in metrics
+        assert 'hookyard_mirror_lane_up{mirror="staging"} 1.0' in metrics
     finally:
         server.stop()
 

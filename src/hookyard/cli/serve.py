@@ -75,6 +75,13 @@ def serve(
         from hookyard.mirror.process import MirrorChild
 
         app.services.append(MirrorChild(config_path, settings.server.database))
+    if settings.mirrors:
+        from hookyard.mirror.health import MirrorWatch
+
+        watch = MirrorWatch(
+            app.store, settings.mirrors, alerts=settings.alerts, policy=settings.server.net_policy
+        )
+        app.services.append(watch)
     run_server(app, settings.server.host, settings.server.port)
 
 

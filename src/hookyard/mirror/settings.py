@@ -45,10 +45,12 @@ MIRROR_KEYS = frozenset(
         "ignore",
         "max_lag",
         "dry_run",
+        "alert_after",
     }
 )
 DEFAULT_TIMEOUT_SECONDS = 5.0
 DEFAULT_MAX_LAG_SECONDS = 60.0
+DEFAULT_ALERT_AFTER_SECONDS = 300.0
 _NAME = re.compile(r"[A-Za-z0-9._-]+")
 
 SignatureMode = Literal["strip", "resign"]
@@ -77,6 +79,8 @@ class Mirror:
     ignore: tuple[str, ...] = ()
     max_lag_seconds: float = DEFAULT_MAX_LAG_SECONDS
     dry_run: bool = False
+    #: A lane silent or behind for longer than this raises an alert.
+    alert_after_seconds: float = DEFAULT_ALERT_AFTER_SECONDS
 
     def url_for(self, source: str) -> str:
         return self.url.replace("{source}", source)
@@ -139,6 +143,9 @@ def parse_mirror(
             table.get("max_lag", DEFAULT_MAX_LAG_SECONDS), f"{key}.max_lag"
         ),
         dry_run=read_bool(table.get("dry_run", False), f"{key}.dry_run"),
+        alert_after_seconds=read_positive_duration(
+            table.get("alert_after", DEFAULT_ALERT_AFTER_SECONDS), f"{key}.alert_after"
+        ),
     )
     _refuse_production_url(mirror, key, destinations)
     return mirror
