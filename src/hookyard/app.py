@@ -47,6 +47,7 @@ class HookyardApp:
             admin_token=settings.server.admin_token,
             replays=self.replays,
             sources=settings.sources,
+            mirrors=settings.mirrors,
             guard=GuardPolicy.for_server(
                 settings.server.host, settings.server.allowed_hosts, settings.server.allowed_origins
             ),

@@ -17,6 +17,7 @@ from hookyard.delivery.netpolicy import IPNetwork, NetPolicy, parse_networks
 from hookyard.durations import parse_duration
 from hookyard.exceptions import ConfigError, SchemeError
 from hookyard.http_limits import LIMIT_KEYS, HttpLimits
+from hookyard.mirror.settings import Mirror, parse_mirrors
 from hookyard.secrets import resolve_secret_value
 from hookyard.signatures.base import DEFAULT_TOLERANCE_SECONDS, Scheme
 from hookyard.signatures.registry import create_scheme
@@ -29,7 +30,7 @@ SOURCE_KEYS = frozenset(
     {"scheme", "secrets", "tolerance_seconds", "max_body_bytes", "dedup_window", "public_url"}
 )
 #: The top-level tables hookyard reads; any other is a mistake, not a feature to ignore.
-TABLES = ("server", "sources", "destinations", "alerts")
+TABLES = ("server", "sources", "destinations", "alerts", "mirrors")
 SERVER_KEYS = frozenset(
     {
         "host",
@@ -103,6 +104,7 @@ class Settings:
     raw: Mapping[str, Any] = field(default_factory=dict)
     path: str | None = None
     alerts: AlertConfig | None = None
+    mirrors: Mapping[str, Mirror] = field(default_factory=dict)
 
 
 class _Reader:
@@ -302,6 +304,9 @@ def settings_from_mapping(data: Mapping[str, Any], origin: str = "<config>") -> 
     try:
         destinations = parse_destinations(reader.table(data, "destinations"), sources=sources)
         alerts = parse_alerts(reader.table(data, "alerts"))
+        mirrors = parse_mirrors(
+            reader.table(data, "mirrors"), sources=sources, destinations=destinations
+        )
     except ConfigError as exc:
         raise ConfigError(f"{origin}: {exc}") from None
     return Settings(
@@ -311,6 +316,7 @@ def settings_from_mapping(data: Mapping[str, Any], origin: str = "<config>") -> 
         raw=data,
         path=origin,
         alerts=alerts,
+        mirrors=mirrors,
     )
 
 

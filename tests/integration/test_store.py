@@ -314,7 +314,7 @@ async def test_moving_repeat_counts_to_the_status_row_keeps_them(pg_url: str) ->
                 last,
             )
             await conn.execute("INSERT INTO event_status VALUES ($1, 'stored')", event_id)
-        assert await apply_migrations(conn) == [10]
+        assert (await apply_migrations(conn))[:1] == [10]  # and any added since
         rows = await conn.fetch(
             "SELECT event_id, status, duplicate_count, last_duplicate_us FROM event_status "
             "ORDER BY event_id"

@@ -7,7 +7,7 @@ import http.server
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 
@@ -39,6 +39,8 @@ class Received:
 
 
 class _QuietServer(http.server.ThreadingHTTPServer):
+    request_queue_size = 128  # bursts of concurrent senders (the mirror lane) must queue, not reset
+
     def handle_error(self, request: object, client_address: object) -> None:
         pass  # clients here hang up mid-reply on purpose (excerpt limits, timeouts)
 
@@ -49,6 +51,8 @@ class ScriptedServer:
     def __init__(self) -> None:
         self.script: queue.Queue[Reply] = queue.Queue()
         self.received: list[Received] = []
+        #: Answers by request, when set (the script is not used then).
+        self.answer: Callable[[Received], Reply] | None = None
         server = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -57,17 +61,16 @@ class ScriptedServer:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length)
-                server.received.append(
-                    Received(
-                        self.command,
-                        self.path,
-                        list(self.headers.items()),
-                        body,
-                        self.client_address[1],
-                    )
+                received = Received(
+                    self.command,
+                    self.path,
+                    list(self.headers.items()),
+                    body,
+                    self.client_address[1],
                 )
+                server.received.append(received)
                 try:
-                    reply = server.script.get_nowait()
+                    reply = server.answer(received) if server.answer else server.script.get_nowait()
                 except queue.Empty:
                     reply = Reply()
                 if reply.delay:

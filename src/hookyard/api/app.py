@@ -17,6 +17,7 @@ from starlette.routing import Route
 from hookyard.api.guard import GuardPolicy, RequestGuard
 from hookyard.api.inputs import path_id
 from hookyard.api.inspect import inspect_routes
+from hookyard.api.mirrors import mirror_routes
 from hookyard.api.replays import replay_routes
 from hookyard.api.serialize import dispatch_json, record_json, summary_json
 from hookyard.asgi import ASGIApp, Receive, Scope, Send
@@ -26,6 +27,7 @@ from hookyard.store.base import Store
 
 if TYPE_CHECKING:
     from hookyard.config import SourceConfig
+    from hookyard.mirror.settings import Mirror
 
 
 def error(status: int, code: str, detail: str) -> JSONResponse:
@@ -76,6 +78,7 @@ def create_admin_app(
     replays: ReplayManager | None = None,
     sources: Mapping[str, SourceConfig] | None = None,
     guard: GuardPolicy | None = None,
+    mirrors: Mapping[str, Mirror] | None = None,
 ) -> Starlette:
     """``replays`` runs ``POST /api/replays``; without one, replays may only use ``url``.
 
@@ -156,6 +159,7 @@ def create_admin_app(
     ]
     routes.extend(replay_routes(store, replays or ReplayManager(store, {})))
     routes.extend(inspect_routes(store, sources or {}))
+    routes.extend(mirror_routes(store, mirrors or {}))
     return Starlette(
         routes=routes,
         # The guard first: a rebinding or cross-site request is refused before any token check.

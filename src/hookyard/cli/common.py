@@ -45,10 +45,16 @@ def load(
 
 
 def check_outbound(settings: Settings) -> None:
-    """Before serving: every destination and the alerts URL pass the SSRF guard, or a
+    """Before serving: every destination, mirror and the alerts URL pass the SSRF guard, or a
     ``ConfigError`` names the first that does not (else it would never deliver)."""
     alerts = settings.alerts
     urls = outbound_urls(settings.destinations, None if alerts is None else alerts.url)
+    urls += [
+        (f"mirrors.{name}.url", mirror.url_for(source))
+        for name, mirror in settings.mirrors.items()
+        if not mirror.dry_run
+        for source in mirror.sources
+    ]
     asyncio.run(check_at_start(urls, settings.server.net_policy))
 
 

@@ -46,14 +46,19 @@ async def _migrate(url: str) -> list[int]:
 @click.option(
     "--no-worker", is_flag=True, help="Ingest and API only; run `hookyard worker` elsewhere."
 )
+@click.option(
+    "--no-mirror", is_flag=True, help="Leave the mirror lanes out; run `hookyard mirror` elsewhere."
+)
 def serve(
     config_path: str | None,
     database: str | None,
     host: str | None,
     port: int | None,
     no_worker: bool,
+    no_mirror: bool,
 ) -> None:
-    """Run ingest, the admin API and delivery workers in one process."""
+    """Run ingest, the admin API and delivery workers in one process (and the mirror
+    lanes, when configured, in a supervised child process)."""
     from hookyard.app import create_app
     from hookyard.server import serve as run_server
 
@@ -66,6 +71,17 @@ def serve(
     check_admin_exposure(settings.server)
     asyncio.run(_migrate(settings.server.database))  # fail here, in one line, not in the server
     app = create_app(settings, with_workers=not no_worker)
+    if settings.mirrors and not no_mirror and config_path is not None:
+        from hookyard.mirror.process import MirrorChild
+
+        app.services.append(MirrorChild(config_path, settings.server.database))
+    if settings.mirrors:
+        from hookyard.mirror.health import MirrorWatch
+
+        watch = MirrorWatch(
+            app.store, settings.mirrors, alerts=settings.alerts, policy=settings.server.net_policy
+        )
+        app.services.append(watch)
     run_server(app, settings.server.host, settings.server.port)
 
 

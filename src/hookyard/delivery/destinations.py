@@ -353,3 +353,13 @@ def _latin1(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+# Field readers other config tables share (mirrors), so a key reads the same everywhere.
+read_url = _url
+read_sources = _sources
+read_events = _events
+read_signing = _signing
+read_positive_duration = _positive_duration
+read_bool = _bool
+read_string_list = _string_list

@@ -21,6 +21,7 @@ from abc import abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
+from hookyard.mirror.records import MirrorCopyRecord, MirrorCursor, MirrorLaneState, MirrorPair
 from hookyard.models import (
     AttemptRecord,
     ClaimedDispatch,
@@ -194,5 +195,60 @@ class ReplayStore(EventReader, ReplayLog, ProcessedKeys, Protocol):
     already processed and records the batch."""
 
 
-class Store(Lifecycle, Ingest, EventReader, DispatchQueue, ReplayLog, Protocol):
+class MirrorLog(Protocol):
+    """What a mirror lane and its report need: candidates by cursor, the log, the lane."""
+
+    @abstractmethod
+    async def mirror_candidates(
+        self,
+        *,
+        sources: Sequence[str],
+        after: MirrorCursor | None,
+        until_us: int,
+        limit: int,
+    ) -> list[DeliveryEvent]:
+        """Accepted events of ``sources`` after ``after`` and received by ``until_us``, in
+        (receipt time, id) order."""
+
+    @abstractmethod
+    async def mirror_lane(self, mirror: str) -> MirrorLaneState | None: ...
+
+    @abstractmethod
+    async def record_mirror_copies(
+        self,
+        mirror: str,
+        copies: Sequence[MirrorCopyRecord],
+        *,
+        cursor: MirrorCursor | None,
+        now_us: int,
+        lag_us: int | None = None,
+    ) -> None:
+        """In one transaction: the copies (a re-sent event's row is replaced), the lane's
+        counts, heartbeat and lag, and its cursor (which never moves back; None leaves it,
+        as backfill does; so does a None ``lag_us``)."""
+
+    @abstractmethod
+    async def mirror_pairs(
+        self,
+        mirror: str,
+        *,
+        compare_with: str | None,
+        since_us: int,
+        source: str | None = None,
+        event_ids: Sequence[str] | None = None,
+        with_bodies: bool = False,
+    ) -> list[MirrorPair]:
+        """Logged copies received since ``since_us`` with production's current answer;
+        response headers and excerpts only ``with_bodies``."""
+
+    @abstractmethod
+    async def hold_mirror_lane(self, mirror: str) -> ReleaseLane | None:
+        """Become the one lane of ``mirror`` (None when another process is); the returned
+        function lets go."""
+
+
+ReleaseLane = Callable[[], Awaitable[None]]
+
+
+class Store(Lifecycle, Ingest, EventReader, DispatchQueue, ReplayLog, MirrorLog, Protocol):
     """Everything a backend provides: what ingest, workers, replay, the API and the CLI need."""

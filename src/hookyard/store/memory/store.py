@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from hookyard.exceptions import ConfigError, StoreError, StoreSaturated
+from hookyard.mirror.records import MirrorCopyRecord, MirrorCursor, MirrorLaneState, MirrorPair
 from hookyard.models import (
     AttemptRecord,
     ClaimedDispatch,
@@ -28,7 +29,8 @@ from hookyard.models import (
     Submission,
     WriteResult,
 )
-from hookyard.store.base import Store
+from hookyard.store.base import ReleaseLane, Store
+from hookyard.store.memory import mirror
 from hookyard.store.memory import tables as tables_
 from hookyard.store.memory.tables import Tables, json_copy, limited
 
@@ -402,3 +404,62 @@ class MemoryStore(Store):
                 listeners.remove(wake)
 
         return stop
+
+    # -- mirror log ----------------------------------------------------------------------
+
+    async def mirror_candidates(
+        self,
+        *,
+        sources: Sequence[str],
+        after: MirrorCursor | None,
+        until_us: int,
+        limit: int,
+    ) -> list[DeliveryEvent]:
+        return mirror.candidates(
+            self.tables, sources=sources, after=after, until_us=until_us, limit=limit
+        )
+
+    async def mirror_lane(self, name: str) -> MirrorLaneState | None:
+        return self.tables.mirror_lanes.get(name)
+
+    async def record_mirror_copies(
+        self,
+        name: str,
+        copies: Sequence[MirrorCopyRecord],
+        *,
+        cursor: MirrorCursor | None,
+        now_us: int,
+        lag_us: int | None = None,
+    ) -> None:
+        await self.run_in_writer(lambda t: mirror.record(t, name, copies, cursor, now_us, lag_us))
+
+    async def mirror_pairs(
+        self,
+        name: str,
+        *,
+        compare_with: str | None,
+        since_us: int,
+        source: str | None = None,
+        event_ids: Sequence[str] | None = None,
+        with_bodies: bool = False,
+    ) -> list[MirrorPair]:
+        return mirror.pairs(
+            self.tables,
+            name,
+            compare_with=compare_with,
+            since_us=since_us,
+            source=source,
+            event_ids=event_ids,
+            with_bodies=with_bodies,
+        )
+
+    async def hold_mirror_lane(self, name: str) -> ReleaseLane | None:
+        tables = self.tables
+        if name in tables.mirror_holds:
+            return None
+        tables.mirror_holds.add(name)
+
+        async def release() -> None:
+            tables.mirror_holds.discard(name)
+
+        return release

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from hookyard.exceptions import StoreError
 from hookyard.filtering import status_code_range
 from hookyard.ids import new_id
+from hookyard.mirror.records import MirrorCopyRecord, MirrorLaneState
 from hookyard.models import (
     AttemptRecord,
     ClaimedDispatch,
@@ -91,6 +92,11 @@ class Tables:
     #: (destination, key) → event id
     processed_keys: dict[tuple[str, str], str] = field(default_factory=dict)
     replay_batches: dict[str, ReplayBatch] = field(default_factory=dict)
+    #: (mirror, event id) → its logged copy
+    mirror_log: dict[tuple[str, str], MirrorCopyRecord] = field(default_factory=dict)
+    mirror_lanes: dict[str, MirrorLaneState] = field(default_factory=dict)
+    #: mirrors whose lane is held by a store open on these tables
+    mirror_holds: set[str] = field(default_factory=set)
     #: ``listen_for_dispatches`` callbacks of every store open on these tables
     listeners: list[Callable[[], None]] = field(default_factory=list)
     stores: int = 0  # stores open on these tables

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 import asyncpg
 
 from hookyard.exceptions import StoreError
+from hookyard.mirror.records import MirrorCopyRecord, MirrorCursor, MirrorLaneState, MirrorPair
 from hookyard.models import (
     AttemptRecord,
     ClaimedDispatch,
@@ -23,8 +24,8 @@ from hookyard.models import (
     Submission,
     WriteResult,
 )
-from hookyard.store.base import Store, Unlisten
-from hookyard.store.postgres import commands, queries
+from hookyard.store.base import ReleaseLane, Store, Unlisten
+from hookyard.store.postgres import commands, mirror, queries
 from hookyard.store.postgres.connection import apply_migrations, connect, keep_session
 from hookyard.store.postgres.queries import DISPATCH_CHANNEL, Q
 from hookyard.store.postgres.writer import AttemptRecorder, IngestWriter
@@ -237,3 +238,58 @@ class PostgresStore(Store):
     ) -> list[DispatchRecord]:
         async with self.pool.acquire() as conn:
             return await queries.replay_batch_dispatches(conn, batch_id, status, limit)
+
+    # -- mirror log ----------------------------------------------------------------------
+
+    async def mirror_candidates(
+        self,
+        *,
+        sources: Sequence[str],
+        after: MirrorCursor | None,
+        until_us: int,
+        limit: int,
+    ) -> list[DeliveryEvent]:
+        async with self.pool.acquire() as conn:
+            return await mirror.candidates(
+                conn, sources=sources, after=after, until_us=until_us, limit=limit
+            )
+
+    async def mirror_lane(self, name: str) -> MirrorLaneState | None:
+        async with self.pool.acquire() as conn:
+            return await mirror.lane(conn, name)
+
+    async def record_mirror_copies(
+        self,
+        name: str,
+        copies: Sequence[MirrorCopyRecord],
+        *,
+        cursor: MirrorCursor | None,
+        now_us: int,
+        lag_us: int | None = None,
+    ) -> None:
+        async with self.pool.acquire() as conn:
+            await mirror.record(conn, name, copies, cursor, now_us, lag_us)
+
+    async def mirror_pairs(
+        self,
+        name: str,
+        *,
+        compare_with: str | None,
+        since_us: int,
+        source: str | None = None,
+        event_ids: Sequence[str] | None = None,
+        with_bodies: bool = False,
+    ) -> list[MirrorPair]:
+        async with self.pool.acquire() as conn:
+            return await mirror.pairs(
+                conn,
+                name,
+                compare_with=compare_with,
+                since_us=since_us,
+                source=source,
+                event_ids=event_ids,
+                with_bodies=with_bodies,
+            )
+
+    async def hold_mirror_lane(self, name: str) -> ReleaseLane | None:
+        return await mirror.hold_lane(self.url, name)

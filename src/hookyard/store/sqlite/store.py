@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from hookyard.exceptions import StoreError, StoreSaturated
+from hookyard.mirror.records import MirrorCopyRecord, MirrorCursor, MirrorLaneState, MirrorPair
 from hookyard.models import (
     AttemptRecord,
     ClaimedDispatch,
@@ -26,8 +27,8 @@ from hookyard.models import (
     Submission,
     WriteResult,
 )
-from hookyard.store.base import Store, Unlisten
-from hookyard.store.sqlite import commands, queries
+from hookyard.store.base import ReleaseLane, Store, Unlisten
+from hookyard.store.sqlite import commands, mirror, queries
 from hookyard.store.sqlite.connection import apply_migrations, connect
 from hookyard.store.sqlite.writer import Job, Writer, watch_commits
 
@@ -286,3 +287,60 @@ class SqliteStore(Store):
         return await self.read(
             lambda conn: queries.replay_batch_dispatches(conn, batch_id, status, limit)
         )
+
+    # -- mirror log ----------------------------------------------------------------------
+
+    async def mirror_candidates(
+        self,
+        *,
+        sources: Sequence[str],
+        after: MirrorCursor | None,
+        until_us: int,
+        limit: int,
+    ) -> list[DeliveryEvent]:
+        return await self.read(
+            lambda conn: mirror.candidates(
+                conn, sources=sources, after=after, until_us=until_us, limit=limit
+            )
+        )
+
+    async def mirror_lane(self, name: str) -> MirrorLaneState | None:
+        return await self.read(lambda conn: mirror.lane(conn, name))
+
+    async def record_mirror_copies(
+        self,
+        name: str,
+        copies: Sequence[MirrorCopyRecord],
+        *,
+        cursor: MirrorCursor | None,
+        now_us: int,
+        lag_us: int | None = None,
+    ) -> None:
+        await self.run_in_writer(
+            lambda conn: mirror.record(conn, name, copies, cursor, now_us, lag_us)
+        )
+
+    async def mirror_pairs(
+        self,
+        name: str,
+        *,
+        compare_with: str | None,
+        since_us: int,
+        source: str | None = None,
+        event_ids: Sequence[str] | None = None,
+        with_bodies: bool = False,
+    ) -> list[MirrorPair]:
+        return await self.read(
+            lambda conn: mirror.pairs(
+                conn,
+                name,
+                compare_with=compare_with,
+                since_us=since_us,
+                source=source,
+                event_ids=event_ids,
+                with_bodies=with_bodies,
+            )
+        )
+
+    async def hold_mirror_lane(self, name: str) -> ReleaseLane | None:
+        return await mirror.hold_lane(self.path, name)

@@ -1,0 +1,184 @@
+"""Mirror benchmark: ingest req/s with a mirror (sample_rate = 1, to a local sink) against
+the same ingest without one, in one run, on each backend; then how fast the lane copies.
+
+Usage: ./run bench mirror [--duration 10] [--rounds 2] [--connections 32] [--no-postgres]
+
+The variants alternate (none, mirror, none, mirror, ...) so drift on this machine hits
+both; the ratio compares the best round of each. The lane runs in serve's child process,
+as in production, and reads the event log while wrk posts. After wrk stops, the run
+waits for the lane to drain and reports copies/s from the sink's receipt times (first to
+last copy) and how many of the stored events were copied (all, unless the lane lagged
+past max_lag and skipped some, which it counts).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import common
+import httpx
+from common import free_port, pg_database, wait_ready
+
+HERE = Path(__file__).resolve().parent
+POST = HERE.parent / "ingest" / "post.lua"
+SINK = HERE.parent / "deliver" / "sink.py"
+BASE = """
+[server]
+queue_size = 20000
+allow_networks = ["127.0.0.0/8"]
+access_log = false
+[sources.bench]
+scheme = "none"
+id_header = "X-Event-Id"
+"""
+MIRROR = """
+[mirrors.staging]
+sources = ["bench"]
+url = "http://127.0.0.1:{port}/staging"
+sample_rate = 1
+"""
+
+
+def serve(workdir: Path, db: str, config: str) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    path = workdir / f"bench-{port}.toml"
+    path.write_text(config)
+    command = [sys.executable, "-m", "hookyard", "serve", "--config", str(path), "--db", db]
+    proc = subprocess.Popen(
+        [*command, "--port", str(port)],
+        cwd=workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_ready(f"http://127.0.0.1:{port}/healthz", proc)
+    return proc, port
+
+
+def ingest(port: int, duration: int, connections: int) -> dict[str, float]:
+    data = common.run_wrk(POST, f"http://127.0.0.1:{port}/in/bench", duration, connections)
+    return {
+        "rps": data["requests"] / (data["duration_us"] / 1e6),
+        "p99_ms": data["p99_us"] / 1000,
+        "ok": data["requests"] - data["non2xx"],
+    }
+
+
+def sink_stats(sink_port: int) -> tuple[int, list[int]]:
+    stats = httpx.get(f"http://127.0.0.1:{sink_port}/_stats").json()
+    dump = httpx.get(f"http://127.0.0.1:{sink_port}/_dump", timeout=30).text
+    times = [int(line.split()[0]) for line in dump.splitlines() if line]
+    return int(stats["unique"]), times
+
+
+def drain(sink_port: int, expected: int, seconds: float = 120) -> tuple[int, list[int]]:
+    """Wait until the sink holds ``expected`` copies or stops growing for five seconds."""
+    last, still_since = -1, time.monotonic()
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        unique, _ = sink_stats(sink_port)
+        if unique >= expected:
+            break
+        if unique != last:
+            last, still_since = unique, time.monotonic()
+        elif time.monotonic() - still_since > 5:
+            break
+        time.sleep(0.5)
+    return sink_stats(sink_port)
+
+
+def round_trip(
+    workdir: Path, db: str, sink_port: int, mirrored: bool, args: argparse.Namespace
+) -> dict[str, float]:
+    os.sync()
+    config = BASE + (MIRROR.format(port=sink_port) if mirrored else "")
+    httpx.post(f"http://127.0.0.1:{sink_port}/_reset")
+    proc, port = serve(workdir, db, config)
+    try:
+        if mirrored:
+            time.sleep(1.5)  # the lane child is up and holds its lane
+        result = ingest(port, args.duration, args.connections)
+        if mirrored:
+            copies, times = drain(sink_port, int(result["ok"]))
+            span = (max(times) - min(times)) / 1e9 if len(times) > 1 else float("nan")
+            result["copies"] = copies
+            result["copies_per_s"] = len(times) / span if span else float("nan")
+    finally:
+        proc.terminate()
+        proc.wait()
+    return result
+
+
+def bench_backend(
+    label: str, db_for: Callable[[Path, int, bool], str], sink_port: int, args: argparse.Namespace
+) -> None:
+    best: dict[bool, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for round_number in range(args.rounds):
+            for mirrored in (False, True):
+                db = db_for(Path(tmp), round_number, mirrored)
+                result = round_trip(Path(tmp), db, sink_port, mirrored, args)
+                tag = "mirror" if mirrored else "none"
+                extra = ""
+                if mirrored:
+                    extra = (
+                        f"  copies {int(result['copies'])}/{int(result['ok'])}"
+                        f"  lane {result['copies_per_s']:,.0f} copies/s"
+                    )
+                print(
+                    f"  {label:<10} {tag:<7} round {round_number + 1}: "
+                    f"{result['rps']:>8,.0f} req/s  p99 {result['p99_ms']:6.1f} ms{extra}",
+                    flush=True,
+                )
+                if mirrored not in best or result["rps"] > best[mirrored]["rps"]:
+                    best[mirrored] = result
+    ratio = best[True]["rps"] / best[False]["rps"]
+    print(
+        f"{label}: ingest with mirror / without = {ratio:.2f} (target >= 0.95); "
+        f"lane {best[True]['copies_per_s']:,.0f} copies/s",
+        flush=True,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--no-postgres", action="store_true")
+    args = parser.parse_args()
+    print(f"load average at start: {os.getloadavg()[0]:.2f}")
+    sink_port = free_port()
+    sink = subprocess.Popen(
+        [sys.executable, str(SINK), str(sink_port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_ready(f"http://127.0.0.1:{sink_port}/_stats", sink)
+
+        def sqlite_db(tmp: Path, round_number: int, mirrored: bool) -> str:
+            return f"sqlite:///{tmp}/r{round_number}-{int(mirrored)}.db"
+
+        bench_backend("sqlite", sqlite_db, sink_port, args)
+        if not args.no_postgres and common.pg_reachable():
+
+            def pg_db(tmp: Path, round_number: int, mirrored: bool) -> str:
+                return asyncio.run(pg_database("hookyard_bench_mirror"))
+
+            bench_backend("postgres", pg_db, sink_port, args)
+            asyncio.run(pg_database("hookyard_bench_mirror", drop=True))
+    finally:
+        sink.terminate()
+        sink.wait()
+
+
+if __name__ == "__main__":
+    main()

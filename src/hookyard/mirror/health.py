@@ -1,0 +1,195 @@
+"""Is each mirror lane draining? A pure judgement over its stored state, the Prometheus
+figures built from it, and the watch in ``serve`` that alerts when a lane stalls.
+
+The lane runs in another process, so the server does not ask it: it reads what the lane
+records with its cursor (heartbeat, lag, counts by outcome) every few seconds. Staging
+answering 5xx is the report's business and never alerts; a lane that stopped (no
+heartbeat for ``alert_after``) or fell behind (lag over ``alert_after``) does, once, and
+says so again when it recovers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import REGISTRY, Collector
+
+from hookyard.clock import now_us
+from hookyard.delivery.alerts import AlertConfig, send_alert
+from hookyard.delivery.netpolicy import NetPolicy
+from hookyard.delivery.sender import make_client
+from hookyard.logs import log_event
+from hookyard.mirror.records import NOT_SENT_REASONS, MirrorLaneState
+from hookyard.mirror.settings import Mirror
+from hookyard.store.base import MirrorLog
+from hookyard.timeparse import iso_from_us
+
+log = logging.getLogger("hookyard.mirror")
+
+WATCH_SECONDS = 5.0
+#: A lane records a heartbeat at least this often (``lane.HEARTBEAT_SECONDS`` and a
+#: batch's time); older than three of them, it is not running.
+UP_WITHIN_SECONDS = 15.0
+
+
+@dataclass(frozen=True, slots=True)
+class LaneHealth:
+    mirror: str
+    up: bool
+    lag_seconds: float
+    counts: dict[str, int] = field(default_factory=dict)
+    #: Why the lane counts as stalled (``not running``, ``lagging``), or None.
+    stalled: str | None = None
+
+
+def judge(
+    mirror: Mirror, state: MirrorLaneState | None, *, now_us: int, watching_since_us: int
+) -> LaneHealth:
+    """The lane's health from its stored state; a lane that never ran is judged from when
+    the watch began, so a server that just started gives its child time to come up."""
+    beat_us = watching_since_us if state is None else max(state.updated_us, 0)
+    silent = (now_us - beat_us) / 1_000_000
+    up = state is not None and silent <= UP_WITHIN_SECONDS
+    lag = 0.0 if state is None else state.lag_us / 1_000_000
+    stalled = None
+    if silent > mirror.alert_after_seconds:
+        stalled = "not running"
+    elif lag > mirror.alert_after_seconds:
+        stalled = "lagging"
+    counts = {} if state is None else dict(state.counts)
+    return LaneHealth(mirror.name, up, lag, counts, stalled)
+
+
+class MirrorCollector(Collector):
+    """``hookyard_mirror_*`` from the last health the watch read (one per process)."""
+
+    def __init__(self) -> None:
+        self.health: dict[str, LaneHealth] = {}
+
+    def collect(self) -> Iterator[Metric]:
+        copies = CounterMetricFamily(
+            "hookyard_mirror_copies",
+            "Mirror copies sent, by mirror and outcome (2xx..5xx, error)",
+            labels=["mirror", "outcome"],
+        )
+        dropped = CounterMetricFamily(
+            "hookyard_mirror_dropped",
+            "Mirror candidates not sent, by mirror and reason",
+            labels=["mirror", "reason"],
+        )
+        lag = GaugeMetricFamily(
+            "hookyard_mirror_lag_seconds",
+            "How far behind the event log the lane is",
+            labels=["mirror"],
+        )
+        up = GaugeMetricFamily(
+            "hookyard_mirror_lane_up",
+            "1 while the mirror's lane records heartbeats",
+            labels=["mirror"],
+        )
+        for health in self.health.values():
+            for outcome, count in sorted(health.counts.items()):
+                family = dropped if outcome in NOT_SENT_REASONS else copies
+                family.add_metric([health.mirror, outcome], count)
+            lag.add_metric([health.mirror], health.lag_seconds)
+            up.add_metric([health.mirror], 1.0 if health.up else 0.0)
+        yield from (copies, dropped, lag, up)
+
+
+COLLECTOR = MirrorCollector()
+REGISTRY.register(COLLECTOR)
+
+
+def stalled_notice(health: LaneHealth, at_us: int) -> dict[str, Any]:
+    return {
+        "type": "hookyard.mirror.stalled",
+        "mirror": health.mirror,
+        "reason": health.stalled,
+        "lag_seconds": round(health.lag_seconds, 3),
+        "at": iso_from_us(at_us),
+    }
+
+
+def recovered_notice(health: LaneHealth, at_us: int) -> dict[str, Any]:
+    return {"type": "hookyard.mirror.recovered", "mirror": health.mirror, "at": iso_from_us(at_us)}
+
+
+class MirrorWatch:
+    """A ``serve`` service: reads each lane's state, feeds the metrics, alerts on stalls."""
+
+    def __init__(
+        self,
+        store: MirrorLog,
+        mirrors: Mapping[str, Mirror],
+        *,
+        alerts: AlertConfig | None,
+        policy: NetPolicy,
+        interval: float = WATCH_SECONDS,
+    ) -> None:
+        self.store = store
+        self.mirrors = mirrors
+        self.alerts = alerts
+        self.policy = policy
+        self.interval = interval
+        self.stalled: dict[str, str] = {}
+        self._since_us = now_us()
+        self._client: httpx.AsyncClient | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._since_us = now_us()
+        if self.alerts is not None:
+            self._client = make_client(policy=self.policy)
+        self._task = asyncio.create_task(self._loop(), name="hookyard-mirror-watch")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._client is not None:
+            await self._client.aclose()
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.check()
+            except Exception as exc:  # a store outage must not end the watch
+                log_event(log, logging.WARNING, "mirror watch could not read", error=str(exc))
+            await asyncio.sleep(self.interval)
+
+    async def check(self) -> None:
+        for mirror in self.mirrors.values():
+            state = await self.store.mirror_lane(mirror.name)
+            at = now_us()
+            health = judge(mirror, state, now_us=at, watching_since_us=self._since_us)
+            COLLECTOR.health[mirror.name] = health
+            await self._transition(health, at)
+
+    async def _transition(self, health: LaneHealth, at_us: int) -> None:
+        was = self.stalled.get(health.mirror)
+        if health.stalled is not None and was is None:
+            self.stalled[health.mirror] = health.stalled
+            log_event(
+                log,
+                logging.ERROR,
+                "mirror lane stalled",
+                mirror=health.mirror,
+                reason=health.stalled,
+            )
+            await self._alert(stalled_notice(health, at_us))
+        elif health.stalled is None and was is not None:
+            del self.stalled[health.mirror]
+            log_event(log, logging.INFO, "mirror lane recovered", mirror=health.mirror)
+            await self._alert(recovered_notice(health, at_us))
+
+    async def _alert(self, notice: dict[str, Any]) -> None:
+        if self.alerts is not None and self._client is not None:
+            await send_alert(self._client, self.alerts, notice)
