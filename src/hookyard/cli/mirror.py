@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -92,9 +93,20 @@ async def run_lanes(settings: Settings, mirrors: list[Mirror]) -> None:
 @config_option
 @db_option
 @click.option("--only", "only", default=None, help="Run this mirror's lane only.")
+@click.option(
+    "--nice",
+    "niceness",
+    type=click.IntRange(0, 19),
+    default=0,
+    help="Lower this process's CPU priority by N (serve's lane child uses 10).",
+)
 @click.pass_context
 def mirror(
-    ctx: click.Context, config_path: str | None, database: str | None, only: str | None
+    ctx: click.Context,
+    config_path: str | None,
+    database: str | None,
+    only: str | None,
+    niceness: int,
 ) -> None:
     """Mirror production traffic to staging (runs the lanes when no command is given)."""
     if ctx.invoked_subcommand is not None:
@@ -111,6 +123,8 @@ def mirror(
         click.echo(warning, err=True)
     configure_logging()
     check_outbound(settings)
+    if niceness:
+        os.nice(niceness)
     uvloop.run(run_lanes(settings, mirrors))
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import sys
 import time
 
@@ -28,10 +27,6 @@ STOP_GRACE_SECONDS = 10.0
 #: How much the child yields the CPU to ingest and delivery (``nice`` increment): under
 #: saturation the lane falls behind and skips what is older than ``max_lag`` instead.
 NICENESS = 10
-
-
-def _lower_priority() -> None:
-    os.nice(NICENESS)
 
 
 class MirrorChild:
@@ -59,7 +54,7 @@ class MirrorChild:
         while not self._stopping:
             started = time.monotonic()
             self.process = await asyncio.create_subprocess_exec(
-                *self.command, stdin=asyncio.subprocess.DEVNULL, preexec_fn=_lower_priority
+                *self.command, stdin=asyncio.subprocess.DEVNULL
             )
             code = await self.process.wait()
             if self._stopping:
