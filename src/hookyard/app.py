@@ -103,4 +103,12 @@ def create_app(
             policy=settings.server.net_policy,
         )
         app.services.append(service)
+    # Retention: the background purge, when something is ever to be purged.
+    policy = settings.retention_policy
+    if policy.active:
+        from hookyard.retention.service import RetentionService
+
+        app.services.append(
+            RetentionService(store, policy, interval=settings.server.purge_interval)
+        )
     return app

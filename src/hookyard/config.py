@@ -9,7 +9,7 @@ import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from hookyard.delivery.alerts import AlertConfig, parse_alerts
 from hookyard.delivery.destinations import Destination, parse_destinations
@@ -17,6 +17,7 @@ from hookyard.delivery.netpolicy import IPNetwork, NetPolicy, parse_networks
 from hookyard.durations import parse_duration
 from hookyard.exceptions import ConfigError, SchemeError
 from hookyard.http_limits import LIMIT_KEYS, HttpLimits
+from hookyard.retention.policy import RetentionPolicy, SourceRetention, parse_retention
 from hookyard.secrets import resolve_secret_value
 from hookyard.signatures.base import DEFAULT_TOLERANCE_SECONDS, Scheme
 from hookyard.signatures.registry import create_scheme
@@ -54,6 +55,11 @@ SECRET_KEYS = frozenset({"secrets", "secret", "admin_token"})
 # What one client may make the server hold (header size, time, connections): see _limits.
 SERVER_KEYS |= LIMIT_KEYS
 
+# Retention (hookyard.retention): how long events stay, and how often the purge runs.
+SERVER_KEYS |= {"retention", "dlq_retention", "purge_interval"}
+SOURCE_KEYS |= {"retention"}
+DEFAULT_PURGE_INTERVAL = 3600.0
+
 
 @dataclass(frozen=True)
 class SourceConfig:
@@ -66,6 +72,8 @@ class SourceConfig:
     dedup_window_seconds: float = DEFAULT_DEDUP_WINDOW
     #: The URL the provider posts to, for schemes that sign it (Square, Twilio).
     public_url: str | None = None
+    #: Seconds this source's events are kept, "keep", or None for ``[server] retention``.
+    retention: SourceRetention = None
 
     def __repr__(self) -> str:  # never show secrets
         return f"SourceConfig(name={self.name!r}, scheme={self.scheme_name!r})"
@@ -86,6 +94,10 @@ class ServerConfig:
     allowed_origins: tuple[str, ...] = ()
     #: Networks the SSRF guard lets deliveries, replays and alerts connect to.
     allow_networks: tuple[IPNetwork, ...] = ()
+    # Retention: seconds events and dead letters are kept (None: kept), purge period.
+    retention: float | None = None
+    dlq_retention: float | None = None
+    purge_interval: float = DEFAULT_PURGE_INTERVAL
 
     @property
     def net_policy(self) -> NetPolicy:
@@ -103,6 +115,15 @@ class Settings:
     raw: Mapping[str, Any] = field(default_factory=dict)
     path: str | None = None
     alerts: AlertConfig | None = None
+
+    @property
+    def retention_policy(self) -> RetentionPolicy:
+        return RetentionPolicy.from_settings(
+            self.server.retention,
+            self.server.dlq_retention,
+            {name: source.retention for name, source in self.sources.items()},
+            {name: source.dedup_window_seconds for name, source in self.sources.items()},
+        )
 
 
 class _Reader:
@@ -184,7 +205,28 @@ def _server(reader: _Reader, data: Mapping[str, Any]) -> ServerConfig:
         allowed_hosts=_allowed_hosts(reader, table),
         allowed_origins=_allowed_origins(reader, table),
         allow_networks=allow_networks,
+        **_retention(reader, table),
     )
+
+
+def _retention(reader: _Reader, table: Mapping[str, Any]) -> dict[str, Any]:
+    """``retention``, ``dlq_retention`` (a duration; absent keeps) and ``purge_interval``."""
+    values: dict[str, Any] = {}
+    for key in ("retention", "dlq_retention"):
+        if key in table:
+            seconds = _retention_value(reader, table[key], f"server.{key}")
+            values[key] = None if seconds == "keep" else seconds
+    values["purge_interval"] = _timeout(
+        reader, table, "server.purge_interval", DEFAULT_PURGE_INTERVAL
+    )
+    return values
+
+
+def _retention_value(reader: _Reader, value: object, key: str) -> float | Literal["keep"]:
+    try:
+        return parse_retention(value)
+    except ValueError as exc:
+        raise reader.fail(key, str(exc)) from None
 
 
 def _admin_token(reader: _Reader, value: object) -> str:
@@ -288,6 +330,9 @@ def _source(
         ),
         dedup_window_seconds=window,
         public_url=reader.string(table, f"{key}.public_url", None),
+        retention=None
+        if "retention" not in table
+        else _retention_value(reader, table["retention"], f"{key}.retention"),
     )
 
 

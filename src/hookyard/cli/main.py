@@ -13,6 +13,7 @@ from hookyard.cli.corpus import replay_corpus
 from hookyard.cli.dlq import dlq
 from hookyard.cli.events import events
 from hookyard.cli.export import export
+from hookyard.cli.purge import purge
 from hookyard.cli.replay import replay
 from hookyard.cli.serve import migrate, serve
 from hookyard.cli.signatures import sign, verify
@@ -33,6 +34,7 @@ for command in (
     events,
     export,
     migrate,
+    purge,
     replay,
     replay_corpus,
     serve,

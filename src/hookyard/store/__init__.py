@@ -9,6 +9,7 @@ from hookyard.store.base import (
     ProcessedKeys,
     ReplayLog,
     ReplayStore,
+    Retention,
     Store,
 )
 from hookyard.store.registry import open_store
@@ -21,6 +22,7 @@ __all__ = [
     "ProcessedKeys",
     "ReplayLog",
     "ReplayStore",
+    "Retention",
     "Store",
     "open_store",
 ]

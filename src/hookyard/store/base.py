@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 from hookyard.models import (
@@ -29,6 +30,8 @@ from hookyard.models import (
     EventFilter,
     EventRecord,
     EventSummary,
+    PurgeSelector,
+    PurgeStep,
     ReplayBatch,
     ReplayResult,
     Submission,
@@ -189,10 +192,44 @@ class ReplayLog(Protocol):
         """The batch's dispatches with ``status`` (e.g. its failures), each with its attempt."""
 
 
+# -- retention (hookyard.retention drives these) ---------------------------------------------
+
+
+class Retention(Protocol):
+    """Deleting what is past its retention, in small batches beside ingest and workers."""
+
+    @abstractmethod
+    def purge_lock(self) -> AbstractAsyncContextManager[bool]:
+        """Held for a whole purge run; yields False when another process is purging
+        (PostgreSQL: an advisory lock), and the run is then skipped."""
+
+    @abstractmethod
+    async def count_purge_candidates(self, selector: PurgeSelector) -> int:
+        """Events received before the selector's cutoff from its sources (what a run
+        will look at; progress is shown against it)."""
+
+    @abstractmethod
+    async def purge_events(
+        self, selector: PurgeSelector, *, now_us: int, after: str, limit: int, dry_run: bool
+    ) -> PurgeStep:
+        """Delete (or count, in a dry run) the selected events among the next ``limit``
+        with an id above ``after``, with their dispatches, attempts, handler keys and
+        the dedup keys whose window has passed, in one transaction."""
+
+    @abstractmethod
+    async def purge_dedup_keys(self, *, now_us: int, limit: int, dry_run: bool) -> int:
+        """Dedup keys whose window has passed and whose event is gone (a retention
+        shorter than the window leaves them behind)."""
+
+    @abstractmethod
+    async def purge_replay_batches(self, *, before_us: int, limit: int, dry_run: bool) -> int:
+        """Finished replay batches created before ``before_us`` with no dispatch left."""
+
+
 class ReplayStore(EventReader, ReplayLog, ProcessedKeys, Protocol):
     """What a replay run needs: it selects events, reads their bytes, skips what a handler
     already processed and records the batch."""
 
 
-class Store(Lifecycle, Ingest, EventReader, DispatchQueue, ReplayLog, Protocol):
+class Store(Lifecycle, Ingest, EventReader, DispatchQueue, ReplayLog, Retention, Protocol):
     """Everything a backend provides: what ingest, workers, replay, the API and the CLI need."""

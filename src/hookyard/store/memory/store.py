@@ -7,9 +7,10 @@ is the store interface, the group-commit queue and the registry of named stores.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import functools
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
@@ -22,6 +23,8 @@ from hookyard.models import (
     EventFilter,
     EventRecord,
     EventSummary,
+    PurgeSelector,
+    PurgeStep,
     ReplayBatch,
     ReplayBatchStatus,
     ReplayResult,
@@ -402,3 +405,36 @@ class MemoryStore(Store):
                 listeners.remove(wake)
 
         return stop
+
+    # -- retention -----------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def purge_lock(self) -> AsyncIterator[bool]:
+        yield True  # one process: writes are serialised by the commit queue
+
+    async def count_purge_candidates(self, selector: PurgeSelector) -> int:
+        found = tables_.purge_candidates(
+            self.tables, selector, after="", limit=len(self.tables.events)
+        )
+        return len(found)
+
+    async def purge_events(
+        self, selector: PurgeSelector, *, now_us: int, after: str, limit: int, dry_run: bool
+    ) -> PurgeStep:
+        return await self.run_in_writer(
+            lambda t: tables_.purge_events(
+                t, selector, now_us=now_us, after=after, limit=limit, dry_run=dry_run
+            )
+        )
+
+    async def purge_dedup_keys(self, *, now_us: int, limit: int, dry_run: bool) -> int:
+        return await self.run_in_writer(
+            lambda t: tables_.purge_dedup_keys(t, now_us=now_us, limit=limit, dry_run=dry_run)
+        )
+
+    async def purge_replay_batches(self, *, before_us: int, limit: int, dry_run: bool) -> int:
+        return await self.run_in_writer(
+            lambda t: tables_.purge_replay_batches(
+                t, before_us=before_us, limit=limit, dry_run=dry_run
+            )
+        )

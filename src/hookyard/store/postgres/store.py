@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 
 import asyncpg
 
@@ -18,13 +19,15 @@ from hookyard.models import (
     EventFilter,
     EventRecord,
     EventSummary,
+    PurgeSelector,
+    PurgeStep,
     ReplayBatch,
     ReplayResult,
     Submission,
     WriteResult,
 )
 from hookyard.store.base import Store, Unlisten
-from hookyard.store.postgres import commands, queries
+from hookyard.store.postgres import commands, queries, retention
 from hookyard.store.postgres.connection import apply_migrations, connect, keep_session
 from hookyard.store.postgres.queries import DISPATCH_CHANNEL, Q
 from hookyard.store.postgres.writer import AttemptRecorder, IngestWriter
@@ -237,3 +240,41 @@ class PostgresStore(Store):
     ) -> list[DispatchRecord]:
         async with self.pool.acquire() as conn:
             return await queries.replay_batch_dispatches(conn, batch_id, status, limit)
+
+    # -- retention -----------------------------------------------------------------------
+
+    def purge_lock(self) -> AbstractAsyncContextManager[bool]:
+        return retention.purge_lock(self._connect)
+
+    async def count_purge_candidates(self, selector: PurgeSelector) -> int:
+        async with self.pool.acquire() as conn:
+            return await retention.count_candidates(conn, selector)
+
+    async def purge_events(
+        self, selector: PurgeSelector, *, now_us: int, after: str, limit: int, dry_run: bool
+    ) -> PurgeStep:
+        try:
+            async with self.pool.acquire() as conn:
+                ids = await retention.candidates(conn, selector, after=after, limit=limit)
+                counts = await retention.purge(conn, selector, ids, now_us=now_us, dry_run=dry_run)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise StoreError(f"purge failed: {exc}") from exc
+        return PurgeStep(counts=counts, last_id=ids[-1] if ids else None, examined=len(ids))
+
+    async def purge_dedup_keys(self, *, now_us: int, limit: int, dry_run: bool) -> int:
+        if dry_run:
+            count: int = await self.pool.fetchval(Q["count_stale_dedup_keys"], now_us, limit)
+            return count
+        return retention.affected(
+            await self.pool.execute(Q["purge_stale_dedup_keys"], now_us, limit)
+        )
+
+    async def purge_replay_batches(self, *, before_us: int, limit: int, dry_run: bool) -> int:
+        if dry_run:
+            count: int = await self.pool.fetchval(
+                Q["count_finished_replay_batches"], before_us, limit
+            )
+            return count
+        return retention.affected(
+            await self.pool.execute(Q["purge_replay_batches"], before_us, limit)
+        )

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import sqlite3
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,13 +21,15 @@ from hookyard.models import (
     EventFilter,
     EventRecord,
     EventSummary,
+    PurgeSelector,
+    PurgeStep,
     ReplayBatch,
     ReplayResult,
     Submission,
     WriteResult,
 )
 from hookyard.store.base import Store, Unlisten
-from hookyard.store.sqlite import commands, queries
+from hookyard.store.sqlite import commands, queries, retention
 from hookyard.store.sqlite.connection import apply_migrations, connect
 from hookyard.store.sqlite.writer import Job, Writer, watch_commits
 
@@ -285,4 +287,51 @@ class SqliteStore(Store):
     ) -> list[DispatchRecord]:
         return await self.read(
             lambda conn: queries.replay_batch_dispatches(conn, batch_id, status, limit)
+        )
+
+    # -- retention -----------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def purge_lock(self) -> AsyncIterator[bool]:
+        # Two purges at once are safe (every batch is checked again in the writer, and
+        # writes take the database lock in turn), so there is nothing to exclude.
+        yield True
+
+    async def count_purge_candidates(self, selector: PurgeSelector) -> int:
+        return await self.read(lambda conn: retention.count_candidates(conn, selector))
+
+    async def purge_events(
+        self, selector: PurgeSelector, *, now_us: int, after: str, limit: int, dry_run: bool
+    ) -> PurgeStep:
+        ids = await self.read(
+            lambda conn: retention.candidates(conn, selector, after=after, limit=limit)
+        )
+        if dry_run:
+            counts = await self.read(
+                lambda conn: retention.purge(conn, selector, ids, now_us=now_us, dry_run=True)
+            )
+        else:
+            counts = await self.run_in_writer(
+                lambda conn: retention.purge(conn, selector, ids, now_us=now_us, dry_run=False)
+            )
+        return PurgeStep(counts=counts, last_id=ids[-1] if ids else None, examined=len(ids))
+
+    async def purge_dedup_keys(self, *, now_us: int, limit: int, dry_run: bool) -> int:
+        keys = await self.read(
+            lambda conn: retention.stale_dedup_keys(conn, now_us=now_us, limit=limit)
+        )
+        if dry_run or not keys:
+            return len(keys)
+        return await self.run_in_writer(
+            lambda conn: retention.delete_dedup_keys(conn, keys, now_us=now_us)
+        )
+
+    async def purge_replay_batches(self, *, before_us: int, limit: int, dry_run: bool) -> int:
+        ids = await self.read(
+            lambda conn: retention.finished_replay_batches(conn, before_us=before_us, limit=limit)
+        )
+        if dry_run or not ids:
+            return len(ids)
+        return await self.run_in_writer(
+            lambda conn: retention.delete_replay_batches(conn, ids, before_us=before_us)
         )
