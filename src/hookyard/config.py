@@ -17,6 +17,8 @@ from hookyard.delivery.netpolicy import IPNetwork, NetPolicy, parse_networks
 from hookyard.durations import parse_duration
 from hookyard.exceptions import ConfigError, SchemeError
 from hookyard.http_limits import LIMIT_KEYS, HttpLimits
+from hookyard.redaction.fields import FieldRedaction, check_fields
+from hookyard.redaction.headers import DEFAULT_REDACT_HEADERS, header_names
 from hookyard.retention.policy import RetentionPolicy, SourceRetention, parse_retention
 from hookyard.secrets import resolve_secret_value
 from hookyard.signatures.base import DEFAULT_TOLERANCE_SECONDS, Scheme
@@ -58,6 +60,8 @@ SERVER_KEYS |= LIMIT_KEYS
 # Retention (hookyard.retention): how long events stay, and how often the purge runs.
 SERVER_KEYS |= {"retention", "dlq_retention", "purge_interval"}
 SOURCE_KEYS |= {"retention"}
+# Redaction (hookyard.redaction): header values stored as a marker, body fields replaced.
+SOURCE_KEYS |= {"redact_headers", "redact_fields", "redact_after"}
 DEFAULT_PURGE_INTERVAL = 3600.0
 
 
@@ -74,6 +78,11 @@ class SourceConfig:
     public_url: str | None = None
     #: Seconds this source's events are kept, "keep", or None for ``[server] retention``.
     retention: SourceRetention = None
+    #: Headers whose values are stored as a marker (lower-cased names), after verifying.
+    redact_headers: frozenset[bytes] = header_names(DEFAULT_REDACT_HEADERS)
+    #: JSON keys or pointers replaced in the stored body once it is ``redact_after`` old.
+    redact_fields: tuple[str, ...] = ()
+    redact_after: float | None = None
 
     def __repr__(self) -> str:  # never show secrets
         return f"SourceConfig(name={self.name!r}, scheme={self.scheme_name!r})"
@@ -115,6 +124,14 @@ class Settings:
     raw: Mapping[str, Any] = field(default_factory=dict)
     path: str | None = None
     alerts: AlertConfig | None = None
+
+    @property
+    def field_redactions(self) -> list[FieldRedaction]:
+        return [
+            FieldRedaction(name, source.redact_fields, source.redact_after)
+            for name, source in sorted(self.sources.items())
+            if source.redact_fields and source.redact_after is not None
+        ]
 
     @property
     def retention_policy(self) -> RetentionPolicy:
@@ -333,7 +350,35 @@ def _source(
         retention=None
         if "retention" not in table
         else _retention_value(reader, table["retention"], f"{key}.retention"),
+        **_redaction(reader, table, key),
     )
+
+
+def _redaction(reader: _Reader, table: Mapping[str, Any], key: str) -> dict[str, Any]:
+    """``redact_headers`` (default: the usual credentials), ``redact_fields`` with
+    ``redact_after`` (each needs the other)."""
+    values: dict[str, Any] = {}
+    if "redact_headers" in table:
+        names = table["redact_headers"]
+        if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+            raise reader.fail(f"{key}.redact_headers", "must be a list of header names")
+        values["redact_headers"] = header_names(names)
+    fields = reader.strings(table, f"{key}.redact_fields")
+    if problem := check_fields(fields):
+        raise reader.fail(f"{key}.redact_fields", problem)
+    after = table.get("redact_after")
+    if fields and after is None:
+        raise reader.fail(f"{key}.redact_after", 'required with redact_fields (e.g. "7d")')
+    if after is not None:
+        if not fields:
+            raise reader.fail(f"{key}.redact_fields", "required with redact_after")
+        try:
+            seconds = parse_duration(after)
+        except ValueError as exc:
+            raise reader.fail(f"{key}.redact_after", str(exc)) from None
+        values["redact_after"] = seconds
+    values["redact_fields"] = fields
+    return values
 
 
 def settings_from_mapping(data: Mapping[str, Any], origin: str = "<config>") -> Settings:

@@ -146,6 +146,8 @@ class EventRecord:
     last_duplicate_us: int | None
     verdict_detail: dict[str, Any] = field(default_factory=dict)
     dispatches: tuple[DispatchRecord, ...] = field(default=())
+    #: Set when fields of the stored body were replaced (``redact_fields``).
+    redaction: Redaction | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,3 +359,48 @@ class PurgeStep:
     counts: PurgeCounts
     last_id: str | None
     examined: int
+
+
+# -- redaction -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Redaction:
+    """An event whose stored body had fields replaced (``redact_fields``). The event's
+    ``body_sha256`` and ``body_size`` stay those of the bytes that arrived; these are of
+    the bytes stored now."""
+
+    redacted_us: int
+    fields: tuple[str, ...]
+    replaced: int
+    body_sha256: str
+    body_size: int
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "redacted_us": self.redacted_us,
+            "fields": list(self.fields),
+            "replaced": self.replaced,
+            "body_sha256": self.body_sha256,
+            "body_size": self.body_size,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RedactionCandidate:
+    """An event old enough to redact, with its stored body; ``busy`` when a dispatch is
+    still to deliver (its body is left alone until the delivery is over)."""
+
+    id: str
+    body: bytes
+    content_type: str
+    busy: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BodyRedaction:
+    """A redacted body to store in place of an event's, and its record."""
+
+    event_id: str
+    body: bytes
+    redaction: Redaction

@@ -1,4 +1,5 @@
-"""``hookyard purge``: delete what is past its retention, now, in batches, with progress.
+"""``hookyard purge``: delete what is past its retention, now, in batches, with progress;
+then redact the bodies past their source's ``redact_after``.
 
 Safe beside a running server: each batch is a short transaction of its own (SQLite
 takes the write lock in turn with the server's writer; PostgreSQL runs one purge at a
@@ -19,6 +20,7 @@ from hookyard.cli.common import config_option, db_option, load, store_session
 from hookyard.clock import now_us
 from hookyard.durations import parse_duration
 from hookyard.exceptions import StoreError, UsageError
+from hookyard.redaction.runner import RedactionCounts, run_redaction
 from hookyard.retention.policy import RetentionPolicy
 from hookyard.retention.purge import BATCH, PurgeLocked, PurgeProgress, run_purge
 
@@ -111,30 +113,40 @@ def purge(
     ages = _age(older_than, "--older-than"), _age(dead_older_than, "--dead-older-than")
     settings = load(config_path, database=database)
     policy: RetentionPolicy = settings.retention_policy.overridden(*ages)
-    if not policy.active:
+    redactions = settings.field_redactions
+    if not policy.active and not redactions:
         raise UsageError(
             "nothing to purge: no retention is configured; give --older-than D "
             "or set retention in [server] or a source"
         )
 
-    async def work() -> PurgeProgress:
+    async def work() -> tuple[PurgeProgress, RedactionCounts]:
         async with store_session(settings.server.database) as store:
-            return await run_purge(
-                store,
-                policy,
-                now_us=now_us(),
-                dry_run=dry_run,
-                batch=batch,
-                pause=pause,
-                report=_Reporter(quiet or as_json),
+            progress = PurgeProgress(dry_run=dry_run)
+            if policy.active:
+                progress = await run_purge(
+                    store,
+                    policy,
+                    now_us=now_us(),
+                    dry_run=dry_run,
+                    batch=batch,
+                    pause=pause,
+                    report=_Reporter(quiet or as_json),
+                )
+            counts = await run_redaction(
+                store, redactions, now_us=now_us(), dry_run=dry_run, pause=pause
             )
+            return progress, counts
 
     try:
-        progress = asyncio.run(work())
+        progress, redacted = asyncio.run(work())
     except PurgeLocked:
         raise StoreError("another process is purging this database; try again later") from None
     if as_json:
-        click.echo(json.dumps(progress.as_dict()))
+        click.echo(json.dumps({**progress.as_dict(), "redacted": redacted.redacted}))
     else:
         click.echo(_summary(progress))
+        if redactions:
+            verb = "would redact" if dry_run else "redacted"
+            click.echo(f"{verb} {redacted.redacted:,} bodies (looked at {redacted.examined:,})")
     sys.stdout.flush()

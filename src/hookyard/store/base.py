@@ -24,6 +24,7 @@ from typing import Protocol
 
 from hookyard.models import (
     AttemptRecord,
+    BodyRedaction,
     ClaimedDispatch,
     DeliveryEvent,
     DispatchRecord,
@@ -32,6 +33,7 @@ from hookyard.models import (
     EventSummary,
     PurgeSelector,
     PurgeStep,
+    RedactionCandidate,
     ReplayBatch,
     ReplayResult,
     Submission,
@@ -226,10 +228,35 @@ class Retention(Protocol):
         """Finished replay batches created before ``before_us`` with no dispatch left."""
 
 
+class Redactions(Protocol):
+    """Replacing fields of stored bodies once events are old enough (hookyard.redaction)."""
+
+    @abstractmethod
+    async def redaction_mark(self, source: str) -> str:
+        """The id up to which ``source``'s events are done ("" when none is)."""
+
+    @abstractmethod
+    async def redaction_candidates(
+        self, source: str, *, cutoff_us: int, after: str, limit: int
+    ) -> list[RedactionCandidate]:
+        """The next ``limit`` events of ``source`` after ``after`` received before
+        ``cutoff_us`` and not yet redacted, in id order, with their stored bodies."""
+
+    @abstractmethod
+    async def apply_redactions(
+        self, source: str, redactions: Sequence[BodyRedaction], *, mark: str | None
+    ) -> int:
+        """Store the redacted bodies and their records in one transaction, except for an
+        event that now has a dispatch to deliver; move the source's mark to ``mark``
+        unless one was skipped. Returns how many bodies were replaced."""
+
+
 class ReplayStore(EventReader, ReplayLog, ProcessedKeys, Protocol):
     """What a replay run needs: it selects events, reads their bytes, skips what a handler
     already processed and records the batch."""
 
 
-class Store(Lifecycle, Ingest, EventReader, DispatchQueue, ReplayLog, Retention, Protocol):
+class Store(
+    Lifecycle, Ingest, EventReader, DispatchQueue, ReplayLog, Retention, Redactions, Protocol
+):
     """Everything a backend provides: what ingest, workers, replay, the API and the CLI need."""

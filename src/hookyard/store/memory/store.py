@@ -17,6 +17,7 @@ from typing import Any, TypeVar, cast
 from hookyard.exceptions import ConfigError, StoreError, StoreSaturated
 from hookyard.models import (
     AttemptRecord,
+    BodyRedaction,
     ClaimedDispatch,
     DeliveryEvent,
     DispatchRecord,
@@ -25,6 +26,7 @@ from hookyard.models import (
     EventSummary,
     PurgeSelector,
     PurgeStep,
+    RedactionCandidate,
     ReplayBatch,
     ReplayBatchStatus,
     ReplayResult,
@@ -210,13 +212,14 @@ class MemoryStore(Store):
         if event is None:
             return None
         dispatches = sorted(t.dispatches_of(event_id), key=lambda d: d.id)
-        return tables_.record(event, [tables_.dispatch_record(t, d) for d in dispatches])
+        found = tables_.record(event, [tables_.dispatch_record(t, d) for d in dispatches])
+        return dataclasses.replace(found, redaction=t.redactions.get(event_id))
 
     async def get_body(self, event_id: str) -> tuple[bytes, str] | None:
         event = self.tables.events.get(event_id)
         if event is None:
             return None
-        return event.submission.request.body, event.submission.request.content_type
+        return event.body, event.submission.request.content_type
 
     async def list_events(self, query: EventFilter) -> list[EventSummary]:
         t = self.tables
@@ -437,4 +440,23 @@ class MemoryStore(Store):
             lambda t: tables_.purge_replay_batches(
                 t, before_us=before_us, limit=limit, dry_run=dry_run
             )
+        )
+
+    # -- redaction -----------------------------------------------------------------------
+
+    async def redaction_mark(self, source: str) -> str:
+        return self.tables.redaction_marks.get(source, "")
+
+    async def redaction_candidates(
+        self, source: str, *, cutoff_us: int, after: str, limit: int
+    ) -> list[RedactionCandidate]:
+        return tables_.redaction_candidates(
+            self.tables, source, cutoff_us=cutoff_us, after=after, limit=limit
+        )
+
+    async def apply_redactions(
+        self, source: str, redactions: Sequence[BodyRedaction], *, mark: str | None
+    ) -> int:
+        return await self.run_in_writer(
+            lambda t: tables_.apply_redactions(t, source, redactions, mark=mark)
         )

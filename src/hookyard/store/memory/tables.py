@@ -19,6 +19,7 @@ from hookyard.filtering import status_code_range
 from hookyard.ids import new_id
 from hookyard.models import (
     AttemptRecord,
+    BodyRedaction,
     ClaimedDispatch,
     DeliveryEvent,
     DispatchRecord,
@@ -28,6 +29,8 @@ from hookyard.models import (
     PurgeCounts,
     PurgeSelector,
     PurgeStep,
+    Redaction,
+    RedactionCandidate,
     ReplayBatch,
     ReplayResult,
     Submission,
@@ -35,6 +38,7 @@ from hookyard.models import (
 )
 from hookyard.store import filters
 from hookyard.store.policy import (
+    ACTIVE_DISPATCH_STATUSES,
     follower_counts,
     group_duplicates_in_batch,
     initial_status,
@@ -57,10 +61,17 @@ class EventRow:
     status: str
     duplicate_count: int
     last_duplicate_us: int | None = None
+    #: The body stored in place of the one received, once fields were redacted.
+    redacted_body: bytes | None = None
 
     @property
     def id(self) -> str:
         return self.submission.request.id
+
+    @property
+    def body(self) -> bytes:
+        """The stored body: as received, or as redacted."""
+        return self.submission.request.body if self.redacted_body is None else self.redacted_body
 
 
 @dataclass(slots=True)
@@ -96,6 +107,9 @@ class Tables:
     #: (destination, key) → event id
     processed_keys: dict[tuple[str, str], str] = field(default_factory=dict)
     replay_batches: dict[str, ReplayBatch] = field(default_factory=dict)
+    #: event id → its redaction; source → id up to which its events are redacted
+    redactions: dict[str, Redaction] = field(default_factory=dict)
+    redaction_marks: dict[str, str] = field(default_factory=dict)
     #: ``listen_for_dispatches`` callbacks of every store open on these tables
     listeners: list[Callable[[], None]] = field(default_factory=list)
     stores: int = 0  # stores open on these tables
@@ -146,7 +160,7 @@ def replay_payload(event: EventRow) -> DeliveryEvent:
         provider_event_id=sub.provider_event_id,
         content_type=sub.request.content_type,
         headers=sub.request.headers,
-        body=sub.request.body,
+        body=event.body,
     )
 
 
@@ -530,6 +544,7 @@ def purge_events(
             del tables.dispatches[d.id]
         for e in chosen:
             tables.event_dispatches.pop(e.id, None)
+            tables.redactions.pop(e.id, None)
             del tables.events[e.id]
         for k in handler_keys:
             del tables.processed_keys[k]
@@ -569,3 +584,43 @@ def purge_replay_batches(tables: Tables, *, before_us: int, limit: int, dry_run:
         for batch_id in done:
             del tables.replay_batches[batch_id]
     return len(done)
+
+
+# -- redaction -------------------------------------------------------------------------------
+
+
+def busy(tables: Tables, event_id: str) -> bool:
+    return any(d.status in ACTIVE_DISPATCH_STATUSES for d in tables.dispatches_of(event_id))
+
+
+def redaction_candidates(
+    tables: Tables, source: str, *, cutoff_us: int, after: str, limit: int
+) -> list[RedactionCandidate]:
+    found = [
+        RedactionCandidate(e.id, e.body, e.submission.request.content_type, busy(tables, e.id))
+        for i in sorted(tables.events)
+        if i > after
+        and i not in tables.redactions
+        and (e := tables.events[i]).submission.request.source == source
+        and e.submission.request.received_us < cutoff_us
+    ]
+    return found[: max(limit, 0)]
+
+
+def apply_redactions(
+    tables: Tables, source: str, redactions: Sequence[BodyRedaction], *, mark: str | None
+) -> int:
+    done = skipped = 0
+    for r in redactions:
+        event = tables.events.get(r.event_id)
+        if event is None:  # purged meanwhile
+            continue
+        if busy(tables, r.event_id):
+            skipped += 1
+            continue
+        event.redacted_body = r.body
+        tables.redactions[r.event_id] = r.redaction
+        done += 1
+    if mark is not None and not skipped:
+        tables.redaction_marks[source] = mark
+    return done

@@ -13,6 +13,7 @@ import asyncpg
 from hookyard.exceptions import StoreError
 from hookyard.models import (
     AttemptRecord,
+    BodyRedaction,
     ClaimedDispatch,
     DeliveryEvent,
     DispatchRecord,
@@ -21,12 +22,14 @@ from hookyard.models import (
     EventSummary,
     PurgeSelector,
     PurgeStep,
+    RedactionCandidate,
     ReplayBatch,
     ReplayResult,
     Submission,
     WriteResult,
 )
 from hookyard.store.base import Store, Unlisten
+from hookyard.store.filters import ID_TIME_MARGIN_MS, lowest_id_at
 from hookyard.store.postgres import commands, queries, retention
 from hookyard.store.postgres.connection import apply_migrations, connect, keep_session
 from hookyard.store.postgres.queries import DISPATCH_CHANNEL, Q
@@ -34,6 +37,7 @@ from hookyard.store.postgres.writer import AttemptRecorder, IngestWriter
 from hookyard.store.rows import (
     attempt_row,
     claimed_from_row,
+    redaction_row,
     replay_batch_from_row,
     replay_batch_row,
     replay_payload_from_row,
@@ -278,3 +282,37 @@ class PostgresStore(Store):
         return retention.affected(
             await self.pool.execute(Q["purge_replay_batches"], before_us, limit)
         )
+
+    # -- redaction -----------------------------------------------------------------------
+
+    async def redaction_mark(self, source: str) -> str:
+        mark = await self.pool.fetchval(Q["redaction_mark"], source)
+        return "" if mark is None else str(mark)
+
+    async def redaction_candidates(
+        self, source: str, *, cutoff_us: int, after: str, limit: int
+    ) -> list[RedactionCandidate]:
+        high = lowest_id_at(cutoff_us // 1000 + ID_TIME_MARGIN_MS + 1)
+        rows = await self.pool.fetch(
+            Q["redaction_candidates"], source, after, high, cutoff_us, limit
+        )
+        return [RedactionCandidate(r[0], bytes(r[1]), r[2], r[3]) for r in rows]
+
+    async def apply_redactions(
+        self, source: str, redactions: Sequence[BodyRedaction], *, mark: str | None
+    ) -> int:
+        rows = [redaction_row(item) for item in redactions]
+        async with self.pool.acquire() as conn, conn.transaction():
+            replaced: set[str] = set()
+            if rows:
+                columns = [list(c) for c in zip(*rows, strict=True)]
+                bodies = [item.body for item in redactions]
+                replaced = {
+                    r[0]
+                    for r in await conn.fetch(Q["redact_bodies"], columns[0], bodies, *columns[1:])
+                }
+            missed = [item.event_id for item in redactions if item.event_id not in replaced]
+            still_there = await conn.fetch(Q["known_event_ids"], missed) if missed else []
+            if mark is not None and not still_there:
+                await conn.execute(Q["set_redaction_mark"], source, mark)
+        return len(replaced)

@@ -80,6 +80,7 @@ def purge(
         processed = conn.executemany(Q["purge_delete_processed_key"], handler_keys).rowcount
         dedup = conn.executemany(Q["purge_delete_dedup_key"], dedup_keys).rowcount
         conn.execute(Q["purge_delete_dispatches"], (dispatch_ids,))
+        conn.execute(Q["purge_delete_redactions"], (event_ids,))
         conn.execute(Q["purge_delete_events"], (event_ids,))
     return PurgeCounts(
         events=len(eligible),

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from hookyard.exceptions import StoreError, StoreSaturated
 from hookyard.models import (
     AttemptRecord,
+    BodyRedaction,
     ClaimedDispatch,
     DeliveryEvent,
     DispatchRecord,
@@ -23,13 +24,14 @@ from hookyard.models import (
     EventSummary,
     PurgeSelector,
     PurgeStep,
+    RedactionCandidate,
     ReplayBatch,
     ReplayResult,
     Submission,
     WriteResult,
 )
 from hookyard.store.base import Store, Unlisten
-from hookyard.store.sqlite import commands, queries, retention
+from hookyard.store.sqlite import commands, queries, redaction, retention
 from hookyard.store.sqlite.connection import apply_migrations, connect
 from hookyard.store.sqlite.writer import Job, Writer, watch_commits
 
@@ -334,4 +336,25 @@ class SqliteStore(Store):
             return len(ids)
         return await self.run_in_writer(
             lambda conn: retention.delete_replay_batches(conn, ids, before_us=before_us)
+        )
+
+    # -- redaction -----------------------------------------------------------------------
+
+    async def redaction_mark(self, source: str) -> str:
+        return await self.read(lambda conn: redaction.mark(conn, source))
+
+    async def redaction_candidates(
+        self, source: str, *, cutoff_us: int, after: str, limit: int
+    ) -> list[RedactionCandidate]:
+        return await self.read(
+            lambda conn: redaction.candidates(
+                conn, source, cutoff_us=cutoff_us, after=after, limit=limit
+            )
+        )
+
+    async def apply_redactions(
+        self, source: str, redactions: Sequence[BodyRedaction], *, mark: str | None
+    ) -> int:
+        return await self.run_in_writer(
+            lambda conn: redaction.apply(conn, source, redactions, mark)
         )

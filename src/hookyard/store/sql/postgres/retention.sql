@@ -64,6 +64,9 @@ gone_dedup_keys AS (
       AND k.event_id = e.id AND k.expires_us <= $4
     RETURNING 1
 ),
+gone_redactions AS (
+    DELETE FROM redactions WHERE event_id = ANY(ARRAY(SELECT id FROM eligible)) RETURNING 1
+),
 gone_status AS (
     DELETE FROM event_status WHERE event_id = ANY(ARRAY(SELECT id FROM eligible)) RETURNING 1
 ),
@@ -72,7 +75,8 @@ gone_events AS (
 )
 SELECT (SELECT count(*) FROM gone_events), (SELECT count(*) FROM gone_dispatches),
        (SELECT count(*) FROM gone_attempts), (SELECT count(*) FROM gone_dedup_keys),
-       (SELECT count(*) FROM gone_handler_keys), (SELECT count(*) FROM gone_status);
+       (SELECT count(*) FROM gone_handler_keys), (SELECT count(*) FROM gone_status),
+       (SELECT count(*) FROM gone_redactions);
 
 -- name: purge_count
 -- What purge_events would delete, deleting nothing (a dry run; nothing is locked).
