@@ -22,6 +22,7 @@ import base64
 import itertools
 import json
 import random
+import signal
 import time
 from pathlib import Path
 
@@ -107,8 +108,13 @@ class Generator:
         self.start_mono = time.monotonic() + 0.2  # every connection is open by then
         self.start_ns = time.time_ns() + 200_000_000
         self.end_mono = self.start_mono + args.duration
+        # SIGTERM ends the run early, results kept (bench/purge stops it when its purge ends).
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self.stop)
         await asyncio.gather(*(self.connection() for _ in range(args.connections)))
         self.end_ns = time.time_ns()
+
+    def stop(self) -> None:
+        self.end_mono = time.monotonic()
 
     async def connection(self) -> None:
         args = self.args

@@ -104,4 +104,14 @@ def create_app(
             policy=settings.server.net_policy,
         )
         app.services.append(service)
+    # Retention and redaction: the background purge, when there is ever work for it.
+    policy, redactions = settings.retention_policy, settings.field_redactions
+    if policy.active or redactions:
+        from hookyard.retention.service import RetentionService
+
+        app.services.append(
+            RetentionService(
+                store, policy, interval=settings.server.purge_interval, redactions=redactions
+            )
+        )
     return app

@@ -9,7 +9,7 @@ import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from hookyard.delivery.alerts import AlertConfig, parse_alerts
 from hookyard.delivery.destinations import Destination, parse_destinations
@@ -18,6 +18,9 @@ from hookyard.durations import parse_duration
 from hookyard.exceptions import ConfigError, SchemeError
 from hookyard.http_limits import LIMIT_KEYS, HttpLimits
 from hookyard.mirror.settings import Mirror, parse_mirrors
+from hookyard.redaction.fields import FieldRedaction, check_fields
+from hookyard.redaction.headers import DEFAULT_REDACT_HEADERS, header_names
+from hookyard.retention.policy import RetentionPolicy, SourceRetention, parse_retention
 from hookyard.secrets import resolve_secret_value
 from hookyard.signatures.base import DEFAULT_TOLERANCE_SECONDS, Scheme
 from hookyard.signatures.registry import create_scheme
@@ -55,6 +58,13 @@ SECRET_KEYS = frozenset({"secrets", "secret", "admin_token"})
 # What one client may make the server hold (header size, time, connections): see _limits.
 SERVER_KEYS |= LIMIT_KEYS
 
+# Retention (hookyard.retention): how long events stay, and how often the purge runs.
+SERVER_KEYS |= {"retention", "dlq_retention", "purge_interval"}
+SOURCE_KEYS |= {"retention"}
+# Redaction (hookyard.redaction): header values stored as a marker, body fields replaced.
+SOURCE_KEYS |= {"redact_headers", "redact_fields", "redact_after"}
+DEFAULT_PURGE_INTERVAL = 3600.0
+
 
 @dataclass(frozen=True)
 class SourceConfig:
@@ -67,6 +77,13 @@ class SourceConfig:
     dedup_window_seconds: float = DEFAULT_DEDUP_WINDOW
     #: The URL the provider posts to, for schemes that sign it (Square, Twilio).
     public_url: str | None = None
+    #: Seconds this source's events are kept, "keep", or None for ``[server] retention``.
+    retention: SourceRetention = None
+    #: Headers whose values are stored as a marker (lower-cased names), after verifying.
+    redact_headers: frozenset[bytes] = header_names(DEFAULT_REDACT_HEADERS)
+    #: JSON keys or pointers replaced in the stored body once it is ``redact_after`` old.
+    redact_fields: tuple[str, ...] = ()
+    redact_after: float | None = None
 
     def __repr__(self) -> str:  # never show secrets
         return f"SourceConfig(name={self.name!r}, scheme={self.scheme_name!r})"
@@ -87,6 +104,10 @@ class ServerConfig:
     allowed_origins: tuple[str, ...] = ()
     #: Networks the SSRF guard lets deliveries, replays and alerts connect to.
     allow_networks: tuple[IPNetwork, ...] = ()
+    # Retention: seconds events and dead letters are kept (None: kept), purge period.
+    retention: float | None = None
+    dlq_retention: float | None = None
+    purge_interval: float = DEFAULT_PURGE_INTERVAL
 
     @property
     def net_policy(self) -> NetPolicy:
@@ -105,6 +126,23 @@ class Settings:
     path: str | None = None
     alerts: AlertConfig | None = None
     mirrors: Mapping[str, Mirror] = field(default_factory=dict)
+
+    @property
+    def field_redactions(self) -> list[FieldRedaction]:
+        return [
+            FieldRedaction(name, source.redact_fields, source.redact_after)
+            for name, source in sorted(self.sources.items())
+            if source.redact_fields and source.redact_after is not None
+        ]
+
+    @property
+    def retention_policy(self) -> RetentionPolicy:
+        return RetentionPolicy.from_settings(
+            self.server.retention,
+            self.server.dlq_retention,
+            {name: source.retention for name, source in self.sources.items()},
+            {name: source.dedup_window_seconds for name, source in self.sources.items()},
+        )
 
 
 class _Reader:
@@ -186,7 +224,28 @@ def _server(reader: _Reader, data: Mapping[str, Any]) -> ServerConfig:
         allowed_hosts=_allowed_hosts(reader, table),
         allowed_origins=_allowed_origins(reader, table),
         allow_networks=allow_networks,
+        **_retention(reader, table),
     )
+
+
+def _retention(reader: _Reader, table: Mapping[str, Any]) -> dict[str, Any]:
+    """``retention``, ``dlq_retention`` (a duration; absent keeps) and ``purge_interval``."""
+    values: dict[str, Any] = {}
+    for key in ("retention", "dlq_retention"):
+        if key in table:
+            seconds = _retention_value(reader, table[key], f"server.{key}")
+            values[key] = None if seconds == "keep" else seconds
+    values["purge_interval"] = _timeout(
+        reader, table, "server.purge_interval", DEFAULT_PURGE_INTERVAL
+    )
+    return values
+
+
+def _retention_value(reader: _Reader, value: object, key: str) -> float | Literal["keep"]:
+    try:
+        return parse_retention(value)
+    except ValueError as exc:
+        raise reader.fail(key, str(exc)) from None
 
 
 def _admin_token(reader: _Reader, value: object) -> str:
@@ -290,7 +349,38 @@ def _source(
         ),
         dedup_window_seconds=window,
         public_url=reader.string(table, f"{key}.public_url", None),
+        retention=None
+        if "retention" not in table
+        else _retention_value(reader, table["retention"], f"{key}.retention"),
+        **_redaction(reader, table, key),
     )
+
+
+def _redaction(reader: _Reader, table: Mapping[str, Any], key: str) -> dict[str, Any]:
+    """``redact_headers`` (default: the usual credentials), ``redact_fields`` with
+    ``redact_after`` (each needs the other)."""
+    values: dict[str, Any] = {}
+    if "redact_headers" in table:
+        names = table["redact_headers"]
+        if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+            raise reader.fail(f"{key}.redact_headers", "must be a list of header names")
+        values["redact_headers"] = header_names(names)
+    fields = reader.strings(table, f"{key}.redact_fields")
+    if problem := check_fields(fields):
+        raise reader.fail(f"{key}.redact_fields", problem)
+    after = table.get("redact_after")
+    if fields and after is None:
+        raise reader.fail(f"{key}.redact_after", 'required with redact_fields (e.g. "7d")')
+    if after is not None:
+        if not fields:
+            raise reader.fail(f"{key}.redact_fields", "required with redact_after")
+        try:
+            seconds = parse_duration(after)
+        except ValueError as exc:
+            raise reader.fail(f"{key}.redact_after", str(exc)) from None
+        values["redact_after"] = seconds
+    values["redact_fields"] = fields
+    return values
 
 
 def settings_from_mapping(data: Mapping[str, Any], origin: str = "<config>") -> Settings:

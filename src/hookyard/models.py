@@ -146,6 +146,8 @@ class EventRecord:
     last_duplicate_us: int | None
     verdict_detail: dict[str, Any] = field(default_factory=dict)
     dispatches: tuple[DispatchRecord, ...] = field(default=())
+    #: Set when fields of the stored body were replaced (``redact_fields``).
+    redaction: Redaction | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,3 +296,111 @@ class ReplayBatch:
     @property
     def done(self) -> int:
         return self.delivered + self.failed + self.skipped
+
+
+# -- retention -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeSelector:
+    """Which stored events one pass of a purge may delete (``hookyard.retention``).
+
+    Events received before ``cutoff_us`` of ``sources`` (every source when None) minus
+    ``excluded``; never one with a dispatch still to deliver (pending, retrying, in
+    flight, held by a disabled destination). ``dead`` picks the dead letters (an event
+    with a dead dispatch) instead of the rest: they have a retention of their own.
+    """
+
+    cutoff_us: int
+    sources: tuple[str, ...] | None = None
+    excluded: tuple[str, ...] = ()
+    dead: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeCounts:
+    """Rows one purge step deleted (or, in a dry run, would delete)."""
+
+    events: int = 0
+    dispatches: int = 0
+    attempts: int = 0
+    dedup_keys: int = 0
+    processed_keys: int = 0
+    replay_batches: int = 0
+
+    def __add__(self, other: PurgeCounts) -> PurgeCounts:
+        return PurgeCounts(
+            *(a + b for a, b in zip(_purge_fields(self), _purge_fields(other), strict=True))
+        )
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(zip(PURGE_COUNT_NAMES, _purge_fields(self), strict=True))
+
+
+PURGE_COUNT_NAMES = (
+    "events",
+    "dispatches",
+    "attempts",
+    "dedup_keys",
+    "processed_keys",
+    "replay_batches",
+)
+
+
+def _purge_fields(counts: PurgeCounts) -> tuple[int, ...]:
+    return tuple(getattr(counts, name) for name in PURGE_COUNT_NAMES)
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeStep:
+    """One batch of a purge: what it deleted and how far it looked (the next batch's
+    ``after``); ``last_id`` is None when nothing older was left to look at."""
+
+    counts: PurgeCounts
+    last_id: str | None
+    examined: int
+
+
+# -- redaction -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Redaction:
+    """An event whose stored body had fields replaced (``redact_fields``). The event's
+    ``body_sha256`` and ``body_size`` stay those of the bytes that arrived; these are of
+    the bytes stored now."""
+
+    redacted_us: int
+    fields: tuple[str, ...]
+    replaced: int
+    body_sha256: str
+    body_size: int
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "redacted_us": self.redacted_us,
+            "fields": list(self.fields),
+            "replaced": self.replaced,
+            "body_sha256": self.body_sha256,
+            "body_size": self.body_size,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RedactionCandidate:
+    """An event old enough to redact, with its stored body; ``busy`` when a dispatch is
+    still to deliver (its body is left alone until the delivery is over)."""
+
+    id: str
+    body: bytes
+    content_type: str
+    busy: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BodyRedaction:
+    """A redacted body to store in place of an event's, and its record."""
+
+    event_id: str
+    body: bytes
+    redaction: Redaction

@@ -57,6 +57,8 @@ def config(ok: str, bad: str, gone: str) -> str:
 {LOOPBACK_SERVER_TABLE}
 [sources.shop]
 scheme = "none"
+# Credentials kept in the store (not redacted at ingest), so display masking is tested.
+redact_headers = []
 
 [sources.stripe]
 scheme = "stripe"

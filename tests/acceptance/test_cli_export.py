@@ -47,9 +47,12 @@ def config(secret: str) -> str:
 [sources.stripe]
 scheme = "stripe"
 secrets = ["{secret}"]
+# Credentials kept in the store (not redacted at ingest), so export's masking is tested.
+redact_headers = []
 
 [sources.shop]
 scheme = "none"
+redact_headers = []
 """
 
 

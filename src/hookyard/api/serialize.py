@@ -11,7 +11,7 @@ import base64
 from typing import Any
 
 from hookyard.inspect.masking import mask_headers, mask_query, mask_text_headers
-from hookyard.models import AttemptRecord, DispatchRecord, EventRecord, EventSummary
+from hookyard.models import AttemptRecord, DispatchRecord, EventRecord, EventSummary, Redaction
 from hookyard.timeparse import iso_from_us
 
 
@@ -75,9 +75,22 @@ def record_json(r: EventRecord) -> dict[str, Any]:
             "verdict_detail": {"secret_index": r.secret_index, **r.verdict_detail},
             "last_duplicate_at": iso_from_us(r.last_duplicate_us),
             "dispatches": [dispatch_json(d) for d in r.dispatches],
+            # Fields of the stored body replaced (redact_fields); body_sha256 above is
+            # still that of the bytes that arrived, this one's of the bytes stored.
+            "redacted": None if r.redaction is None else redaction_json(r.redaction),
         }
     )
     return data
+
+
+def redaction_json(r: Redaction) -> dict[str, Any]:
+    return {
+        "at": iso_from_us(r.redacted_us),
+        "fields": list(r.fields),
+        "replaced": r.replaced,
+        "stored_body_sha256": r.body_sha256,
+        "stored_body_size": r.body_size,
+    }
 
 
 def body_preview(body: bytes) -> dict[str, Any]:

@@ -211,6 +211,14 @@ def metadata_table(record: EventRecord) -> Table:
         rows.append(
             ("duplicates", f"{s.duplicate_count}, last at {_time(record.last_duplicate_us)}")
         )
+    if (r := record.redaction) is not None:
+        rows.append(
+            (
+                "redacted",
+                f"{r.replaced} values ({', '.join(r.fields)}) at {_time(r.redacted_us)}; "
+                f"stored body {r.body_size} bytes, sha256 {r.body_sha256}",
+            )
+        )
     for name, value in rows:
         if value is not None:
             table.add_row(name, plain(value))

@@ -14,6 +14,7 @@ from hookyard.cli.dlq import dlq
 from hookyard.cli.events import events
 from hookyard.cli.export import export
 from hookyard.cli.mirror import mirror
+from hookyard.cli.purge import purge
 from hookyard.cli.replay import replay
 from hookyard.cli.serve import migrate, serve
 from hookyard.cli.signatures import sign, verify
@@ -35,6 +36,7 @@ for command in (
     export,
     migrate,
     mirror,
+    purge,
     replay,
     replay_corpus,
     serve,

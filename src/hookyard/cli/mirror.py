@@ -36,7 +36,12 @@ DEFAULT_REPORT_SINCE = "7d"
 
 def copy_maker(settings: Settings, mirror: Mirror) -> CopyMaker:
     schemes = {name: source.scheme for name, source in settings.sources.items()}
-    return CopyMaker(mirror, schemes)
+    # Redacted headers are stored as a marker: a copy drops them like any credential.
+    redacted = {
+        name: [header.decode("latin-1") for header in source.redact_headers]
+        for name, source in settings.sources.items()
+    }
+    return CopyMaker(mirror, schemes, redacted_headers=redacted)
 
 
 def chosen(settings: Settings, name: str | None) -> list[Mirror]:

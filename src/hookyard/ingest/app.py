@@ -28,6 +28,7 @@ from hookyard.ingest.responses import send_error, send_json, send_text
 from hookyard.logs import AccessLog
 from hookyard.metrics import count_ingest
 from hookyard.models import CapturedRequest, Submission, Verdict
+from hookyard.redaction.headers import redact
 from hookyard.signatures.base import SignedMessage
 from hookyard.storable import label, text
 from hookyard.store.base import Ingest
@@ -173,6 +174,10 @@ class IngestApp:
         event_id, event_type = extract(source, message)
         accepted = verdict.status != "invalid"
         handshake = handshake_answer(source, message) if verdict.status == "valid" else None
+        # Verified on what arrived; credentials are stored as a marker (redact_headers).
+        stored_headers = redact(request.headers, source.redact_headers)
+        if stored_headers is not request.headers:
+            request = replace(request, headers=stored_headers)
         submission = Submission(
             request=request,
             verdict=verdict,

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from hookyard.models import EventRecord, Verdict, header_value
+from hookyard.redaction.headers import redacted_names
 from hookyard.signatures.base import SignedMessage
 from hookyard.timeparse import iso_from_us
 
@@ -177,6 +178,7 @@ def explain_event(record: EventRecord, body: bytes, source: SourceConfig | None)
             f"source {summary.source!r} is not in the current configuration; "
             "only the verdict recorded at receipt is shown"
         )
+        notes.extend(redaction_notes(record))
         return Explanation(
             event_id=summary.id,
             source=summary.source,
@@ -220,6 +222,7 @@ def explain_event(record: EventRecord, body: bytes, source: SourceConfig | None)
         )
     if current.status == "invalid" and any(key.matched for key in keys):
         notes.append("a secret matches the signature; it failed on the timestamp window")
+    notes.extend(redaction_notes(record))
     return Explanation(
         event_id=summary.id,
         source=summary.source,
@@ -234,6 +237,24 @@ def explain_event(record: EventRecord, body: bytes, source: SourceConfig | None)
         tolerance_seconds=source.tolerance_seconds if source.scheme.timestamped else None,
         notes=tuple(notes),
     )
+
+
+def redaction_notes(record: EventRecord) -> list[str]:
+    """Why a redacted event may no longer verify: what was changed after the check."""
+    notes = []
+    if (r := record.redaction) is not None:
+        notes.append(
+            f"the stored body was redacted at {iso_from_us(r.redacted_us)} "
+            f"({r.replaced} values of {', '.join(r.fields)} replaced): the signature covered "
+            f"the bytes that arrived (sha256 {record.summary.body_sha256}), not those stored "
+            "now, so it no longer verifies; the verdict at receipt stands"
+        )
+    if names := redacted_names(record.headers):
+        notes.append(
+            f"stored as a marker after verification (redact_headers): {', '.join(names)}; "
+            "a scheme that reads them cannot verify the stored request again"
+        )
+    return notes
 
 
 def _key_check(index: int, verdict: Verdict) -> KeyCheck:

@@ -28,6 +28,7 @@ from urllib.parse import unquote_plus
 
 from hookyard.inspect.exact_json import JsonObject
 from hookyard.models import HeaderList
+from hookyard.redaction.headers import MARKER
 
 # ----------------------------------------------------------------------- headers
 
@@ -65,6 +66,8 @@ def mask_value(name: str, value: str) -> str:
     Authorization keeps its scheme word and cookies keep their names, because
     "which scheme / which cookie" is usually the debugging question.
     """
+    if value == MARKER:  # redacted at ingest: nothing secret is stored, say so
+        return value
     lowered = name.strip().lower()
     if lowered == "cookie":
         return _mask_cookie_pairs(value, every_pair=True)

@@ -7,8 +7,10 @@ from hookyard.store.base import (
     Ingest,
     Lifecycle,
     ProcessedKeys,
+    Redactions,
     ReplayLog,
     ReplayStore,
+    Retention,
     Store,
 )
 from hookyard.store.registry import open_store
@@ -19,8 +21,10 @@ __all__ = [
     "Ingest",
     "Lifecycle",
     "ProcessedKeys",
+    "Redactions",
     "ReplayLog",
     "ReplayStore",
+    "Retention",
     "Store",
     "open_store",
 ]

@@ -19,17 +19,22 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 from hookyard.mirror.records import MirrorCopyRecord, MirrorCursor, MirrorLaneState, MirrorPair
 from hookyard.models import (
     AttemptRecord,
+    BodyRedaction,
     ClaimedDispatch,
     DeliveryEvent,
     DispatchRecord,
     EventFilter,
     EventRecord,
     EventSummary,
+    PurgeSelector,
+    PurgeStep,
+    RedactionCandidate,
     ReplayBatch,
     ReplayResult,
     Submission,
@@ -190,6 +195,63 @@ class ReplayLog(Protocol):
         """The batch's dispatches with ``status`` (e.g. its failures), each with its attempt."""
 
 
+# -- retention (hookyard.retention drives these) ---------------------------------------------
+
+
+class Retention(Protocol):
+    """Deleting what is past its retention, in small batches beside ingest and workers."""
+
+    @abstractmethod
+    def purge_lock(self) -> AbstractAsyncContextManager[bool]:
+        """Held for a whole purge run; yields False when another process is purging
+        (PostgreSQL: an advisory lock), and the run is then skipped."""
+
+    @abstractmethod
+    async def count_purge_candidates(self, selector: PurgeSelector) -> int:
+        """Events received before the selector's cutoff from its sources (what a run
+        will look at; progress is shown against it)."""
+
+    @abstractmethod
+    async def purge_events(
+        self, selector: PurgeSelector, *, now_us: int, after: str, limit: int, dry_run: bool
+    ) -> PurgeStep:
+        """Delete (or count, in a dry run) the selected events among the next ``limit``
+        with an id above ``after``, with their dispatches, attempts, handler keys and
+        the dedup keys whose window has passed, in one transaction."""
+
+    @abstractmethod
+    async def purge_dedup_keys(self, *, now_us: int, limit: int, dry_run: bool) -> int:
+        """Dedup keys whose window has passed and whose event is gone (a retention
+        shorter than the window leaves them behind)."""
+
+    @abstractmethod
+    async def purge_replay_batches(self, *, before_us: int, limit: int, dry_run: bool) -> int:
+        """Finished replay batches created before ``before_us`` with no dispatch left."""
+
+
+class Redactions(Protocol):
+    """Replacing fields of stored bodies once events are old enough (hookyard.redaction)."""
+
+    @abstractmethod
+    async def redaction_mark(self, source: str) -> str:
+        """The id up to which ``source``'s events are done ("" when none is)."""
+
+    @abstractmethod
+    async def redaction_candidates(
+        self, source: str, *, cutoff_us: int, after: str, limit: int
+    ) -> list[RedactionCandidate]:
+        """The next ``limit`` events of ``source`` after ``after`` received before
+        ``cutoff_us`` and not yet redacted, in id order, with their stored bodies."""
+
+    @abstractmethod
+    async def apply_redactions(
+        self, source: str, redactions: Sequence[BodyRedaction], *, mark: str | None
+    ) -> int:
+        """Store the redacted bodies and their records in one transaction, except for an
+        event that now has a dispatch to deliver; move the source's mark to ``mark``
+        unless one was skipped. Returns how many bodies were replaced."""
+
+
 class ReplayStore(EventReader, ReplayLog, ProcessedKeys, Protocol):
     """What a replay run needs: it selects events, reads their bytes, skips what a handler
     already processed and records the batch."""
@@ -250,5 +312,15 @@ class MirrorLog(Protocol):
 ReleaseLane = Callable[[], Awaitable[None]]
 
 
-class Store(Lifecycle, Ingest, EventReader, DispatchQueue, ReplayLog, MirrorLog, Protocol):
+class Store(
+    Lifecycle,
+    Ingest,
+    EventReader,
+    DispatchQueue,
+    ReplayLog,
+    MirrorLog,
+    Retention,
+    Redactions,
+    Protocol,
+):
     """Everything a backend provides: what ingest, workers, replay, the API and the CLI need."""

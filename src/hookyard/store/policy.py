@@ -1,11 +1,15 @@
 """Pure decisions every backend shares: a new event's status, repeats inside one batch,
-replay counters."""
+replay counters, which events a purge may take."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from hookyard.models import ReplayResult, Submission, WriteResult
+from hookyard.models import PurgeSelector, ReplayResult, Submission, WriteResult
+
+#: Dispatch statuses that still have work to do: an event with one is never purged. The
+#: SQL backends restate this list in ``sql/*/retention.sql``.
+ACTIVE_DISPATCH_STATUSES = frozenset({"pending", "retrying", "in_flight", "disabled"})
 
 
 def initial_status(submission: Submission) -> str:
@@ -68,3 +72,17 @@ def replay_counts(results: Sequence[ReplayResult], missing: int = 0) -> tuple[in
     delivered = sum(1 for r in results if r.status == "delivered")
     failed = sum(1 for r in results if r.status == "failed") + missing
     return delivered, failed, len(results) + missing - delivered - failed
+
+
+def selects_source(selector: PurgeSelector, source: str) -> bool:
+    if selector.sources is not None and source not in selector.sources:
+        return False
+    return source not in selector.excluded
+
+
+def purgeable(selector: PurgeSelector, dispatch_statuses: Sequence[str]) -> bool:
+    """Whether an event whose dispatches have these statuses may go in this pass: nothing
+    left to deliver, and a dead letter only in a pass for dead letters (and vice versa)."""
+    if any(s in ACTIVE_DISPATCH_STATUSES for s in dispatch_statuses):
+        return False
+    return ("dead" in dispatch_statuses) == selector.dead

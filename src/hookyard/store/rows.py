@@ -13,11 +13,13 @@ from typing import Any, Protocol
 
 from hookyard.models import (
     AttemptRecord,
+    BodyRedaction,
     ClaimedDispatch,
     DeliveryEvent,
     DispatchRecord,
     EventRecord,
     EventSummary,
+    Redaction,
     ReplayBatch,
     ReplayResult,
     Submission,
@@ -52,7 +54,9 @@ def summary_from_row(row: Row) -> EventSummary:
     )
 
 
-def record_from_row(row: Row, dispatches: Sequence[DispatchRecord]) -> EventRecord:
+def record_from_row(
+    row: Row, dispatches: Sequence[DispatchRecord], redaction: Redaction | None = None
+) -> EventRecord:
     return EventRecord(
         summary=summary_from_row(row),
         remote_addr=row[14],
@@ -62,6 +66,7 @@ def record_from_row(row: Row, dispatches: Sequence[DispatchRecord]) -> EventReco
         last_duplicate_us=row[18],
         verdict_detail=json.loads(row[19]),
         dispatches=tuple(dispatches),
+        redaction=redaction,
     )
 
 
@@ -265,4 +270,32 @@ def replay_batch_row(batch: ReplayBatch) -> tuple[Any, ...]:
         batch.finished_us,
         json.dumps(batch.options),
         batch.error,
+    )
+
+
+# -- redaction ---------------------------------------------------------------------------
+
+
+def redaction_from_row(row: Row | None) -> Redaction | None:
+    if row is None:
+        return None
+    return Redaction(
+        redacted_us=row[0],
+        fields=tuple(json.loads(row[1])),
+        replaced=row[2],
+        body_sha256=row[3],
+        body_size=row[4],
+    )
+
+
+def redaction_row(item: BodyRedaction) -> tuple[Any, ...]:
+    """Column values for ``redactions``, in the order of its insert statements."""
+    r = item.redaction
+    return (
+        item.event_id,
+        r.redacted_us,
+        json.dumps(list(r.fields)),
+        r.replaced,
+        r.body_sha256,
+        r.body_size,
     )

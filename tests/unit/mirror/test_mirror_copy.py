@@ -152,3 +152,35 @@ def test_wants_follows_sources_and_event_types() -> None:
     assert not m.wants(other)
     untyped = DeliveryEvent(event.id, "src", 0, None, None, "", (), b"")
     assert not m.wants(untyped)
+
+
+def test_a_sources_redacted_headers_never_reach_staging() -> None:
+    from hookyard.cli.mirror import copy_maker
+
+    data = {
+        "sources": {"src": {"scheme": "none", "redact_headers": ["X-Partner-Session"]}},
+        "mirrors": {"staging": {"sources": ["src"], "url": "https://staging.example/"}},
+    }
+    settings = settings_from_mapping(data, "cfg.toml")
+    event = DeliveryEvent(
+        IDS.new(),
+        "src",
+        0,
+        None,
+        None,
+        "application/json",
+        ((b"X-Partner-Session", b"[redacted]"), (b"X-Other", b"1")),
+        b"{}",
+    )
+    copy = copy_maker(settings, settings.mirrors["staging"]).make(event)
+    headers = sent_to(copy)
+    assert "x-partner-session" not in headers and headers["x-other"] == ["1"]
+
+
+def sent_to(copy: MirrorCopy | NotCopied) -> dict[str, list[str]]:
+    assert isinstance(copy, MirrorCopy), copy
+    request = build_request(copy.destination, copy.event, 1)
+    names: dict[str, list[str]] = {}
+    for name, value in request.headers:
+        names.setdefault(name.decode().lower(), []).append(value.decode("latin-1"))
+    return names

@@ -7,9 +7,10 @@ is the store interface, the group-commit queue and the registry of named stores.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import functools
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
@@ -17,12 +18,16 @@ from hookyard.exceptions import ConfigError, StoreError, StoreSaturated
 from hookyard.mirror.records import MirrorCopyRecord, MirrorCursor, MirrorLaneState, MirrorPair
 from hookyard.models import (
     AttemptRecord,
+    BodyRedaction,
     ClaimedDispatch,
     DeliveryEvent,
     DispatchRecord,
     EventFilter,
     EventRecord,
     EventSummary,
+    PurgeSelector,
+    PurgeStep,
+    RedactionCandidate,
     ReplayBatch,
     ReplayBatchStatus,
     ReplayResult,
@@ -209,13 +214,14 @@ class MemoryStore(Store):
         if event is None:
             return None
         dispatches = sorted(t.dispatches_of(event_id), key=lambda d: d.id)
-        return tables_.record(event, [tables_.dispatch_record(t, d) for d in dispatches])
+        found = tables_.record(event, [tables_.dispatch_record(t, d) for d in dispatches])
+        return dataclasses.replace(found, redaction=t.redactions.get(event_id))
 
     async def get_body(self, event_id: str) -> tuple[bytes, str] | None:
         event = self.tables.events.get(event_id)
         if event is None:
             return None
-        return event.submission.request.body, event.submission.request.content_type
+        return event.body, event.submission.request.content_type
 
     async def list_events(self, query: EventFilter) -> list[EventSummary]:
         t = self.tables
@@ -463,3 +469,55 @@ class MemoryStore(Store):
             tables.mirror_holds.discard(name)
 
         return release
+
+    # -- retention -----------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def purge_lock(self) -> AsyncIterator[bool]:
+        yield True  # one process: writes are serialised by the commit queue
+
+    async def count_purge_candidates(self, selector: PurgeSelector) -> int:
+        found = tables_.purge_candidates(
+            self.tables, selector, after="", limit=len(self.tables.events)
+        )
+        return len(found)
+
+    async def purge_events(
+        self, selector: PurgeSelector, *, now_us: int, after: str, limit: int, dry_run: bool
+    ) -> PurgeStep:
+        return await self.run_in_writer(
+            lambda t: tables_.purge_events(
+                t, selector, now_us=now_us, after=after, limit=limit, dry_run=dry_run
+            )
+        )
+
+    async def purge_dedup_keys(self, *, now_us: int, limit: int, dry_run: bool) -> int:
+        return await self.run_in_writer(
+            lambda t: tables_.purge_dedup_keys(t, now_us=now_us, limit=limit, dry_run=dry_run)
+        )
+
+    async def purge_replay_batches(self, *, before_us: int, limit: int, dry_run: bool) -> int:
+        return await self.run_in_writer(
+            lambda t: tables_.purge_replay_batches(
+                t, before_us=before_us, limit=limit, dry_run=dry_run
+            )
+        )
+
+    # -- redaction -----------------------------------------------------------------------
+
+    async def redaction_mark(self, source: str) -> str:
+        return self.tables.redaction_marks.get(source, "")
+
+    async def redaction_candidates(
+        self, source: str, *, cutoff_us: int, after: str, limit: int
+    ) -> list[RedactionCandidate]:
+        return tables_.redaction_candidates(
+            self.tables, source, cutoff_us=cutoff_us, after=after, limit=limit
+        )
+
+    async def apply_redactions(
+        self, source: str, redactions: Sequence[BodyRedaction], *, mark: str | None
+    ) -> int:
+        return await self.run_in_writer(
+            lambda t: tables_.apply_redactions(t, source, redactions, mark=mark)
+        )

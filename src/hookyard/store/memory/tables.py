@@ -20,12 +20,18 @@ from hookyard.ids import new_id
 from hookyard.mirror.records import MirrorCopyRecord, MirrorLaneState
 from hookyard.models import (
     AttemptRecord,
+    BodyRedaction,
     ClaimedDispatch,
     DeliveryEvent,
     DispatchRecord,
     EventFilter,
     EventRecord,
     EventSummary,
+    PurgeCounts,
+    PurgeSelector,
+    PurgeStep,
+    Redaction,
+    RedactionCandidate,
     ReplayBatch,
     ReplayResult,
     Submission,
@@ -33,11 +39,14 @@ from hookyard.models import (
 )
 from hookyard.store import filters
 from hookyard.store.policy import (
+    ACTIVE_DISPATCH_STATUSES,
     follower_counts,
     group_duplicates_in_batch,
     initial_status,
+    purgeable,
     replay_counts,
     resolve_followers,
+    selects_source,
 )
 from hookyard.store.rows import verdict_detail
 
@@ -53,10 +62,17 @@ class EventRow:
     status: str
     duplicate_count: int
     last_duplicate_us: int | None = None
+    #: The body stored in place of the one received, once fields were redacted.
+    redacted_body: bytes | None = None
 
     @property
     def id(self) -> str:
         return self.submission.request.id
+
+    @property
+    def body(self) -> bytes:
+        """The stored body: as received, or as redacted."""
+        return self.submission.request.body if self.redacted_body is None else self.redacted_body
 
 
 @dataclass(slots=True)
@@ -97,6 +113,9 @@ class Tables:
     mirror_lanes: dict[str, MirrorLaneState] = field(default_factory=dict)
     #: mirrors whose lane is held by a store open on these tables
     mirror_holds: set[str] = field(default_factory=set)
+    #: event id → its redaction; source → id up to which its events are redacted
+    redactions: dict[str, Redaction] = field(default_factory=dict)
+    redaction_marks: dict[str, str] = field(default_factory=dict)
     #: ``listen_for_dispatches`` callbacks of every store open on these tables
     listeners: list[Callable[[], None]] = field(default_factory=list)
     stores: int = 0  # stores open on these tables
@@ -147,7 +166,7 @@ def replay_payload(event: EventRow) -> DeliveryEvent:
         provider_event_id=sub.provider_event_id,
         content_type=sub.request.content_type,
         headers=sub.request.headers,
-        body=sub.request.body,
+        body=event.body,
     )
 
 
@@ -480,3 +499,137 @@ def matcher(query: EventFilter, tables: Tables) -> Callable[[EventRow], bool]:
 
         checks.append(lambda e: any(one_dispatch(d) for d in tables.dispatches_of(e.id)))
     return lambda e: all(check(e) for check in checks)
+
+
+# -- retention (the statements of sql/sqlite/retention.sql) ---------------------------------
+
+
+def purge_candidates(
+    tables: Tables, selector: PurgeSelector, *, after: str, limit: int
+) -> list[EventRow]:
+    """The next ``limit`` events in id order received before the cutoff from the sources."""
+    found = [
+        tables.events[i]
+        for i in sorted(tables.events)
+        if i > after
+        and tables.events[i].submission.request.received_us < selector.cutoff_us
+        and selects_source(selector, tables.events[i].submission.request.source)
+    ]
+    return found[: max(limit, 0)]
+
+
+def purge_events(
+    tables: Tables, selector: PurgeSelector, *, now_us: int, after: str, limit: int, dry_run: bool
+) -> PurgeStep:
+    candidates = purge_candidates(tables, selector, after=after, limit=limit)
+    chosen = [
+        e for e in candidates if purgeable(selector, [d.status for d in tables.dispatches_of(e.id)])
+    ]
+    dispatches = [d for e in chosen for d in tables.dispatches_of(e.id)]
+    attempts = sum(len(tables.attempts.get(d.id, {})) for d in dispatches)
+    handler_keys = [
+        (d.destination, e.submission.provider_event_id or e.id)
+        for e in chosen
+        for d in tables.dispatches_of(e.id)
+    ]
+    handler_keys = [k for k in set(handler_keys) if k in tables.processed_keys]
+    owned = [
+        k
+        for e in chosen
+        if e.submission.provider_event_id is not None
+        and (k := (e.submission.request.source, e.submission.provider_event_id))
+        in tables.dedup_keys
+        and tables.dedup_keys[k][0] == e.id
+        and tables.dedup_keys[k][1] <= now_us
+    ]
+    owner_of = {e.id for e in chosen}
+    handler_keys = [k for k in handler_keys if tables.processed_keys[k] in owner_of]
+    if not dry_run:
+        for d in dispatches:
+            tables.attempts.pop(d.id, None)
+            del tables.dispatches[d.id]
+        gone = {e.id for e in chosen}
+        for key in [k for k in tables.mirror_log if k[1] in gone]:
+            del tables.mirror_log[key]
+        for e in chosen:
+            tables.event_dispatches.pop(e.id, None)
+            tables.redactions.pop(e.id, None)
+            del tables.events[e.id]
+        for k in handler_keys:
+            del tables.processed_keys[k]
+        for key in owned:
+            del tables.dedup_keys[key]
+    counts = PurgeCounts(
+        events=len(chosen),
+        dispatches=len(dispatches),
+        attempts=attempts,
+        dedup_keys=len(owned),
+        processed_keys=len(handler_keys),
+    )
+    last = candidates[-1].id if candidates else None
+    return PurgeStep(counts=counts, last_id=last, examined=len(candidates))
+
+
+def purge_dedup_keys(tables: Tables, *, now_us: int, limit: int, dry_run: bool) -> int:
+    stale = [
+        key
+        for key, (event_id, expires_us) in tables.dedup_keys.items()
+        if expires_us <= now_us and event_id not in tables.events
+    ][: max(limit, 0)]
+    if not dry_run:
+        for key in stale:
+            del tables.dedup_keys[key]
+    return len(stale)
+
+
+def purge_replay_batches(tables: Tables, *, before_us: int, limit: int, dry_run: bool) -> int:
+    in_use = {d.batch_id for d in tables.dispatches.values() if d.batch_id is not None}
+    done = [
+        b.id
+        for b in sorted(tables.replay_batches.values(), key=lambda b: b.id)
+        if b.status != "running" and b.created_us < before_us and b.id not in in_use
+    ][: max(limit, 0)]
+    if not dry_run:
+        for batch_id in done:
+            del tables.replay_batches[batch_id]
+    return len(done)
+
+
+# -- redaction -------------------------------------------------------------------------------
+
+
+def busy(tables: Tables, event_id: str) -> bool:
+    return any(d.status in ACTIVE_DISPATCH_STATUSES for d in tables.dispatches_of(event_id))
+
+
+def redaction_candidates(
+    tables: Tables, source: str, *, cutoff_us: int, after: str, limit: int
+) -> list[RedactionCandidate]:
+    found = [
+        RedactionCandidate(e.id, e.body, e.submission.request.content_type, busy(tables, e.id))
+        for i in sorted(tables.events)
+        if i > after
+        and i not in tables.redactions
+        and (e := tables.events[i]).submission.request.source == source
+        and e.submission.request.received_us < cutoff_us
+    ]
+    return found[: max(limit, 0)]
+
+
+def apply_redactions(
+    tables: Tables, source: str, redactions: Sequence[BodyRedaction], *, mark: str | None
+) -> int:
+    done = skipped = 0
+    for r in redactions:
+        event = tables.events.get(r.event_id)
+        if event is None:  # purged meanwhile
+            continue
+        if busy(tables, r.event_id):
+            skipped += 1
+            continue
+        event.redacted_body = r.body
+        tables.redactions[r.event_id] = r.redaction
+        done += 1
+    if mark is not None and not skipped:
+        tables.redaction_marks[source] = mark
+    return done

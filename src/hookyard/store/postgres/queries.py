@@ -14,7 +14,13 @@ import asyncpg
 
 from hookyard.models import DispatchRecord, EventFilter, EventRecord, EventSummary
 from hookyard.store import filters
-from hookyard.store.rows import Row, attach_attempts, record_from_row, summary_from_row
+from hookyard.store.rows import (
+    Row,
+    attach_attempts,
+    record_from_row,
+    redaction_from_row,
+    summary_from_row,
+)
 from hookyard.store.sqlfiles import load_queries
 
 Q = load_queries("postgres")
@@ -39,7 +45,8 @@ async def get_event(conn: Conn, event_id: str) -> EventRecord | None:
     if row is None:
         return None
     dispatches = await conn.fetch(Q["event_dispatches"], event_id)
-    return record_from_row(row, await with_attempts(conn, dispatches))
+    redacted = redaction_from_row(await conn.fetchrow(Q["get_redaction"], event_id))
+    return record_from_row(row, await with_attempts(conn, dispatches), redacted)
 
 
 async def list_events(conn: Conn, query: EventFilter) -> list[EventSummary]:

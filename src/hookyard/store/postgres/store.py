@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 
 import asyncpg
 
@@ -13,25 +14,31 @@ from hookyard.exceptions import StoreError
 from hookyard.mirror.records import MirrorCopyRecord, MirrorCursor, MirrorLaneState, MirrorPair
 from hookyard.models import (
     AttemptRecord,
+    BodyRedaction,
     ClaimedDispatch,
     DeliveryEvent,
     DispatchRecord,
     EventFilter,
     EventRecord,
     EventSummary,
+    PurgeSelector,
+    PurgeStep,
+    RedactionCandidate,
     ReplayBatch,
     ReplayResult,
     Submission,
     WriteResult,
 )
 from hookyard.store.base import ReleaseLane, Store, Unlisten
-from hookyard.store.postgres import commands, mirror, queries
+from hookyard.store.filters import ID_TIME_MARGIN_MS, lowest_id_at
+from hookyard.store.postgres import commands, mirror, queries, retention
 from hookyard.store.postgres.connection import apply_migrations, connect, keep_session
 from hookyard.store.postgres.queries import DISPATCH_CHANNEL, Q
 from hookyard.store.postgres.writer import AttemptRecorder, IngestWriter
 from hookyard.store.rows import (
     attempt_row,
     claimed_from_row,
+    redaction_row,
     replay_batch_from_row,
     replay_batch_row,
     replay_payload_from_row,
@@ -293,3 +300,75 @@ class PostgresStore(Store):
 
     async def hold_mirror_lane(self, name: str) -> ReleaseLane | None:
         return await mirror.hold_lane(self.url, name)
+
+    # -- retention -----------------------------------------------------------------------
+
+    def purge_lock(self) -> AbstractAsyncContextManager[bool]:
+        return retention.purge_lock(self._connect)
+
+    async def count_purge_candidates(self, selector: PurgeSelector) -> int:
+        async with self.pool.acquire() as conn:
+            return await retention.count_candidates(conn, selector)
+
+    async def purge_events(
+        self, selector: PurgeSelector, *, now_us: int, after: str, limit: int, dry_run: bool
+    ) -> PurgeStep:
+        try:
+            async with self.pool.acquire() as conn:
+                ids = await retention.candidates(conn, selector, after=after, limit=limit)
+                counts = await retention.purge(conn, selector, ids, now_us=now_us, dry_run=dry_run)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise StoreError(f"purge failed: {exc}") from exc
+        return PurgeStep(counts=counts, last_id=ids[-1] if ids else None, examined=len(ids))
+
+    async def purge_dedup_keys(self, *, now_us: int, limit: int, dry_run: bool) -> int:
+        if dry_run:
+            count: int = await self.pool.fetchval(Q["count_stale_dedup_keys"], now_us, limit)
+            return count
+        return retention.affected(
+            await self.pool.execute(Q["purge_stale_dedup_keys"], now_us, limit)
+        )
+
+    async def purge_replay_batches(self, *, before_us: int, limit: int, dry_run: bool) -> int:
+        if dry_run:
+            count: int = await self.pool.fetchval(
+                Q["count_finished_replay_batches"], before_us, limit
+            )
+            return count
+        return retention.affected(
+            await self.pool.execute(Q["purge_replay_batches"], before_us, limit)
+        )
+
+    # -- redaction -----------------------------------------------------------------------
+
+    async def redaction_mark(self, source: str) -> str:
+        mark = await self.pool.fetchval(Q["redaction_mark"], source)
+        return "" if mark is None else str(mark)
+
+    async def redaction_candidates(
+        self, source: str, *, cutoff_us: int, after: str, limit: int
+    ) -> list[RedactionCandidate]:
+        high = lowest_id_at(cutoff_us // 1000 + ID_TIME_MARGIN_MS + 1)
+        rows = await self.pool.fetch(
+            Q["redaction_candidates"], source, after, high, cutoff_us, limit
+        )
+        return [RedactionCandidate(r[0], bytes(r[1]), r[2], r[3]) for r in rows]
+
+    async def apply_redactions(
+        self, source: str, redactions: Sequence[BodyRedaction], *, mark: str | None
+    ) -> int:
+        rows = [redaction_row(item) for item in redactions]
+        async with self.pool.acquire() as conn, conn.transaction():
+            replaced: set[str] = set()
+            if rows:
+                columns = [list(c) for c in zip(*rows, strict=True)]
+                bodies = [item.body for item in redactions]
+                replaced = {
+                    r[0]
+                    for r in await conn.fetch(Q["redact_bodies"], columns[0], bodies, *columns[1:])
+                }
+            missed = [item.event_id for item in redactions if item.event_id not in replaced]
+            still_there = await conn.fetch(Q["known_event_ids"], missed) if missed else []
+            if mark is not None and not still_there:
+                await conn.execute(Q["set_redaction_mark"], source, mark)
+        return len(replaced)

@@ -24,6 +24,7 @@ from hookyard.store.rows import (
     Row,
     attach_attempts,
     record_from_row,
+    redaction_from_row,
     replay_batch_from_row,
     replay_payload_from_row,
     summary_from_row,
@@ -48,7 +49,8 @@ def get_event(conn: sqlite3.Connection, event_id: str) -> EventRecord | None:
     if row is None:
         return None
     dispatches = conn.execute(Q["event_dispatches"], (event_id,)).fetchall()
-    return record_from_row(row, with_attempts(conn, dispatches))
+    redacted = redaction_from_row(conn.execute(Q["get_redaction"], (event_id,)).fetchone())
+    return record_from_row(row, with_attempts(conn, dispatches), redacted)
 
 
 def get_body(conn: sqlite3.Connection, event_id: str) -> tuple[bytes, str] | None:

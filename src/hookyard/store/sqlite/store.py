@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import sqlite3
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,19 +16,23 @@ from hookyard.exceptions import StoreError, StoreSaturated
 from hookyard.mirror.records import MirrorCopyRecord, MirrorCursor, MirrorLaneState, MirrorPair
 from hookyard.models import (
     AttemptRecord,
+    BodyRedaction,
     ClaimedDispatch,
     DeliveryEvent,
     DispatchRecord,
     EventFilter,
     EventRecord,
     EventSummary,
+    PurgeSelector,
+    PurgeStep,
+    RedactionCandidate,
     ReplayBatch,
     ReplayResult,
     Submission,
     WriteResult,
 )
 from hookyard.store.base import ReleaseLane, Store, Unlisten
-from hookyard.store.sqlite import commands, mirror, queries
+from hookyard.store.sqlite import commands, mirror, queries, redaction, retention
 from hookyard.store.sqlite.connection import apply_migrations, connect
 from hookyard.store.sqlite.writer import Job, Writer, watch_commits
 
@@ -344,3 +348,71 @@ class SqliteStore(Store):
 
     async def hold_mirror_lane(self, name: str) -> ReleaseLane | None:
         return await mirror.hold_lane(self.path, name)
+
+    # -- retention -----------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def purge_lock(self) -> AsyncIterator[bool]:
+        # Two purges at once are safe (every batch is checked again in the writer, and
+        # writes take the database lock in turn), so there is nothing to exclude.
+        yield True
+
+    async def count_purge_candidates(self, selector: PurgeSelector) -> int:
+        return await self.read(lambda conn: retention.count_candidates(conn, selector))
+
+    async def purge_events(
+        self, selector: PurgeSelector, *, now_us: int, after: str, limit: int, dry_run: bool
+    ) -> PurgeStep:
+        ids = await self.read(
+            lambda conn: retention.candidates(conn, selector, after=after, limit=limit)
+        )
+        if dry_run:
+            counts = await self.read(
+                lambda conn: retention.purge(conn, selector, ids, now_us=now_us, dry_run=True)
+            )
+        else:
+            counts = await self.run_in_writer(
+                lambda conn: retention.purge(conn, selector, ids, now_us=now_us, dry_run=False)
+            )
+        return PurgeStep(counts=counts, last_id=ids[-1] if ids else None, examined=len(ids))
+
+    async def purge_dedup_keys(self, *, now_us: int, limit: int, dry_run: bool) -> int:
+        keys = await self.read(
+            lambda conn: retention.stale_dedup_keys(conn, now_us=now_us, limit=limit)
+        )
+        if dry_run or not keys:
+            return len(keys)
+        return await self.run_in_writer(
+            lambda conn: retention.delete_dedup_keys(conn, keys, now_us=now_us)
+        )
+
+    async def purge_replay_batches(self, *, before_us: int, limit: int, dry_run: bool) -> int:
+        ids = await self.read(
+            lambda conn: retention.finished_replay_batches(conn, before_us=before_us, limit=limit)
+        )
+        if dry_run or not ids:
+            return len(ids)
+        return await self.run_in_writer(
+            lambda conn: retention.delete_replay_batches(conn, ids, before_us=before_us)
+        )
+
+    # -- redaction -----------------------------------------------------------------------
+
+    async def redaction_mark(self, source: str) -> str:
+        return await self.read(lambda conn: redaction.mark(conn, source))
+
+    async def redaction_candidates(
+        self, source: str, *, cutoff_us: int, after: str, limit: int
+    ) -> list[RedactionCandidate]:
+        return await self.read(
+            lambda conn: redaction.candidates(
+                conn, source, cutoff_us=cutoff_us, after=after, limit=limit
+            )
+        )
+
+    async def apply_redactions(
+        self, source: str, redactions: Sequence[BodyRedaction], *, mark: str | None
+    ) -> int:
+        return await self.run_in_writer(
+            lambda conn: redaction.apply(conn, source, redactions, mark)
+        )

@@ -57,3 +57,6 @@ WHERE m.mirror = :mirror AND m.received_us >= :since
   AND (:source IS NULL OR m.source = :source)
   AND (:ids IS NULL OR m.event_id IN (SELECT value FROM json_each(:ids)))
 ORDER BY m.received_us, m.event_id;
+
+-- name: purge_delete_mirror_log
+DELETE FROM mirror_log WHERE event_id IN (SELECT value FROM json_each(?));
