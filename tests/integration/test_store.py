@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from hookyard.exceptions import StoreSaturated
+from hookyard.keyring import PLAIN
 from hookyard.models import EventFilter
 from hookyard.store import open_store
 from hookyard.store.base import Store
@@ -214,7 +215,10 @@ async def test_migrations_are_idempotent(database_url: str) -> None:
     first = await store.migrate()
     assert await store.migrate() == []
     every = [m.version for m in load_migrations(dialect)]
-    assert every == list(range(1, len(every) + 1))  # numbered without gaps or repeats
+    # Numbered without repeats, in order. Branches are given numbers ahead of time, so a
+    # branch may hold 6 without 5 until they merge; versions are applied as a set, so a
+    # gap never skips a migration.
+    assert every == sorted(set(every))
     assert first in (every, [])  # [] when an earlier test already migrated this database
 
 
@@ -314,7 +318,7 @@ async def test_moving_repeat_counts_to_the_status_row_keeps_them(pg_url: str) ->
                 last,
             )
             await conn.execute("INSERT INTO event_status VALUES ($1, 'stored')", event_id)
-        assert await apply_migrations(conn) == [10]
+        assert (await apply_migrations(conn))[0] == 10  # then any later ones
         rows = await conn.fetch(
             "SELECT event_id, status, duplicate_count, last_duplicate_us FROM event_status "
             "ORDER BY event_id"
@@ -559,7 +563,7 @@ async def statements(database_url: str, read: Read) -> list[str]:
 
 
 def get_event(event_id: str) -> Read:
-    return lambda q, conn: q.get_event(conn, event_id)
+    return lambda q, conn: q.get_event(conn, event_id, PLAIN)
 
 
 def retrying_dispatches(destination: str | None) -> Read:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from hookyard.exceptions import ConfigError, StoreError, StoreSaturated
+from hookyard.keyring import PLAIN, Keyring
 from hookyard.models import (
     AttemptRecord,
     ClaimedDispatch,
@@ -31,6 +32,7 @@ from hookyard.models import (
 from hookyard.store.base import Store
 from hookyard.store.memory import tables as tables_
 from hookyard.store.memory.tables import Tables, json_copy, limited
+from hookyard.store.payloads import ResealBatch, seal_submission
 
 T = TypeVar("T")
 SCHEME = "memory://"
@@ -103,10 +105,14 @@ def _store_error(outcome: tuple[Any, BaseException | None]) -> tuple[Any, BaseEx
 
 
 class MemoryStore(Store):
-    def __init__(self, url: str = SCHEME, *, queue_size: int = 10_000) -> None:
+    def __init__(
+        self, url: str = SCHEME, *, queue_size: int = 10_000, keyring: Keyring = PLAIN
+    ) -> None:
         if not url.startswith(SCHEME):
             raise ConfigError(f"not an in-memory store: {url!r}; use memory:// or memory://NAME")
         self.url = url
+        #: Seals bodies and header lists as they are taken, opens them as they are read.
+        self.keyring = keyring
         self.queue_size = queue_size
         self._tables: Tables | None = None
         self._waiting: list[_Job] = []
@@ -126,6 +132,12 @@ class MemoryStore(Store):
     async def start(self) -> None:
         if self._tables is None:
             self._tables = _attach(self.url)
+            try:
+                await self.check_keys()
+            except BaseException:
+                _detach(self.url, self._tables)
+                self._tables = None
+                raise
 
     async def close(self) -> None:
         self._closing = True
@@ -147,7 +159,8 @@ class MemoryStore(Store):
         return self._pending
 
     async def submit(self, submission: Submission) -> WriteResult:
-        result: WriteResult = await self._enqueue(_Job(self._future(), submission=submission))
+        sealed = seal_submission(self.keyring, submission)
+        result: WriteResult = await self._enqueue(_Job(self._future(), submission=sealed))
         if submission.destinations and not result.duplicate:
             self._wake()
         return result
@@ -207,13 +220,14 @@ class MemoryStore(Store):
         if event is None:
             return None
         dispatches = sorted(t.dispatches_of(event_id), key=lambda d: d.id)
-        return tables_.record(event, [tables_.dispatch_record(t, d) for d in dispatches])
+        records = [tables_.dispatch_record(t, d) for d in dispatches]
+        return tables_.record(event, records, self.keyring)
 
     async def get_body(self, event_id: str) -> tuple[bytes, str] | None:
         event = self.tables.events.get(event_id)
         if event is None:
             return None
-        return event.submission.request.body, event.submission.request.content_type
+        return tables_.payload(event, self.keyring)[1], event.submission.request.content_type
 
     async def list_events(self, query: EventFilter) -> list[EventSummary]:
         t = self.tables
@@ -237,6 +251,7 @@ class MemoryStore(Store):
                 lease_us=lease_us,
                 limit=limit,
                 destinations=destinations,
+                keyring=self.keyring,
             )
         )
 
@@ -334,7 +349,11 @@ class MemoryStore(Store):
 
     async def replay_payloads(self, event_ids: Sequence[str]) -> list[DeliveryEvent]:
         events = self.tables.events
-        return [tables_.replay_payload(events[i]) for i in sorted(set(event_ids)) if i in events]
+        return [
+            tables_.replay_payload(events[i], self.keyring)
+            for i in sorted(set(event_ids))
+            if i in events
+        ]
 
     async def create_replay_batch(self, batch: ReplayBatch) -> None:
         def run(t: Tables) -> None:
@@ -402,3 +421,19 @@ class MemoryStore(Store):
                 listeners.remove(wake)
 
         return stop
+
+    # -- encryption at rest ----------------------------------------------------------------
+
+    async def check_keys(self) -> None:
+        tables_.check_keys(self.tables, self.keyring)
+
+    async def key_usage(self) -> dict[str | None, int]:
+        return tables_.key_usage(self.tables)
+
+    async def reseal_events(self, *, after: str | None, limit: int) -> ResealBatch:
+        return await self.run_in_writer(
+            lambda t: tables_.reseal_events(t, self.keyring, after=after, limit=limit)
+        )
+
+    async def forget_keys(self, key_ids: Sequence[str]) -> int:
+        return await self.run_in_writer(lambda t: tables_.forget_keys(t, key_ids))

@@ -9,7 +9,9 @@ from collections.abc import Callable, Sequence
 
 import asyncpg
 
+from hookyard import clock
 from hookyard.exceptions import StoreError
+from hookyard.keyring import PLAIN, Keyring
 from hookyard.models import (
     AttemptRecord,
     ClaimedDispatch,
@@ -24,12 +26,14 @@ from hookyard.models import (
     WriteResult,
 )
 from hookyard.store.base import Store, Unlisten
-from hookyard.store.postgres import commands, queries
+from hookyard.store.payloads import ResealBatch, seal_submission
+from hookyard.store.postgres import commands, keys, queries
 from hookyard.store.postgres.connection import apply_migrations, connect, keep_session
 from hookyard.store.postgres.queries import DISPATCH_CHANNEL, Q
 from hookyard.store.postgres.writer import AttemptRecorder, IngestWriter
 from hookyard.store.rows import (
     attempt_row,
+    body_from_row,
     claimed_from_row,
     replay_batch_from_row,
     replay_batch_row,
@@ -43,8 +47,10 @@ POOL_SIZE = 8
 
 
 class PostgresStore(Store):
-    def __init__(self, url: str, *, queue_size: int = 10_000) -> None:
+    def __init__(self, url: str, *, queue_size: int = 10_000, keyring: Keyring = PLAIN) -> None:
         self.url = url
+        #: Seals bodies and header lists as they are taken, opens them as they are read.
+        self.keyring = keyring
         self.queue_size = queue_size
         self._pool: asyncpg.Pool | None = None
         self.writer = IngestWriter(self._connect, queue_size=queue_size)
@@ -70,6 +76,12 @@ class PostgresStore(Store):
             )
         except (OSError, asyncpg.PostgresError) as exc:
             raise StoreError(f"cannot connect to PostgreSQL: {exc}") from None
+        try:
+            await self.check_keys()
+        except BaseException:
+            await self._pool.close()
+            self._pool = None
+            raise
         await self.writer.start()
 
     async def close(self) -> None:
@@ -91,17 +103,17 @@ class PostgresStore(Store):
         return self.writer.pending
 
     async def submit(self, submission: Submission) -> WriteResult:
-        return await self.writer.submit(submission)
+        return await self.writer.submit(seal_submission(self.keyring, submission))
 
     # -- reads ---------------------------------------------------------------------------
 
     async def get_event(self, event_id: str) -> EventRecord | None:
         async with self.pool.acquire() as conn:
-            return await queries.get_event(conn, event_id)
+            return await queries.get_event(conn, event_id, self.keyring)
 
     async def get_body(self, event_id: str) -> tuple[bytes, str] | None:
         row = await self.pool.fetchrow(Q["get_body"], event_id)
-        return None if row is None else (bytes(row[0]), row[1])
+        return None if row is None else body_from_row(event_id, row, self.keyring)
 
     async def list_events(self, query: EventFilter) -> list[EventSummary]:
         async with self.pool.acquire() as conn:
@@ -144,7 +156,7 @@ class PostgresStore(Store):
         rows = await self.pool.fetch(
             Q["claim_due"], worker_id, now_us + lease_us, now_us, list(destinations), limit
         )
-        return [claimed_from_row(row) for row in rows]
+        return [claimed_from_row(row, self.keyring) for row in rows]
 
     async def record_attempt(
         self,
@@ -210,7 +222,7 @@ class PostgresStore(Store):
 
     async def replay_payloads(self, event_ids: Sequence[str]) -> list[DeliveryEvent]:
         rows = await self.pool.fetch(Q["replay_payloads"], list(event_ids))
-        return [replay_payload_from_row(row) for row in rows]
+        return [replay_payload_from_row(row, self.keyring) for row in rows]
 
     async def create_replay_batch(self, batch: ReplayBatch) -> None:
         await self.pool.execute(Q["insert_replay_batch"], *replay_batch_row(batch))
@@ -237,3 +249,21 @@ class PostgresStore(Store):
     ) -> list[DispatchRecord]:
         async with self.pool.acquire() as conn:
             return await queries.replay_batch_dispatches(conn, batch_id, status, limit)
+
+    # -- encryption at rest ----------------------------------------------------------------
+
+    async def check_keys(self) -> None:
+        async with self.pool.acquire() as conn:
+            await keys.check_keys(conn, self.keyring, now_us=clock.now_us())
+
+    async def key_usage(self) -> dict[str | None, int]:
+        async with self.pool.acquire() as conn:
+            return await keys.key_usage(conn)
+
+    async def reseal_events(self, *, after: str | None, limit: int) -> ResealBatch:
+        async with self.pool.acquire() as conn:
+            return await keys.reseal_events(conn, self.keyring, after=after, limit=limit)
+
+    async def forget_keys(self, key_ids: Sequence[str]) -> int:
+        async with self.pool.acquire() as conn:
+            return await keys.forget_keys(conn, key_ids)

@@ -12,7 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+from hookyard import clock
 from hookyard.exceptions import StoreError, StoreSaturated
+from hookyard.keyring import PLAIN, Keyring
 from hookyard.models import (
     AttemptRecord,
     ClaimedDispatch,
@@ -27,7 +29,8 @@ from hookyard.models import (
     WriteResult,
 )
 from hookyard.store.base import Store, Unlisten
-from hookyard.store.sqlite import commands, queries
+from hookyard.store.payloads import ResealBatch, seal_submission
+from hookyard.store.sqlite import commands, keys, queries
 from hookyard.store.sqlite.connection import apply_migrations, connect
 from hookyard.store.sqlite.writer import Job, Writer, watch_commits
 
@@ -35,8 +38,10 @@ T = TypeVar("T")
 
 
 class SqliteStore(Store):
-    def __init__(self, url: str, *, queue_size: int = 10_000) -> None:
+    def __init__(self, url: str, *, queue_size: int = 10_000, keyring: Keyring = PLAIN) -> None:
         self.url = url
+        #: Seals bodies and header lists as they are taken, opens them as they are read.
+        self.keyring = keyring
         self.path = url.removeprefix("sqlite:///")
         self.queue_size = queue_size
         self._pending = 0
@@ -67,6 +72,11 @@ class SqliteStore(Store):
     async def start(self) -> None:
         await self.migrate()
         self._writer = Writer(self.path, asyncio.get_running_loop())
+        try:
+            await self.check_keys()
+        except BaseException:
+            await self.close()
+            raise
 
     async def close(self) -> None:
         self._closing = True
@@ -83,7 +93,8 @@ class SqliteStore(Store):
         return self._pending
 
     async def submit(self, submission: Submission) -> WriteResult:
-        result: WriteResult = await self._enqueue(Job(self._future(), submission=submission))
+        sealed = seal_submission(self.keyring, submission)
+        result: WriteResult = await self._enqueue(Job(self._future(), submission=sealed))
         if submission.destinations and not result.duplicate:
             for wake in self.on_dispatch:
                 wake()
@@ -126,10 +137,10 @@ class SqliteStore(Store):
         return await loop.run_in_executor(self._readers, lambda: call(self._reader()))
 
     async def get_event(self, event_id: str) -> EventRecord | None:
-        return await self.read(lambda conn: queries.get_event(conn, event_id))
+        return await self.read(lambda conn: queries.get_event(conn, event_id, self.keyring))
 
     async def get_body(self, event_id: str) -> tuple[bytes, str] | None:
-        return await self.read(lambda conn: queries.get_body(conn, event_id))
+        return await self.read(lambda conn: queries.get_body(conn, event_id, self.keyring))
 
     async def list_events(self, query: EventFilter) -> list[EventSummary]:
         return await self.read(lambda conn: queries.list_events(conn, query))
@@ -175,6 +186,7 @@ class SqliteStore(Store):
                 lease_us=lease_us,
                 limit=limit,
                 destinations=destinations,
+                keyring=self.keyring,
             )
         )
 
@@ -254,7 +266,7 @@ class SqliteStore(Store):
     # -- replay --------------------------------------------------------------------------
 
     async def replay_payloads(self, event_ids: Sequence[str]) -> list[DeliveryEvent]:
-        return await self.read(lambda conn: queries.replay_payloads(conn, event_ids))
+        return await self.read(lambda conn: queries.replay_payloads(conn, event_ids, self.keyring))
 
     async def create_replay_batch(self, batch: ReplayBatch) -> None:
         await self.run_in_writer(lambda conn: commands.create_replay_batch(conn, batch))
@@ -286,3 +298,21 @@ class SqliteStore(Store):
         return await self.read(
             lambda conn: queries.replay_batch_dispatches(conn, batch_id, status, limit)
         )
+
+    # -- encryption at rest ----------------------------------------------------------------
+
+    async def check_keys(self) -> None:
+        await self.run_in_writer(
+            lambda conn: keys.check_keys(conn, self.keyring, now_us=clock.now_us())
+        )
+
+    async def key_usage(self) -> dict[str | None, int]:
+        return await self.read(keys.key_usage)
+
+    async def reseal_events(self, *, after: str | None, limit: int) -> ResealBatch:
+        return await self.run_in_writer(
+            lambda conn: keys.reseal_events(conn, self.keyring, after=after, limit=limit)
+        )
+
+    async def forget_keys(self, key_ids: Sequence[str]) -> int:
+        return await self.run_in_writer(lambda conn: keys.forget_keys(conn, key_ids))
