@@ -124,17 +124,17 @@ class Keyring:
     keys: tuple[Key, ...] = ()
 
     def __post_init__(self) -> None:
-        ids = [k.id for k in self.keys]
-        for index, key_id in enumerate(ids):
-            if key_id in ids[:index]:
-                raise EncryptionKeyError(f"encryption key id {key_id!r} is listed twice")
         materials = [k.material for k in self.keys]
         for index, material in enumerate(materials):
             if material in materials[:index]:
                 raise EncryptionKeyError(
-                    f"encryption keys {self.keys[materials.index(material)].id!r} and "
-                    f"{self.keys[index].id!r} are the same key"
+                    f"the same encryption key is listed twice (key #{materials.index(material) + 1}"
+                    f" and key #{index + 1})"
                 )
+        ids = [k.id for k in self.keys]
+        for index, key_id in enumerate(ids):
+            if key_id in ids[:index]:
+                raise EncryptionKeyError(f"encryption key id {key_id!r} is listed twice")
 
     @property
     def current(self) -> Key | None:

@@ -13,6 +13,7 @@ from hookyard.cli.corpus import replay_corpus
 from hookyard.cli.dlq import dlq
 from hookyard.cli.events import events
 from hookyard.cli.export import export
+from hookyard.cli.keys import keys
 from hookyard.cli.replay import replay
 from hookyard.cli.serve import migrate, serve
 from hookyard.cli.signatures import sign, verify
@@ -32,6 +33,7 @@ for command in (
     dlq,
     events,
     export,
+    keys,
     migrate,
     replay,
     replay_corpus,

@@ -38,6 +38,14 @@ async def _migrate(url: str) -> list[int]:
     return await store.migrate()
 
 
+async def check_keys(server: ServerConfig) -> None:
+    """Refuse, in one line, an ``encryption_key`` list that cannot read the stored events
+    (starting the store checks it), before the server is up rather than in its lifespan."""
+    store = open_store(server.database, keyring=server.keyring)
+    await store.start()
+    await store.close()
+
+
 @click.command()
 @config_option
 @db_option
@@ -65,6 +73,7 @@ def serve(
     check_outbound(settings)
     check_admin_exposure(settings.server)
     asyncio.run(_migrate(settings.server.database))  # fail here, in one line, not in the server
+    asyncio.run(check_keys(settings.server))
     app = create_app(settings, with_workers=not no_worker)
     run_server(app, settings.server.host, settings.server.port)
 
