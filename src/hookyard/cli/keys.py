@@ -15,6 +15,9 @@ from hookyard.store.base import KeyRotation
 
 #: How often rotation reports progress, at most (a line each, so logs stay readable).
 PROGRESS_SECONDS = 1.0
+#: Walks over the events at most: another walk picks up rows passed over while another
+#: transaction held them, or written under an old key by a process not yet updated.
+PASSES = 3
 #: Undecryptable events listed by id at the end of a rotation; the rest are counted.
 SHOWN_UNREADABLE = 10
 
@@ -101,19 +104,20 @@ async def _rotate(store: KeyRotation, settings: Settings, batch_size: int) -> in
     before = await store.key_usage()
     todo = sum(count for key_id, count in before.items() if key_id != current)
     click.echo(f"{todo} event(s) to re-encrypt under key {current!r}", err=True)
-    done, after = 0, None
-    unreadable: list[tuple[str, str]] = []
+    done = 0
+    unreadable: dict[str, str] = {}
     last_report = time.monotonic()
-    while True:
-        batch = await store.reseal_events(after=after, limit=batch_size)
-        if batch.last_id is None:
-            break
-        after = batch.last_id
-        done += batch.resealed
-        unreadable.extend(batch.unreadable)
-        if time.monotonic() - last_report >= PROGRESS_SECONDS:
-            last_report = time.monotonic()
-            click.echo(f"re-encrypted {done}/{todo}", err=True)
+    for _ in range(PASSES):
+        before_pass, after = done, None
+        while (batch := await store.reseal_events(after=after, limit=batch_size)).last_id:
+            after = batch.last_id
+            done += batch.resealed
+            unreadable.update(batch.unreadable)
+            if time.monotonic() - last_report >= PROGRESS_SECONDS:
+                last_report = time.monotonic()
+                click.echo(f"re-encrypted {done}/{todo}", err=True)
+        if done == before_pass:
+            break  # a walk that found nothing to do: what is left does not open
     usage = await store.key_usage()
     unused = [key_id for key_id in ring.ids if key_id != current and not usage.get(key_id)]
     await store.forget_keys(unused)
@@ -121,7 +125,7 @@ async def _rotate(store: KeyRotation, settings: Settings, batch_size: int) -> in
     if unused:
         names = ", ".join(repr(k) for k in unused)
         click.echo(f"no event is sealed with {names} any more: it may leave encryption_key")
-    for _, why in unreadable[:SHOWN_UNREADABLE]:
+    for why in list(unreadable.values())[:SHOWN_UNREADABLE]:
         click.echo(f"not re-encrypted: {why}", err=True)
     if len(unreadable) > SHOWN_UNREADABLE:
         click.echo(f"... and {len(unreadable) - SHOWN_UNREADABLE} more", err=True)

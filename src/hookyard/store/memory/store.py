@@ -32,7 +32,7 @@ from hookyard.models import (
 from hookyard.store.base import Store
 from hookyard.store.memory import tables as tables_
 from hookyard.store.memory.tables import Tables, json_copy, limited
-from hookyard.store.payloads import ResealBatch, seal_submission
+from hookyard.store.payloads import ResealBatch, open_body, seal_submission, stored_form
 
 T = TypeVar("T")
 SCHEME = "memory://"
@@ -227,7 +227,9 @@ class MemoryStore(Store):
         event = self.tables.events.get(event_id)
         if event is None:
             return None
-        return tables_.payload(event, self.keyring)[1], event.submission.request.content_type
+        stored = stored_form(event.submission)
+        body = open_body(self.keyring, event_id, stored.key_id, stored.body)
+        return body, event.submission.request.content_type
 
     async def list_events(self, query: EventFilter) -> list[EventSummary]:
         t = self.tables

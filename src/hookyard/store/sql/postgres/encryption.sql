@@ -14,12 +14,13 @@ DELETE FROM encryption_keys WHERE id = $1;
 SELECT key_id, count(*) FROM events GROUP BY key_id;
 
 -- name: reseal_candidates
--- In id order from where the last batch stopped, locked until the batch commits: a
--- second rotation waits here instead of sealing the same rows twice.
+-- In id order from where the last batch stopped, locked until the batch commits. A row
+-- another transaction holds (a second rotation's batch) is passed over, not waited for:
+-- that one seals it; `keys rotate` walks again for anything still left.
 SELECT id, key_id, headers, body FROM events
 WHERE id > $1 AND key_id IS DISTINCT FROM $2
 ORDER BY id LIMIT $3
-FOR UPDATE;
+FOR UPDATE SKIP LOCKED;
 
 -- name: reseal_events
 UPDATE events AS e SET headers = u.headers, body = u.body, key_id = u.key_id
