@@ -71,9 +71,9 @@ def serve(
     configure_logging()
     # What refuses to start goes first, so a refusal is the one line printed.
     check_outbound(settings)
-    check_admin_exposure(settings.server)
     asyncio.run(_migrate(settings.server.database))  # fail here, in one line, not in the server
     asyncio.run(check_keys(settings.server))
+    check_admin_exposure(settings.server)  # last: it may warn, and a refusal prints alone
     app = create_app(settings, with_workers=not no_worker)
     run_server(app, settings.server.host, settings.server.port)
 
