@@ -1,9 +1,10 @@
 -- 2 KB JSON bodies with unique event ids, as bench/ingest/post.lua, but the padding is
 -- random text (64 variants made at start): real payloads compress little, and PostgreSQL
 -- compresses a large clear value that a sealed one never is. `-- repeat` sends the
--- ingest benchmark's run of "x" instead. done() prints one JSON line for the runner.
+-- ingest benchmark's run of "x" instead; a second argument prefixes the ids. done() prints one JSON line for the runner.
 local counter = 0
 local thread_id = 0
+local prefix = ""
 local threads = {}
 local pads = {}
 
@@ -14,6 +15,7 @@ end
 
 function init(args)
   thread_id = tid
+  prefix = args[2] or ""  -- one per wrk run, so ids stay unique across runs
   math.randomseed(12345 + tid)
   local alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
   for i = 1, 64 do
@@ -32,7 +34,7 @@ end
 
 function request()
   counter = counter + 1
-  local id = string.format("evt_%d_%d", thread_id, counter)
+  local id = string.format("evt_%s%d_%d", prefix, thread_id, counter)
   local pad = pads[counter % 64 + 1]
   local body = string.format('{"id":"%s","type":"order.created","data":{"pad":"%s"}}', id, pad)
   return wrk.format("POST", nil, {["Content-Type"] = "application/json", ["X-Event-Id"] = id}, body)

@@ -1,16 +1,18 @@
 """Encryption at rest on the ingest path: ``hookyard serve`` with ``encryption_key`` set
 against the same server without it, on SQLite and PostgreSQL, in one run.
 
-Usage: ./run bench encryption [--duration 10] [--rounds 2] [--connections 32] [--no-postgres]
+Usage: ./run bench encryption [--slices 8] [--seconds 3] [--connections 32]
+                              [--body random|repeat] [--no-postgres]
 
-Each round runs off and on for each backend (which goes first alternates by round), each
-on a fresh database, so drift over the run hits both alike; the ratio on/off is taken
-per round and summarised over the rounds.
-The bodies are ingest's (2 KB JSON, unique ids) with random padding (``post.lua``;
-``--body repeat`` for ingest's run of "x", which PostgreSQL compresses in clear). After each
-variant it checks every 2xx is a stored row and, with the key, that every row is sealed
-(``key_id`` set, no body in clear). It also times the sealing alone (both values of one
-request, in process) to show what the hot path pays per request.
+Both servers (key off, key on) run side by side on fresh databases of the same backend;
+wrk loads one at a time, in short slices that alternate between them (which goes first
+alternates too). Each off/on pair of slices is seconds apart, so the load other work puts
+on the machine hits both alike; the figure is the median of the pairs' on/off ratios.
+Bodies are 2 KB JSON with unique ids and random padding (``post.lua``; ``--body repeat``
+for the ingest benchmark's run of "x", which PostgreSQL compresses in clear and a sealed
+value never is). Afterwards every 2xx must be a stored row and, with the key, every row
+sealed (``key_id`` set, no body text in clear). It also times the sealing alone (both
+values of one request, in process): what the hot path pays per request.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
@@ -32,11 +35,13 @@ import common
 from common import free_port, pg_database, wait_ready
 
 from hookyard.keyring import Key, Keyring, generate_key, parse_key_material
+from hookyard.models import CapturedRequest, Submission, Verdict
 from hookyard.store.payloads import seal_submission
 
 HERE = Path(__file__).resolve().parent
 POST_LUA = HERE / "post.lua"
 TARGET = 0.9
+MODES = ("off", "on")
 CONFIG = """
 [server]
 queue_size = 20000
@@ -47,43 +52,73 @@ id_header = "X-Event-Id"
 """
 
 
-def serve(workdir: Path, db: str, args: argparse.Namespace, key: str | None) -> dict[str, float]:
-    os.sync()  # the previous variant's writes would slow this one's fsyncs
+@dataclass
+class Variant:
+    """One running server and what wrk measured against it, slice by slice."""
+
+    db: str
+    proc: subprocess.Popen[bytes]
+    port: int
+    slices: list[dict[str, float]] = field(default_factory=list)
+
+
+def start(workdir: Path, mode: str, db: str, key: str) -> Variant:
     port = free_port()
-    line = 'encryption_key = "env:HOOKYARD_BENCH_KEY"' if key else ""
-    (workdir / "bench.toml").write_text(CONFIG.format(key=line))
-    env = {**os.environ, "HOOKYARD_BENCH_KEY": key or ""}
-    command = [sys.executable, "-m", "hookyard", "serve", "--config", "bench.toml"]
+    config = workdir / f"{mode}.toml"
+    line = 'encryption_key = "env:HOOKYARD_BENCH_KEY"' if mode == "on" else ""
+    config.write_text(CONFIG.format(key=line))
+    env = {**os.environ, "HOOKYARD_BENCH_KEY": key}
+    command = [sys.executable, "-m", "hookyard", "serve", "--config", str(config)]
     proc = subprocess.Popen(
-        [*command, "--db", db, "--port", str(port)],
+        [*command, "--db", db, "--port", str(port), "--no-worker"],
         cwd=workdir,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    wait_ready(f"http://127.0.0.1:{port}/healthz", proc)
+    return Variant(db, proc, port)
+
+
+def load_slice(variant: Variant, args: argparse.Namespace, prefix: str) -> None:
+    url = f"http://127.0.0.1:{variant.port}/in/bench"
+    data = common.run_wrk(POST_LUA, url, args.seconds, args.connections, (args.body, prefix))
+    variant.slices.append(
+        {
+            "rps": data["requests"] / (data["duration_us"] / 1e6),
+            "p50_ms": data["p50_us"] / 1000,
+            "p99_ms": data["p99_us"] / 1000,
+            "ok": data["requests"] - data["non2xx"],
+        }
+    )
+
+
+def bench_backend(
+    workdir: Path, backend: str, args: argparse.Namespace, key: str
+) -> dict[str, Variant]:
+    dbs = {}
+    for mode in MODES:
+        name = f"hookyard_bench_encryption_{mode}"
+        if backend == "SQLite":
+            dbs[mode] = f"sqlite:///{workdir / (name + '.db')}"
+        else:
+            dbs[mode] = asyncio.run(pg_database(name))
+    variants = {mode: start(workdir, mode, dbs[mode], key) for mode in MODES}
     try:
-        wait_ready(f"http://127.0.0.1:{port}/healthz", proc)
-        url = f"http://127.0.0.1:{port}/in/bench"
-        data = common.run_wrk(POST_LUA, url, args.duration, args.connections, (args.body,))
+        for index in range(args.slices):
+            order = MODES if index % 2 == 0 else MODES[::-1]
+            for mode in order:
+                load_slice(variants[mode], args, f"{index}x")
     finally:
-        proc.terminate()
-        proc.wait()
-    rows, sealed, clear = stored(db)
-    return {
-        "rps": data["requests"] / (data["duration_us"] / 1e6),
-        "p50_ms": data["p50_us"] / 1000,
-        "p99_ms": data["p99_us"] / 1000,
-        "ok": data["requests"] - data["non2xx"],
-        "rows": rows,
-        "sealed": sealed,
-        "clear_bodies": clear,
-    }
+        for variant in variants.values():
+            variant.proc.terminate()
+            variant.proc.wait()
+    return variants
 
 
-STORED_SQL = (
+STORED_PG = (
     "SELECT count(*), count(key_id), "
-    "count(*) FILTER (WHERE position('order.created'::bytea in body) > 0) "
-    "FROM events"
+    "count(*) FILTER (WHERE position('order.created'::bytea in body) > 0) FROM events"
 )
 STORED_SQLITE = (
     "SELECT count(*), count(key_id), "
@@ -92,7 +127,7 @@ STORED_SQLITE = (
 
 
 def stored(db: str) -> tuple[int, int, int]:
-    """Rows, rows with a key id, rows whose body holds the clear text of the bench's body."""
+    """Rows, rows with a key id, rows whose body holds the bench body's text in clear."""
     if db.startswith("sqlite:///"):
         with sqlite3.connect(db.removeprefix("sqlite:///")) as conn:
             a, b, c = conn.execute(STORED_SQLITE).fetchone()
@@ -101,7 +136,7 @@ def stored(db: str) -> tuple[int, int, int]:
     async def pg() -> tuple[int, int, int]:
         conn = await asyncpg.connect(db)
         try:
-            row = await conn.fetchrow(STORED_SQL)
+            row = await conn.fetchrow(STORED_PG)
             assert row is not None
             return int(row[0]), int(row[1]), int(row[2])
         finally:
@@ -112,16 +147,16 @@ def stored(db: str) -> tuple[int, int, int]:
 
 def seal_cost_us(repeat: int = 20_000) -> float:
     """Microseconds to seal one bench request's header list and body (AES-256-GCM)."""
-    sys.path.insert(0, str(HERE.parents[1] / "tests"))
-    from support.factories import submission
-
-    body = b'{"id":"evt_1","type":"order.created","data":{"pad":"' + b"x" * 1900 + b'"}}'
+    body = b'{"id":"evt_1","type":"order.created","data":{"pad":"' + b"q" * 1900 + b'"}}'
     headers = (
         (b"Host", b"127.0.0.1"),
         (b"Content-Type", b"application/json"),
         (b"X-Event-Id", b"evt_1"),
     )
-    sub = submission(body, headers=headers)
+    request = CapturedRequest(
+        "01JBENCH", "bench", 0, "127.0.0.1", "POST", "/in/bench", b"", headers, body, "", ""
+    )
+    sub = Submission(request, Verdict(status="unsigned", reason=""), "evt_1", None, 0)
     ring = Keyring((Key("bench", parse_key_material(generate_key())),))
     started = time.perf_counter()
     for _ in range(repeat):
@@ -131,8 +166,8 @@ def seal_cost_us(repeat: int = 20_000) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--duration", type=int, default=10)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--slices", type=int, default=8, help="off/on pairs per backend")
+    parser.add_argument("--seconds", type=int, default=3, help="length of one slice")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument(
@@ -146,69 +181,66 @@ def main() -> None:
         raise SystemExit("wrk is not installed (bench/encryption/run.sh installs it)")
     key = generate_key()
     backends = ["SQLite"] + ([] if args.no_postgres else ["PostgreSQL"])
-    runs: dict[tuple[str, str], list[dict[str, float]]] = {}
     load = os.getloadavg()[0]
+    results: dict[str, dict[str, Variant]] = {}
+    counts: dict[tuple[str, str], tuple[int, int, int]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        for round_no in range(args.rounds):
-            for backend in backends:
-                # Alternate which goes first, so a trend in the machine's load is not
-                # read as the cost of either.
-                for mode in ("off", "on") if round_no % 2 == 0 else ("on", "off"):
-                    name = f"hookyard_bench_encryption_{round_no}_{mode}"
-                    if backend == "SQLite":
-                        db = f"sqlite:///{workdir / (name + '.db')}"
-                    else:
-                        db = asyncio.run(pg_database(name))
-                    try:
-                        result = serve(workdir, db, args, key if mode == "on" else None)
-                    finally:
-                        if backend == "PostgreSQL":
-                            asyncio.run(pg_database(name, drop=True))
-                    runs.setdefault((backend, mode), []).append(result)
-    report(runs, backends, args, load)
+        for backend in backends:
+            os.sync()  # the previous backend's writes would slow this one's fsyncs
+            results[backend] = bench_backend(workdir, backend, args, key)
+            for mode, variant in results[backend].items():
+                counts[(backend, mode)] = stored(variant.db)
+                if backend == "PostgreSQL":
+                    asyncio.run(pg_database(f"hookyard_bench_encryption_{mode}", drop=True))
+    report(results, counts, args, load)
 
 
 def report(
-    runs: dict[tuple[str, str], list[dict[str, float]]],
-    backends: list[str],
+    results: dict[str, dict[str, Variant]],
+    counts: dict[tuple[str, str], tuple[int, int, int]],
     args: argparse.Namespace,
     load: float,
 ) -> None:
     print(
         f"\nencryption at rest on ingest: 2 KB JSON ({args.body} padding), unique ids, "
-        f"{args.connections} connections, "
-        f"{args.duration}s each, {args.rounds} round(s), {os.cpu_count()} cores, load {load:.1f}"
+        f"{args.connections} connections, {args.slices} off/on pairs of {args.seconds}s slices "
+        f"per backend, {os.cpu_count()} cores, load {load:.1f} at start"
     )
     print(
-        f"{'variant':22} {'round':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'2xx':>9} "
-        f"{'rows':>9} {'sealed':>9} {'clear':>6}"
+        f"{'variant':20} {'req/s med':>10} {'min-max':>13} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'2xx':>8} {'rows':>8} {'sealed':>8} {'clear':>6}"
     )
     problems = []
-    for backend in backends:
-        for mode in ("off", "on"):
-            for index, r in enumerate(runs[(backend, mode)]):
-                name = f"{backend}, key {mode}"
-                counts = (int(r[k]) for k in ("ok", "rows", "sealed", "clear_bodies"))
-                print(
-                    f"{name:22} {index + 1:>5} {r['rps']:9.0f} {r['p50_ms']:8.2f} "
-                    f"{r['p99_ms']:8.2f} " + "{:9d} {:9d} {:9d} {:6d}".format(*counts)
-                )
-                if not r["ok"] <= r["rows"] <= r["ok"] + args.connections:
-                    problems.append(f"{name}: rows {int(r['rows'])} vs 2xx {int(r['ok'])}")
-                if mode == "on" and (r["sealed"] != r["rows"] or r["clear_bodies"]):
-                    problems.append(f"{name}: not every row sealed")
-                if mode == "off" and r["sealed"]:
-                    problems.append(f"{name}: rows sealed without a key")
-    print(f"\n{'backend':12} {'on/off per round':>24} {'median':>7}  target >= {TARGET}")
-    for backend in backends:
+    for backend, variants in results.items():
+        for mode, variant in variants.items():
+            rps = [s["rps"] for s in variant.slices]
+            ok = int(sum(s["ok"] for s in variant.slices))
+            rows, sealed, clear = counts[(backend, mode)]
+            name = f"{backend}, key {mode}"
+            print(
+                f"{name:20} {statistics.median(rps):10.0f} "
+                f"{f'{min(rps):.0f}-{max(rps):.0f}':>13} "
+                f"{statistics.median(s['p50_ms'] for s in variant.slices):7.2f} "
+                f"{statistics.median(s['p99_ms'] for s in variant.slices):7.2f} "
+                f"{ok:8d} {rows:8d} {sealed:8d} {clear:6d}"
+            )
+            if not ok <= rows <= ok + args.connections * args.slices:
+                problems.append(f"{name}: rows {rows} vs 2xx {ok}")
+            if mode == "on" and (sealed != rows or clear):
+                problems.append(f"{name}: not every row sealed")
+            if mode == "off" and sealed:
+                problems.append(f"{name}: rows sealed without a key")
+    print(f"\n{'backend':12} {'median on/off':>14} {'pairs min-max':>14}  target >= {TARGET}")
+    for backend, variants in results.items():
         ratios = [
             on["rps"] / off["rps"]
-            for off, on in zip(runs[(backend, "off")], runs[(backend, "on")], strict=True)
+            for off, on in zip(variants["off"].slices, variants["on"].slices, strict=True)
         ]
         median = statistics.median(ratios)
-        shown = ", ".join(f"{r:.2f}" for r in ratios)
-        print(f"{backend:12} {shown:>24} {median:7.2f}  {'met' if median >= TARGET else 'NOT met'}")
+        spread = f"{min(ratios):.2f}-{max(ratios):.2f}"
+        verdict = "met" if median >= TARGET else "NOT met"
+        print(f"{backend:12} {median:14.2f} {spread:>14}  {verdict}")
     print(f"\nsealing one request (header list + 2 KB body), in process: {seal_cost_us():.1f} µs")
     for problem in problems:
         print(f"!! {problem}")
