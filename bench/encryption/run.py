@@ -10,9 +10,11 @@ alternates too). Each off/on pair of slices is seconds apart, so the load other 
 on the machine hits both alike; the figure is the median of the pairs' on/off ratios.
 Bodies are 2 KB JSON with unique ids and random padding (``post.lua``; ``--body repeat``
 for the ingest benchmark's run of "x", which PostgreSQL compresses in clear and a sealed
-value never is). Afterwards every 2xx must be a stored row and, with the key, every row
-sealed (``key_id`` set, no body text in clear). It also times the sealing alone (both
-values of one request, in process): what the hot path pays per request.
+value never is). Beside req/s it reads each server's CPU time per request (from /proc),
+which other work on the machine moves much less. Afterwards every 2xx must be a stored
+row and, with the key, every row sealed (``key_id`` set, no body text in clear). It also
+times the sealing alone (both values of one request, in process): what the hot path pays
+per request.
 """
 
 from __future__ import annotations
@@ -80,8 +82,15 @@ def start(workdir: Path, mode: str, db: str, key: str) -> Variant:
     return Variant(db, proc, port)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (all its threads), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def load_slice(variant: Variant, args: argparse.Namespace, prefix: str) -> None:
     url = f"http://127.0.0.1:{variant.port}/in/bench"
+    cpu = cpu_seconds(variant.proc.pid)
     data = common.run_wrk(POST_LUA, url, args.seconds, args.connections, (args.body, prefix))
     variant.slices.append(
         {
@@ -89,6 +98,8 @@ def load_slice(variant: Variant, args: argparse.Namespace, prefix: str) -> None:
             "p50_ms": data["p50_us"] / 1000,
             "p99_ms": data["p99_us"] / 1000,
             "ok": data["requests"] - data["non2xx"],
+            # Less moved by other work on the machine than req/s: what a request costs.
+            "cpu_us": (cpu_seconds(variant.proc.pid) - cpu) / max(data["requests"], 1) * 1e6,
         }
     )
 
@@ -209,7 +220,7 @@ def report(
     )
     print(
         f"{'variant':20} {'req/s med':>10} {'min-max':>13} {'p50 ms':>7} {'p99 ms':>7} "
-        f"{'2xx':>8} {'rows':>8} {'sealed':>8} {'clear':>6}"
+        f"{'cpu µs/req':>10} {'2xx':>8} {'rows':>8} {'sealed':>8} {'clear':>6}"
     )
     problems = []
     for backend, variants in results.items():
@@ -223,6 +234,7 @@ def report(
                 f"{f'{min(rps):.0f}-{max(rps):.0f}':>13} "
                 f"{statistics.median(s['p50_ms'] for s in variant.slices):7.2f} "
                 f"{statistics.median(s['p99_ms'] for s in variant.slices):7.2f} "
+                f"{statistics.median(s['cpu_us'] for s in variant.slices):10.1f} "
                 f"{ok:8d} {rows:8d} {sealed:8d} {clear:6d}"
             )
             if not ok <= rows <= ok + args.connections * args.slices:
@@ -231,16 +243,18 @@ def report(
                 problems.append(f"{name}: not every row sealed")
             if mode == "off" and sealed:
                 problems.append(f"{name}: rows sealed without a key")
-    print(f"\n{'backend':12} {'median on/off':>14} {'pairs min-max':>14}  target >= {TARGET}")
+    print(
+        f"\n{'backend':12} {'req/s on/off':>13} {'pairs min-max':>14} "
+        f"{'cpu/req off/on':>15}  target >= {TARGET} (req/s)"
+    )
     for backend, variants in results.items():
-        ratios = [
-            on["rps"] / off["rps"]
-            for off, on in zip(variants["off"].slices, variants["on"].slices, strict=True)
-        ]
+        pairs = list(zip(variants["off"].slices, variants["on"].slices, strict=True))
+        ratios = [on["rps"] / off["rps"] for off, on in pairs]
+        cpu = statistics.median(off["cpu_us"] / on["cpu_us"] for off, on in pairs)
         median = statistics.median(ratios)
         spread = f"{min(ratios):.2f}-{max(ratios):.2f}"
         verdict = "met" if median >= TARGET else "NOT met"
-        print(f"{backend:12} {median:14.2f} {spread:>14}  {verdict}")
+        print(f"{backend:12} {median:13.2f} {spread:>14} {cpu:15.2f}  {verdict}")
     print(f"\nsealing one request (header list + 2 KB body), in process: {seal_cost_us():.1f} µs")
     for problem in problems:
         print(f"!! {problem}")

@@ -21,7 +21,7 @@ from support.server import hookyard_command, start_server
 from support.sink import running_sink
 
 MARK = b"PAN-4111111111111111"
-BODY = b'{"type": "payment.captured", "card": "' + MARK + b'", "bin": "\xff"}'
+BODY = b'{"type": "payment.captured", "card": "' + MARK + b'"}'
 SOURCE = '\n[sources.shop]\nscheme = "none"\n'
 
 
@@ -168,6 +168,17 @@ def test_serve_seals_commands_read_and_rotate_moves_every_event_to_the_new_key(
     )
     assert shown.returncode == 0, shown.stderr
     assert b"Authorization" in shown.stdout
+    exported = cli(
+        "export", "--config", str(new_only), str(tmp_path / "corpus"), cwd=tmp_path, env=keys.env
+    )
+    assert exported.returncode == 0, exported.stderr
+    bodies = sorted(p.read_bytes() for p in (tmp_path / "corpus").glob("*.body"))
+    assert bodies == sorted(BODY.replace(b"captured", f"captured{n}".encode()) for n in range(3))
+    diffed = cli(
+        "events", "diff", ids[0], ids[1], "--config", str(new_only), cwd=tmp_path, env=keys.env
+    )
+    assert diffed.returncode in (0, 1), diffed.stderr
+    assert b"captured0" in diffed.stdout and b"captured1" in diffed.stdout
     assert MARK not in at_rest(database)
 
 

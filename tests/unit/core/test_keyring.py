@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 
 import pytest
 
@@ -184,3 +185,10 @@ def test_a_store_refuses_a_ring_that_cannot_read_what_it_holds() -> None:
     assert left_out is not None and "does not list" in left_out
     wrong = key_refusal(Keyring((Key("a", OTHER),)), registered)
     assert wrong is not None and "'a' is not the key that sealed" in wrong
+
+
+def test_sealing_a_submission_keeps_every_other_field() -> None:
+    sub = submission(b"x", provider_id="evt_9", destinations=("a", "b"), window_s=60)
+    sealed = seal_submission(Keyring((Key("a", RAW),)), sub)
+    assert sealed.stored is not None
+    assert dataclasses.replace(sealed, stored=None) == sub
