@@ -36,8 +36,10 @@ import asyncpg
 import common
 from common import free_port, pg_database, wait_ready
 
-from hookyard.keyring import Key, Keyring, generate_key, parse_key_material
+from hookyard.ids import new_id
+from hookyard.keyring import PLAIN, Key, Keyring, generate_key, parse_key_material
 from hookyard.models import CapturedRequest, Submission, Verdict
+from hookyard.store import open_store
 from hookyard.store.payloads import seal_submission
 
 HERE = Path(__file__).resolve().parent
@@ -175,6 +177,53 @@ def seal_cost_us(repeat: int = 20_000) -> float:
     return (time.perf_counter() - started) / repeat * 1e6
 
 
+def submit_cost_us(workdir: Path, count: int = 20_000, rounds: int = 3) -> dict[str, float]:
+    """CPU µs per ``submit`` on a SQLite store in this process, key off and on (best of
+    ``rounds``): the store path alone, which other work on the machine moves least."""
+    ring = Keyring((Key("bench", parse_key_material(generate_key())),))
+    body = os.urandom(1000).hex().encode()
+    headers = ((b"Host", b"127.0.0.1"), (b"Content-Type", b"application/json"))
+
+    async def one(keyring: Keyring, path: Path) -> float:
+        subs = [
+            Submission(
+                CapturedRequest(
+                    new_id(),
+                    "bench",
+                    0,
+                    "127.0.0.1",
+                    "POST",
+                    "/in/bench",
+                    b"",
+                    headers,
+                    body,
+                    "",
+                    "application/json",
+                ),
+                Verdict(status="unsigned", reason=""),
+                None,
+                None,
+                0,
+            )
+            for _ in range(count)
+        ]
+        store = open_store(f"sqlite:///{path}", keyring=keyring)
+        await store.start()
+        started = time.process_time()
+        for i in range(0, count, 256):
+            await asyncio.gather(*(store.submit(sub) for sub in subs[i : i + 256]))
+        cpu = time.process_time() - started
+        await store.close()
+        return cpu / count * 1e6
+
+    best = {"off": float("inf"), "on": float("inf")}
+    for index in range(rounds):
+        for mode, keyring in (("off", PLAIN), ("on", ring)):
+            cost = asyncio.run(one(keyring, workdir / f"submit-{mode}-{index}.db"))
+            best[mode] = min(best[mode], cost)
+    return best
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--slices", type=int, default=8, help="off/on pairs per backend")
@@ -204,7 +253,13 @@ def main() -> None:
                 counts[(backend, mode)] = stored(variant.db)
                 if backend == "PostgreSQL":
                     asyncio.run(pg_database(f"hookyard_bench_encryption_{mode}", drop=True))
+        submit = submit_cost_us(workdir)
     report(results, counts, args, load)
+    print(
+        f"store path in process (SQLite, best of 3 x 20,000 submits): "
+        f"{submit['off']:.1f} µs CPU a submit off, {submit['on']:.1f} on "
+        f"(+{submit['on'] - submit['off']:.1f})"
+    )
 
 
 def report(
