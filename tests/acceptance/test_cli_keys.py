@@ -5,7 +5,9 @@ missing or wrong key is one line and exit 2 (never a traceback)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import sqlite3
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,8 +17,10 @@ import asyncpg
 import httpx
 import pytest
 
-from hookyard.keyring import derived_key_id, parse_key_material
+from hookyard.keyring import derived_key_id, keyring_from, parse_key_material
+from hookyard.store import open_store
 from support.databases import fresh_database
+from support.factories import submission
 from support.server import hookyard_command, start_server
 from support.sink import running_sink
 
@@ -200,3 +204,36 @@ def test_a_missing_or_malformed_key_stops_every_command_in_one_line(tmp_path: Pa
         2,
         "server.encryption_key is not set: there is no key to rotate to",
     )
+
+
+def test_rotate_reports_an_event_that_does_not_decrypt_and_exits_1(
+    tmp_path: Path, keys: Keys
+) -> None:
+    database = f"sqlite:///{tmp_path / 'hookyard.db'}"
+    old_ring = keyring_from([(None, keys.old)])
+
+    async def store_two() -> list[str]:
+        store = open_store(database, keyring=old_ring)
+        await store.start()
+        try:
+            return [(await store.submit(submission(BODY))).id for _ in range(2)]
+        finally:
+            await store.close()
+
+    good, damaged = asyncio.run(store_two())
+    with contextlib.closing(sqlite3.connect(tmp_path / "hookyard.db")) as conn:
+        conn.execute("UPDATE events SET body = zeroblob(64) WHERE id = ?", (damaged,))
+        conn.commit()
+    both = config(tmp_path, "both", '["env:HY_NEW_KEY", "env:HY_OLD_KEY"]', database)
+    rotated = cli("keys", "rotate", "--config", str(both), cwd=tmp_path, env=keys.env)
+    stderr = rotated.stderr.decode()
+    assert rotated.returncode == 1, stderr
+    assert f"not re-encrypted: event {damaged}: cannot decrypt its body" in stderr
+    assert "Traceback" not in stderr
+    assert "re-encrypted 1 event(s)" in rotated.stdout.decode()
+    shown = cli(
+        "events", "show", damaged, "--raw", "--config", str(both), cwd=tmp_path, env=keys.env
+    )
+    one_line_error(shown, 1, f"event {damaged}: cannot decrypt its body")
+    fine = cli("events", "show", good, "--raw", "--config", str(both), cwd=tmp_path, env=keys.env)
+    assert fine.returncode == 0 and fine.stdout == BODY
