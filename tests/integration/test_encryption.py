@@ -25,6 +25,7 @@ from hookyard.delivery.worker import DeliveryService
 from hookyard.exceptions import EncryptionKeyError, UnreadablePayload
 from hookyard.keyring import PLAIN, Key, Keyring
 from hookyard.models import EventFilter, StoredPayload
+from hookyard.replay import Replayer, ReplayPlan, resolve_target
 from hookyard.store import open_store
 from hookyard.store.base import Store
 from hookyard.store.memory import MemoryStore
@@ -326,3 +327,26 @@ async def test_rotation_beside_ingest_and_another_rotation_loses_nothing(
     finally:
         for store in (ingest, first, second):
             await store.close()
+
+
+async def test_replay_sends_sealed_events_as_received_and_fails_its_batch_on_one_that_does_not_open(
+    sealed: Store, sink: ScriptedServer
+) -> None:
+    ids = [(await sealed.submit(event(n))).id for n in range(1, 4)]
+    target = resolve_target({}, url=sink.url())
+    replayer = Replayer(sealed, policy=LOOPBACK)
+    plan = ReplayPlan(target=target, ids=tuple(ids), selection={"ids": ids})
+    batch = await replayer.run(await replayer.begin(plan, ids), plan, ids)
+    assert (batch.status, batch.delivered) == ("done", 3)
+    assert sorted(r.body for r in sink.received) == sorted(
+        BODY.replace(b"charge", f"charge{n}".encode()) for n in range(1, 4)
+    )
+
+    rows = await stored_rows(sealed)
+    await overwrite(sealed, ids[1], dataclasses.replace(rows[ids[1]], body=rows[ids[0]].body))
+    failing = await replayer.begin(plan, ids)
+    with pytest.raises(UnreadablePayload, match=f"event {ids[1]}: cannot decrypt its body"):
+        await replayer.run(failing, plan, ids)
+    recorded = await sealed.get_replay_batch(failing.id)
+    assert recorded is not None and recorded.status == "failed"
+    assert recorded.error is not None and f"event {ids[1]}" in recorded.error
