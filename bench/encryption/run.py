@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import shutil
+import signal
 import sqlite3
 import statistics
 import subprocess
@@ -129,6 +131,76 @@ def bench_backend(
     return variants
 
 
+def rotate_beside_ingest(
+    workdir: Path, db: str, args: argparse.Namespace, key: str
+) -> dict[str, float]:
+    """``hookyard keys rotate`` (the real CLI) sealing the clear events of ``db`` while a
+    keyed server ingests into it under wrk's load: rotation events/s, and ingest during it."""
+    os.sync()
+    server = start(workdir, "on", db, key)
+    env = {**os.environ, "HOOKYARD_BENCH_KEY": key}
+    url = f"http://127.0.0.1:{server.port}/in/bench"
+    wrk = subprocess.Popen(
+        [
+            *("wrk", "-t1", f"-c{args.connections}", "-d600s", "--timeout", "5s"),
+            *("-s", str(POST_LUA), url, "--", args.body, "rotation"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(1)  # ingest under load before the rotation starts
+        started = time.perf_counter()
+        rotation = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "hookyard",
+                "keys",
+                "rotate",
+                "--config",
+                "on.toml",
+                "--db",
+                db,
+                "--batch-size",
+                str(args.batch_size),
+            ],
+            cwd=workdir,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=1200,
+        )
+        seconds = time.perf_counter() - started
+    finally:
+        wrk.send_signal(signal.SIGINT)  # wrk stops and reports what it measured so far
+        out, _ = wrk.communicate(timeout=60)
+        server.proc.terminate()
+        server.proc.wait()
+    line = next(ln for ln in out.splitlines() if ln.startswith("WRK "))
+    data = json.loads(line[4:])
+    done = next(
+        (
+            int(w)
+            for ln in rotation.stdout.splitlines()
+            if ln.startswith("re-encrypted ")
+            for w in ln.split()[1:2]
+        ),
+        0,
+    )
+    rows, sealed, clear = stored(db)
+    return {
+        "exit": rotation.returncode,
+        "resealed": done,
+        "seconds": seconds,
+        "rps": data["requests"] / (data["duration_us"] / 1e6),
+        "p99_ms": data["p99_us"] / 1000,
+        "rows": rows,
+        "unsealed": rows - sealed,
+        "clear": clear,
+    }
+
+
 STORED_PG = (
     "SELECT count(*), count(key_id), "
     "count(*) FILTER (WHERE position('order.created'::bytea in body) > 0) FROM events"
@@ -231,6 +303,10 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument(
+        "--no-rotation", action="store_true", help="skip keys rotate beside a loaded server"
+    )
+    parser.add_argument("--batch-size", type=int, default=200, help="keys rotate --batch-size")
+    parser.add_argument(
         "--body",
         choices=("random", "repeat"),
         default="random",
@@ -244,6 +320,7 @@ def main() -> None:
     load = os.getloadavg()[0]
     results: dict[str, dict[str, Variant]] = {}
     counts: dict[tuple[str, str], tuple[int, int, int]] = {}
+    rotations: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         for backend in backends:
@@ -251,10 +328,16 @@ def main() -> None:
             results[backend] = bench_backend(workdir, backend, args, key)
             for mode, variant in results[backend].items():
                 counts[(backend, mode)] = stored(variant.db)
-                if backend == "PostgreSQL":
+            if not args.no_rotation:
+                rotations[backend] = rotate_beside_ingest(
+                    workdir, results[backend]["off"].db, args, key
+                )
+            if backend == "PostgreSQL":
+                for mode in MODES:
                     asyncio.run(pg_database(f"hookyard_bench_encryption_{mode}", drop=True))
         submit = submit_cost_us(workdir)
     report(results, counts, args, load)
+    report_rotations(results, rotations)
     print(
         f"store path in process (SQLite, best of 3 x 20,000 submits): "
         f"{submit['off']:.1f} µs CPU a submit off, {submit['on']:.1f} on "
@@ -313,6 +396,30 @@ def report(
     print(f"\nsealing one request (header list + 2 KB body), in process: {seal_cost_us():.1f} µs")
     for problem in problems:
         print(f"!! {problem}")
+
+
+def report_rotations(
+    results: dict[str, dict[str, Variant]], rotations: dict[str, dict[str, float]]
+) -> None:
+    if not rotations:
+        return
+    print(
+        "\nkeys rotate (the CLI) sealing the key-off server's events while a keyed server "
+        "ingests into the same database under wrk"
+    )
+    print(
+        f"{'backend':12} {'events':>8} {'s':>6} {'events/s':>9} {'exit':>5} "
+        f"{'ingest req/s':>12} {'x slices':>8} {'p99 ms':>7} {'unsealed':>8}"
+    )
+    for backend, r in rotations.items():
+        keyed = statistics.median(s["rps"] for s in results[backend]["on"].slices)
+        print(
+            f"{backend:12} {int(r['resealed']):8d} {r['seconds']:6.1f} "
+            f"{r['resealed'] / r['seconds']:9.0f} {int(r['exit']):5d} {r['rps']:12.0f} "
+            f"{r['rps'] / keyed:8.2f} {r['p99_ms']:7.2f} {int(r['unsealed']):8d}"
+        )
+        if r["exit"] or r["unsealed"] or r["clear"]:
+            print(f"!! {backend}: the rotation left events unsealed, or failed")
 
 
 if __name__ == "__main__":
