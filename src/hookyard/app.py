@@ -94,7 +94,10 @@ def create_app(
     from hookyard.delivery.routing import make_router
     from hookyard.delivery.worker import DeliveryService
 
-    store = store or open_store(settings.server.database, queue_size=settings.server.queue_size)
+    server = settings.server
+    store = store or open_store(
+        server.database, queue_size=server.queue_size, keyring=server.keyring
+    )
     app = HookyardApp(settings, store, router=make_router(settings.destinations.values()))
     if with_workers and settings.destinations:
         service = DeliveryService(

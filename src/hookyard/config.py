@@ -17,6 +17,7 @@ from hookyard.delivery.netpolicy import IPNetwork, NetPolicy, parse_networks
 from hookyard.durations import parse_duration
 from hookyard.exceptions import ConfigError, SchemeError
 from hookyard.http_limits import LIMIT_KEYS, HttpLimits
+from hookyard.keyring import PLAIN, Keyring, keyring_from
 from hookyard.mirror.settings import Mirror, parse_mirrors
 from hookyard.redaction.fields import FieldRedaction, check_fields
 from hookyard.redaction.headers import DEFAULT_REDACT_HEADERS, header_names
@@ -54,6 +55,10 @@ ADMIN_EXPOSURE_KEYS = frozenset({"allow_open_admin", "allowed_hosts", "allowed_o
 SOURCE_NAME = re.compile(r"[A-Za-z0-9._-]+")
 #: Keys whose values are secrets; a value without ``env:``/``file:`` is one in clear.
 SECRET_KEYS = frozenset({"secrets", "secret", "admin_token"})
+
+# Encryption at rest (hookyard.keyring): the keys, first seals, all open (see _keyring).
+SERVER_KEYS |= {"encryption_key"}
+SECRET_KEYS |= {"encryption_key"}
 
 # What one client may make the server hold (header size, time, connections): see _limits.
 SERVER_KEYS |= LIMIT_KEYS
@@ -108,6 +113,8 @@ class ServerConfig:
     retention: float | None = None
     dlq_retention: float | None = None
     purge_interval: float = DEFAULT_PURGE_INTERVAL
+    #: ``encryption_key``: what seals bodies and header lists at rest (none: in clear).
+    keyring: Keyring = PLAIN
 
     @property
     def net_policy(self) -> NetPolicy:
@@ -225,6 +232,7 @@ def _server(reader: _Reader, data: Mapping[str, Any]) -> ServerConfig:
         allowed_origins=_allowed_origins(reader, table),
         allow_networks=allow_networks,
         **_retention(reader, table),
+        keyring=_keyring(reader, table.get("encryption_key")),
     )
 
 
@@ -258,6 +266,34 @@ def _admin_token(reader: _Reader, value: object) -> str:
             "set a token, or remove the key to run without one",
         )
     return token
+
+
+def _keyring(reader: _Reader, value: object) -> Keyring:
+    """``encryption_key``: one key or a list, each a secret reference (``env:NAME``,
+    ``file:PATH``) or a table ``{id = "...", key = "env:NAME"}``; the first seals."""
+    key = "server.encryption_key"
+    if value is None:
+        return PLAIN
+    entries = value if isinstance(value, list) else [value]
+    if not entries:
+        raise reader.fail(key, "is an empty list; remove the key to store payloads in clear")
+    pairs: list[tuple[str | None, str]] = []
+    for index, entry in enumerate(entries):
+        where = f"{key}[{index}]" if isinstance(value, list) else key
+        if isinstance(entry, Mapping):
+            unknown = sorted(set(entry) - {"id", "key"})
+            if unknown or "key" not in entry:
+                raise reader.fail(where, 'a table must be {id = "NAME", key = "env:VAR"}')
+            given_id = entry.get("id")
+            if given_id is not None and not isinstance(given_id, str):
+                raise reader.fail(f"{where}.id", "must be a string")
+            pairs.append((given_id, reader.secret(entry["key"], f"{where}.key")))
+        else:
+            pairs.append((None, reader.secret(entry, where)))
+    try:
+        return keyring_from(pairs)
+    except ValueError as exc:
+        raise reader.fail(key, str(exc)) from None
 
 
 def _allowed_hosts(reader: _Reader, table: Mapping[str, Any]) -> tuple[str, ...]:

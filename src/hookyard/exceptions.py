@@ -5,11 +5,15 @@
     ├── UsageError                a bad command-line argument or input file (exit 2)
     │   └── BadFilter             a filter value or key (hookyard.filtering); names the field
     ├── SchemeError               a signature scheme misused: unknown name, bad key format (exit 2)
+    ├── EncryptionKeyError        an encryption key missing, malformed, or not the one that
+    │                             sealed the store's events (exit 2)
     └── StoreError                the storage backend failed (exit 1)
         ├── MigrationError        the schema could not be brought up to date
         ├── StoreSaturated        the write queue is full; ingest answers 503
         └── RowRefused            the database refused this one row (its batch was written
                                   without it); ingest answers 422 for that request alone
+        └── UnreadablePayload     a stored body or header list that cannot be decrypted
+                                  (its key is not configured, or the value was altered)
 
 A user error is shown as one line, never a traceback.
 """
@@ -33,6 +37,10 @@ class SchemeError(HookyardError):
     exit_code = 2
 
 
+class EncryptionKeyError(HookyardError):
+    exit_code = 2
+
+
 class StoreError(HookyardError):
     exit_code = 1
 
@@ -46,4 +54,8 @@ class StoreSaturated(StoreError):
 
 
 class RowRefused(StoreError):
+    pass
+
+
+class UnreadablePayload(StoreError):
     pass

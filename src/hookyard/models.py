@@ -90,6 +90,19 @@ class CapturedRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredPayload:
+    """A request's header list and body as the store writes them: in clear
+    (``key_id`` None) or sealed under the key ``key_id`` (``hookyard.store.payloads``)."""
+
+    key_id: str | None
+    headers: bytes
+    body: bytes
+
+    def __repr__(self) -> str:  # the clear form holds provider credentials
+        return f"StoredPayload(key_id={self.key_id!r})"
+
+
+@dataclass(frozen=True, slots=True)
 class Submission:
     """What ingest hands to the store: the capture plus everything decided about it."""
 
@@ -99,6 +112,8 @@ class Submission:
     event_type: str | None
     dedup_window_us: int
     destinations: tuple[str, ...] = ()
+    #: Set by the store as it takes the submission, when it seals payloads at rest.
+    stored: StoredPayload | None = None
 
     @property
     def dedup_key(self) -> str | None:
@@ -242,6 +257,9 @@ class ClaimedDispatch:
     replay_of: str | None
     batch_id: str | None
     event: DeliveryEvent
+    #: Why the stored payload could not be decrypted (``event`` then has no body or
+    #: headers): the worker dead-letters it, saying so, rather than send other bytes.
+    unreadable: str | None = None
 
     @property
     def event_id(self) -> str:

@@ -21,6 +21,7 @@ from hookyard.api.mirrors import mirror_routes
 from hookyard.api.replays import replay_routes
 from hookyard.api.serialize import dispatch_json, record_json, summary_json
 from hookyard.asgi import ASGIApp, Receive, Scope, Send
+from hookyard.exceptions import UnreadablePayload
 from hookyard.filtering import MAX_LIMIT, BadFilter, parse_dead_letter_filter, parse_filter
 from hookyard.replay.batches import ReplayManager
 from hookyard.store.base import Store
@@ -149,6 +150,11 @@ def create_admin_app(
     async def method_not_allowed(request: Request, exc: Exception) -> Response:
         return error(405, "method_not_allowed", f"{request.method} is not allowed here")
 
+    async def unreadable(request: Request, exc: Exception) -> Response:
+        # The event exists but its stored bytes do not decrypt with the configured keys:
+        # a state of the store the operator can fix, said plainly, never a 500.
+        return error(409, "unreadable_payload", str(exc))
+
     routes = [
         Route("/healthz", healthz),
         Route("/metrics", metrics),
@@ -167,5 +173,9 @@ def create_admin_app(
             Middleware(RequestGuard, policy=guard or GuardPolicy()),
             Middleware(TokenAuth, token=admin_token),
         ],
-        exception_handlers={404: not_found, 405: method_not_allowed},
+        exception_handlers={
+            404: not_found,
+            405: method_not_allowed,
+            UnreadablePayload: unreadable,
+        },
     )

@@ -11,6 +11,7 @@ import click
 
 from hookyard.config import Settings, default_settings, load_settings, with_overrides
 from hookyard.delivery.guard import check_at_start, outbound_urls
+from hookyard.keyring import PLAIN, Keyring
 from hookyard.store import Store, open_store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -59,10 +60,11 @@ def check_outbound(settings: Settings) -> None:
 
 
 @contextlib.asynccontextmanager
-async def store_session(database: str) -> AsyncIterator[Store]:
+async def store_session(database: str, *, keyring: Keyring = PLAIN) -> AsyncIterator[Store]:
     """The store for one command: opened and started, and closed however the command ends
-    (closing drains the writer, so what the command wrote is committed)."""
-    store = open_store(database)
+    (closing drains the writer, so what the command wrote is committed). ``keyring`` is
+    ``server.encryption_key``: without it, a store holding sealed events refuses to start."""
+    store = open_store(database, keyring=keyring)
     await store.start()
     try:
         yield store
@@ -70,11 +72,13 @@ async def store_session(database: str) -> AsyncIterator[Store]:
         await store.close()
 
 
-def run_with_store(database: str, work: Callable[[Store], Awaitable[T]]) -> T:
+def run_with_store(
+    database: str, work: Callable[[Store], Awaitable[T]], *, keyring: Keyring = PLAIN
+) -> T:
     """Run ``work`` in a store session, on a new event loop: a short-lived command."""
 
     async def run() -> T:
-        async with store_session(database) as store:
+        async with store_session(database, keyring=keyring) as store:
             return await work(store)
 
     return asyncio.run(run())

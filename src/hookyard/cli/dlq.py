@@ -76,6 +76,7 @@ def list_dead(
             until_us=chosen.until_us,
             limit=chosen.limit,
         ),
+        keyring=settings.server.keyring,
     )
     if as_json:
         click.echo(json.dumps({"dispatches": [dispatch_json(d) for d in dead]}, indent=2))
@@ -133,7 +134,7 @@ def retry(
         moved = await store.retry_dead(ids, now_us=now_us()) if ids else 0
         return len(ids), moved
 
-    asked, moved = run_with_store(settings.server.database, work)
+    asked, moved = run_with_store(settings.server.database, work, keyring=settings.server.keyring)
     click.echo(f"{moved} dispatch(es) queued for delivery")
     if dispatch_ids and moved < asked:
         raise UsageError(f"{asked - moved} of the given ids are not dead dispatches")

@@ -34,6 +34,7 @@ from hookyard.inspect.explain import Explanation
 from hookyard.inspect.masking import mask_query, mask_url
 from hookyard.inspect.stored import StoredEvent, diff_stored, explain_stored, fetch_event
 from hookyard.inspect.text import safe_text
+from hookyard.keyring import PLAIN, Keyring
 from hookyard.models import AttemptRecord, EventRecord, EventSummary
 from hookyard.store.base import Store
 from hookyard.timeparse import iso_from_us
@@ -72,11 +73,11 @@ def _time(micros: int | None) -> str:
     return iso_from_us(micros) or ""
 
 
-def fetch(database: str, event_id: str) -> StoredEvent:
+def fetch(database: str, event_id: str, keyring: Keyring = PLAIN) -> StoredEvent:
     async def work(store: Store) -> StoredEvent:
         return await fetch_event(store, event_id)
 
-    return run_with_store(database, work)
+    return run_with_store(database, work, keyring=keyring)
 
 
 @click.group()
@@ -120,7 +121,11 @@ def list_events(
     """
     query = event_filter(filters)
     settings = load(config_path, database=database)
-    rows = run_with_store(settings.server.database, lambda store: store.list_events(query))
+    rows = run_with_store(
+        settings.server.database,
+        lambda store: store.list_events(query),
+        keyring=settings.server.keyring,
+    )
     next_cursor = rows[-1].id if len(rows) == query.limit else None
     if as_json:
         click.echo(
@@ -261,7 +266,7 @@ def show(
     if raw and as_json:
         raise UsageError("give --raw or --json, not both")
     settings = load(config_path, database=database)
-    event = fetch(settings.server.database, event_id)
+    event = fetch(settings.server.database, event_id, settings.server.keyring)
     if raw:
         sys.stdout.buffer.write(event.body)
         sys.stdout.buffer.flush()
@@ -316,7 +321,7 @@ def diff(
     async def work(store: Store) -> EventDiff:
         return await diff_stored(store, a, b)
 
-    result = run_with_store(settings.server.database, work)
+    result = run_with_store(settings.server.database, work, keyring=settings.server.keyring)
     if as_json:
         click.echo(result.to_json())
         return
@@ -412,7 +417,7 @@ def explain(
     async def work(store: Store) -> Explanation:
         return await explain_stored(store, event_id, settings.sources)
 
-    found = run_with_store(settings.server.database, work)
+    found = run_with_store(settings.server.database, work, keyring=settings.server.keyring)
     if as_json:
         click.echo(json.dumps(explanation_json(found), indent=2))
     else:

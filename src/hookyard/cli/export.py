@@ -248,7 +248,7 @@ def export(
     async def work(store: Store) -> ExportReport:
         return await export_events(store, query, root, sanitising, max_count)
 
-    report = run_with_store(settings.server.database, work)
+    report = run_with_store(settings.server.database, work, keyring=settings.server.keyring)
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
     summary = f"exported {len(report.written)} request(s) to {root}"

@@ -13,6 +13,7 @@ from hookyard.cli.corpus import replay_corpus
 from hookyard.cli.dlq import dlq
 from hookyard.cli.events import events
 from hookyard.cli.export import export
+from hookyard.cli.keys import keys
 from hookyard.cli.mirror import mirror
 from hookyard.cli.purge import purge
 from hookyard.cli.replay import replay
@@ -34,6 +35,7 @@ for command in (
     dlq,
     events,
     export,
+    keys,
     migrate,
     mirror,
     purge,

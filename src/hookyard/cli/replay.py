@@ -17,6 +17,7 @@ from rich.table import Table
 
 from hookyard.cli.common import config_option, db_option, load, store_session
 from hookyard.cli.filtering import filter_options
+from hookyard.config import Settings
 from hookyard.delivery.netpolicy import NetPolicy
 from hookyard.exceptions import UsageError
 from hookyard.filtering import filter_from_params
@@ -138,19 +139,18 @@ def replay(
     try:
         # The CLI acts on the user's own machine: their receivers on localhost are theirs.
         policy = settings.server.net_policy.with_loopback()
-        code = asyncio.run(
-            _main(settings.server.database, plan, policy, dry_run=dry_run, as_json=as_json)
-        )
+        code = asyncio.run(_main(settings, plan, policy, dry_run=dry_run, as_json=as_json))
     except asyncio.CancelledError:  # SIGTERM: the batch was marked cancelled on the way out
         sys.exit(128 + signal.SIGTERM)
     sys.exit(code)
 
 
 async def _main(
-    database: str, plan: ReplayPlan, policy: NetPolicy, *, dry_run: bool, as_json: bool
+    settings: Settings, plan: ReplayPlan, policy: NetPolicy, *, dry_run: bool, as_json: bool
 ) -> int:
     await check_url_target(plan.target, policy, "--url")
-    async with store_session(database) as store:
+    server = settings.server
+    async with store_session(server.database, keyring=server.keyring) as store:
         return await _replay(store, plan, policy, dry_run=dry_run, as_json=as_json)
 
 

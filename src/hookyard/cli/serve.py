@@ -38,6 +38,14 @@ async def _migrate(url: str) -> list[int]:
     return await store.migrate()
 
 
+async def check_keys(server: ServerConfig) -> None:
+    """Refuse, in one line, an ``encryption_key`` list that cannot read the stored events
+    (starting the store checks it), before the server is up rather than in its lifespan."""
+    store = open_store(server.database, keyring=server.keyring)
+    await store.start()
+    await store.close()
+
+
 @click.command()
 @config_option
 @db_option
@@ -68,8 +76,9 @@ def serve(
     configure_logging()
     # What refuses to start goes first, so a refusal is the one line printed.
     check_outbound(settings)
-    check_admin_exposure(settings.server)
     asyncio.run(_migrate(settings.server.database))  # fail here, in one line, not in the server
+    asyncio.run(check_keys(settings.server))
+    check_admin_exposure(settings.server)  # last: it may warn, and a refusal prints alone
     app = create_app(settings, with_workers=not no_worker)
     if settings.mirrors and not no_mirror and config_path is not None:
         from hookyard.mirror.process import MirrorChild

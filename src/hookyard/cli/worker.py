@@ -17,7 +17,8 @@ from hookyard.urls import mask_url
 
 
 async def run_workers(settings: Settings, concurrency: int, lease_seconds: float | None) -> None:
-    async with store_session(settings.server.database) as store:
+    server = settings.server
+    async with store_session(server.database, keyring=server.keyring) as store:
         service = DeliveryService(
             store,
             settings.destinations,

@@ -195,6 +195,9 @@ class DeliveryService:
     # -- delivering ----------------------------------------------------------------------
 
     async def _deliver(self, dispatch: ClaimedDispatch) -> None:
+        if dispatch.unreadable is not None:
+            await self._record_unreadable(dispatch, dispatch.unreadable)
+            return
         lane = self._lanes.get(dispatch.destination)
         if lane is None:
             await self._record_unroutable(dispatch)
@@ -334,4 +337,21 @@ class DeliveryService:
         )
         await self._record(
             dispatch, dispatch.attempts + 1, result, "dead", "dead: destination not configured"
+        )
+
+    async def _record_unreadable(self, dispatch: ClaimedDispatch, why: str) -> None:
+        """Its stored bytes do not decrypt: sending anything else would break "bytes are
+        sacred", so it goes to the DLQ, saying why (``dlq retry`` once the key is back)."""
+        log_event(
+            log,
+            logging.ERROR,
+            "payload cannot be decrypted",
+            event_id=dispatch.event_id,
+            dispatch_id=dispatch.dispatch_id,
+            destination=dispatch.destination,
+            reason=why,
+        )
+        result = not_attempted(error_class="UnreadablePayload", error_message=why)
+        await self._record(
+            dispatch, dispatch.attempts + 1, result, "dead", "dead: payload cannot be decrypted"
         )

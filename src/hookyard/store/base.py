@@ -3,7 +3,8 @@
 ``Ingest`` is what the ingest app needs, ``EventReader`` what the API, the CLI and
 inspect read, ``DispatchQueue`` what delivery workers need (wake-ups included),
 ``ReplayLog`` what replay records, ``Lifecycle`` what whoever opens a store needs,
-and ``ReplayStore`` what a replay run needs of them (its log, the readers' event
+and ``KeyRotation`` what ``hookyard keys`` needs,
+``ReplayStore`` what a replay run needs of them (its log, the readers' event
 lookups and the handler keys of the queue). ``Store`` is their union, which each
 backend implements (subclassing it, so a missing method is an error when the backend
 is instantiated). Type a user against the narrowest protocol it needs.
@@ -40,6 +41,7 @@ from hookyard.models import (
     Submission,
     WriteResult,
 )
+from hookyard.store.payloads import ResealBatch
 
 Unlisten = Callable[[], Awaitable[None]]
 """Stops the wake-ups ``DispatchQueue.listen_for_dispatches`` started."""
@@ -252,6 +254,30 @@ class Redactions(Protocol):
         unless one was skipped. Returns how many bodies were replaced."""
 
 
+class KeyRotation(Protocol):
+    """Encryption at rest (``hookyard.store.payloads``): the keys a store has sealed with,
+    and re-sealing its events under the current key, a batch at a time."""
+
+    @abstractmethod
+    async def check_keys(self) -> None:
+        """Refuse (``EncryptionKeyError``) a keyring that cannot read what is stored, then
+        record its current key; ``start`` calls it."""
+
+    @abstractmethod
+    async def key_usage(self) -> dict[str | None, int]:
+        """How many events each key id sealed (None: stored in clear)."""
+
+    @abstractmethod
+    async def reseal_events(self, *, after: str | None, limit: int) -> ResealBatch:
+        """Open up to ``limit`` events with ids after ``after`` that are not under the
+        current key and seal them under it, each in the transaction that reads it (safe
+        beside ingest, workers and another rotation)."""
+
+    @abstractmethod
+    async def forget_keys(self, key_ids: Sequence[str]) -> int:
+        """Drop the record of keys that seal no event any more; returns how many went."""
+
+
 class ReplayStore(EventReader, ReplayLog, ProcessedKeys, Protocol):
     """What a replay run needs: it selects events, reads their bytes, skips what a handler
     already processed and records the batch."""
@@ -321,6 +347,7 @@ class Store(
     MirrorLog,
     Retention,
     Redactions,
+    KeyRotation,
     Protocol,
 ):
     """Everything a backend provides: what ingest, workers, replay, the API and the CLI need."""

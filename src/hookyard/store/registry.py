@@ -9,29 +9,30 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from hookyard.exceptions import ConfigError
+from hookyard.keyring import PLAIN, Keyring
 from hookyard.store.base import Store
 from hookyard.urls import mask_url
 
-Factory = Callable[[str, int], Store]
-"""Makes a backend's store from the URL and the ingest queue size."""
+Factory = Callable[[str, int, Keyring], Store]
+"""Makes a backend's store from the URL, the ingest queue size and the encryption keys."""
 
 
-def _sqlite(url: str, queue_size: int) -> Store:
+def _sqlite(url: str, queue_size: int, keyring: Keyring) -> Store:
     from hookyard.store.sqlite import SqliteStore
 
-    return SqliteStore(url, queue_size=queue_size)
+    return SqliteStore(url, queue_size=queue_size, keyring=keyring)
 
 
-def _postgres(url: str, queue_size: int) -> Store:
+def _postgres(url: str, queue_size: int, keyring: Keyring) -> Store:
     from hookyard.store.postgres import PostgresStore
 
-    return PostgresStore(url, queue_size=queue_size)
+    return PostgresStore(url, queue_size=queue_size, keyring=keyring)
 
 
-def _memory(url: str, queue_size: int) -> Store:
+def _memory(url: str, queue_size: int, keyring: Keyring) -> Store:
     from hookyard.store.memory import MemoryStore
 
-    return MemoryStore(url, queue_size=queue_size)
+    return MemoryStore(url, queue_size=queue_size, keyring=keyring)
 
 
 BACKENDS: dict[str, Factory] = {
@@ -58,8 +59,9 @@ def check_configured_url(url: str) -> str:
     raise ValueError(unsupported(url))
 
 
-def open_store(url: str, *, queue_size: int = 10_000) -> Store:
+def open_store(url: str, *, queue_size: int = 10_000, keyring: Keyring = PLAIN) -> Store:
+    """``keyring`` seals what the store takes and opens what it reads (encryption at rest)."""
     for prefix, factory in BACKENDS.items():
         if url.startswith(prefix):
-            return factory(url, queue_size)
+            return factory(url, queue_size, keyring)
     raise ConfigError(unsupported(url))

@@ -3,6 +3,9 @@
 Rows read come back in the same column order from either driver (sqlite3 tuples and
 asyncpg Records both index by position); rows written are tuples in the column order
 of the insert statements in ``sql/*/queries.sql``.
+
+Bodies and header lists pass through ``payloads`` both ways: each reader of one takes
+the store's ``Keyring`` and opens what the row's ``key_id`` sealed.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
+from hookyard.exceptions import UnreadablePayload
+from hookyard.keyring import Keyring
 from hookyard.models import (
     AttemptRecord,
     BodyRedaction,
@@ -23,9 +28,8 @@ from hookyard.models import (
     ReplayBatch,
     ReplayResult,
     Submission,
-    decode_headers,
-    encode_headers,
 )
+from hookyard.store.payloads import open_body, open_headers, stored_form
 from hookyard.store.policy import initial_status
 
 
@@ -55,13 +59,17 @@ def summary_from_row(row: Row) -> EventSummary:
 
 
 def record_from_row(
-    row: Row, dispatches: Sequence[DispatchRecord], redaction: Redaction | None = None
+    row: Row,
+    dispatches: Sequence[DispatchRecord],
+    keyring: Keyring,
+    redaction: Redaction | None = None,
 ) -> EventRecord:
+    """A ``get_event`` row (its ``key_id`` last)."""
     return EventRecord(
         summary=summary_from_row(row),
         remote_addr=row[14],
         query_string=bytes(row[15]),
-        headers=decode_headers(bytes(row[16])),
+        headers=open_headers(keyring, row[0], row[20], bytes(row[16])),
         secret_index=row[17],
         last_duplicate_us=row[18],
         verdict_detail=json.loads(row[19]),
@@ -117,7 +125,15 @@ def attach_attempts(dispatches: Iterable[Row], attempts: Iterable[Row]) -> list[
     return [dispatch_from_row(row, by_dispatch.get(row[0], ())) for row in dispatches]
 
 
-def claimed_from_row(row: Row) -> ClaimedDispatch:
+def claimed_from_row(row: Row, keyring: Keyring) -> ClaimedDispatch:
+    """A claimed row (its ``key_id`` last); one that does not decrypt comes back marked
+    ``unreadable``, for the worker to report, instead of failing the whole claim."""
+    unreadable = None
+    try:
+        headers = open_headers(keyring, row[5], row[13], bytes(row[10]))
+        body = open_body(keyring, row[5], row[13], bytes(row[11]))
+    except UnreadablePayload as exc:
+        headers, body, unreadable = (), b"", str(exc)
     return ClaimedDispatch(
         dispatch_id=row[0],
         destination=row[1],
@@ -131,9 +147,10 @@ def claimed_from_row(row: Row) -> ClaimedDispatch:
             event_type=row[7],
             provider_event_id=row[8],
             content_type=row[9],
-            headers=decode_headers(bytes(row[10])),
-            body=bytes(row[11]),
+            headers=headers,
+            body=body,
         ),
+        unreadable=unreadable,
     )
 
 
@@ -155,7 +172,8 @@ def replay_batch_from_row(row: Row) -> ReplayBatch:
     )
 
 
-def replay_payload_from_row(row: Row) -> DeliveryEvent:
+def replay_payload_from_row(row: Row, keyring: Keyring) -> DeliveryEvent:
+    """A ``replay_payloads`` row (its ``key_id`` last)."""
     return DeliveryEvent(
         id=row[0],
         source=row[1],
@@ -163,9 +181,14 @@ def replay_payload_from_row(row: Row) -> DeliveryEvent:
         event_type=row[3],
         provider_event_id=row[4],
         content_type=row[5],
-        headers=decode_headers(bytes(row[6])),
-        body=bytes(row[7]),
+        headers=open_headers(keyring, row[0], row[8], bytes(row[6])),
+        body=open_body(keyring, row[0], row[8], bytes(row[7])),
     )
+
+
+def body_from_row(event_id: str, row: Row, keyring: Keyring) -> tuple[bytes, str]:
+    """A ``get_body`` row: body, content type, ``key_id``."""
+    return open_body(keyring, event_id, row[2], bytes(row[0])), row[1]
 
 
 # -- rows written -----------------------------------------------------------------------
@@ -191,8 +214,10 @@ def verdict_detail(submission: Submission) -> str:
 
 
 def event_row(submission: Submission, extra_duplicates: int = 0) -> tuple[Any, ...]:
-    """Column values for ``events``, in the order of the insert statements."""
+    """Column values for ``events``, in the order of the insert statements (the
+    stored form of headers and body, and its ``key_id`` last)."""
     r = submission.request
+    stored = stored_form(submission)
     return (
         r.id,
         r.source,
@@ -201,8 +226,8 @@ def event_row(submission: Submission, extra_duplicates: int = 0) -> tuple[Any, .
         r.method,
         r.path,
         r.query_string,
-        _headers_blob(submission),
-        r.body,
+        stored.headers,
+        stored.body,
         r.body_sha256,
         r.body_size,
         r.content_type,
@@ -214,11 +239,8 @@ def event_row(submission: Submission, extra_duplicates: int = 0) -> tuple[Any, .
         submission.event_type,
         initial_status(submission),
         extra_duplicates,
+        stored.key_id,
     )
-
-
-def _headers_blob(submission: Submission) -> bytes:
-    return encode_headers(submission.request.headers)
 
 
 def attempt_row(attempt: AttemptRecord) -> tuple[Any, ...]:

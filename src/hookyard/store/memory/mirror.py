@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
+from hookyard.keyring import Keyring
 from hookyard.mirror.records import MirrorCopyRecord, MirrorCursor, MirrorLaneState, MirrorPair
 from hookyard.models import DeliveryEvent
 from hookyard.store.memory.tables import Tables, replay_payload
@@ -18,6 +19,7 @@ def candidates(
     after: MirrorCursor | None,
     until_us: int,
     limit: int,
+    keyring: Keyring,
 ) -> list[DeliveryEvent]:
     wanted = set(sources)
     found = []
@@ -32,7 +34,7 @@ def candidates(
         ):
             found.append((position, row))
     found.sort(key=lambda pair: pair[0])
-    return [replay_payload(row) for _, row in found[:limit]]
+    return [replay_payload(row, keyring) for _, row in found[:limit]]
 
 
 def record(

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from hookyard.exceptions import ConfigError, StoreError, StoreSaturated
+from hookyard.keyring import PLAIN, Keyring
 from hookyard.mirror.records import MirrorCopyRecord, MirrorCursor, MirrorLaneState, MirrorPair
 from hookyard.models import (
     AttemptRecord,
@@ -38,6 +39,7 @@ from hookyard.store.base import ReleaseLane, Store
 from hookyard.store.memory import mirror
 from hookyard.store.memory import tables as tables_
 from hookyard.store.memory.tables import Tables, json_copy, limited
+from hookyard.store.payloads import ResealBatch, open_body, seal_submission, stored_form
 
 T = TypeVar("T")
 SCHEME = "memory://"
@@ -110,10 +112,14 @@ def _store_error(outcome: tuple[Any, BaseException | None]) -> tuple[Any, BaseEx
 
 
 class MemoryStore(Store):
-    def __init__(self, url: str = SCHEME, *, queue_size: int = 10_000) -> None:
+    def __init__(
+        self, url: str = SCHEME, *, queue_size: int = 10_000, keyring: Keyring = PLAIN
+    ) -> None:
         if not url.startswith(SCHEME):
             raise ConfigError(f"not an in-memory store: {url!r}; use memory:// or memory://NAME")
         self.url = url
+        #: Seals bodies and header lists as they are taken, opens them as they are read.
+        self.keyring = keyring
         self.queue_size = queue_size
         self._tables: Tables | None = None
         self._waiting: list[_Job] = []
@@ -133,6 +139,12 @@ class MemoryStore(Store):
     async def start(self) -> None:
         if self._tables is None:
             self._tables = _attach(self.url)
+            try:
+                await self.check_keys()
+            except BaseException:
+                _detach(self.url, self._tables)
+                self._tables = None
+                raise
 
     async def close(self) -> None:
         self._closing = True
@@ -154,7 +166,8 @@ class MemoryStore(Store):
         return self._pending
 
     async def submit(self, submission: Submission) -> WriteResult:
-        result: WriteResult = await self._enqueue(_Job(self._future(), submission=submission))
+        sealed = seal_submission(self.keyring, submission)
+        result: WriteResult = await self._enqueue(_Job(self._future(), submission=sealed))
         if submission.destinations and not result.duplicate:
             self._wake()
         return result
@@ -214,14 +227,19 @@ class MemoryStore(Store):
         if event is None:
             return None
         dispatches = sorted(t.dispatches_of(event_id), key=lambda d: d.id)
-        found = tables_.record(event, [tables_.dispatch_record(t, d) for d in dispatches])
+        records = [tables_.dispatch_record(t, d) for d in dispatches]
+        found = tables_.record(event, records, self.keyring)
         return dataclasses.replace(found, redaction=t.redactions.get(event_id))
 
     async def get_body(self, event_id: str) -> tuple[bytes, str] | None:
         event = self.tables.events.get(event_id)
         if event is None:
             return None
-        return event.body, event.submission.request.content_type
+        body = event.redacted_body
+        if body is None:
+            stored = stored_form(event.submission)
+            body = open_body(self.keyring, event_id, stored.key_id, stored.body)
+        return body, event.submission.request.content_type
 
     async def list_events(self, query: EventFilter) -> list[EventSummary]:
         t = self.tables
@@ -245,6 +263,7 @@ class MemoryStore(Store):
                 lease_us=lease_us,
                 limit=limit,
                 destinations=destinations,
+                keyring=self.keyring,
             )
         )
 
@@ -342,7 +361,11 @@ class MemoryStore(Store):
 
     async def replay_payloads(self, event_ids: Sequence[str]) -> list[DeliveryEvent]:
         events = self.tables.events
-        return [tables_.replay_payload(events[i]) for i in sorted(set(event_ids)) if i in events]
+        return [
+            tables_.replay_payload(events[i], self.keyring)
+            for i in sorted(set(event_ids))
+            if i in events
+        ]
 
     async def create_replay_batch(self, batch: ReplayBatch) -> None:
         def run(t: Tables) -> None:
@@ -422,7 +445,12 @@ class MemoryStore(Store):
         limit: int,
     ) -> list[DeliveryEvent]:
         return mirror.candidates(
-            self.tables, sources=sources, after=after, until_us=until_us, limit=limit
+            self.tables,
+            sources=sources,
+            after=after,
+            until_us=until_us,
+            limit=limit,
+            keyring=self.keyring,
         )
 
     async def mirror_lane(self, name: str) -> MirrorLaneState | None:
@@ -521,3 +549,19 @@ class MemoryStore(Store):
         return await self.run_in_writer(
             lambda t: tables_.apply_redactions(t, source, redactions, mark=mark)
         )
+
+    # -- encryption at rest ----------------------------------------------------------------
+
+    async def check_keys(self) -> None:
+        tables_.check_keys(self.tables, self.keyring)
+
+    async def key_usage(self) -> dict[str | None, int]:
+        return tables_.key_usage(self.tables)
+
+    async def reseal_events(self, *, after: str | None, limit: int) -> ResealBatch:
+        return await self.run_in_writer(
+            lambda t: tables_.reseal_events(t, self.keyring, after=after, limit=limit)
+        )
+
+    async def forget_keys(self, key_ids: Sequence[str]) -> int:
+        return await self.run_in_writer(lambda t: tables_.forget_keys(t, key_ids))

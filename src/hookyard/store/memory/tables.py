@@ -14,9 +14,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from hookyard.exceptions import StoreError
+from hookyard.exceptions import EncryptionKeyError, StoreError, UnreadablePayload
 from hookyard.filtering import status_code_range
 from hookyard.ids import new_id
+from hookyard.keyring import Keyring
 from hookyard.mirror.records import MirrorCopyRecord, MirrorLaneState
 from hookyard.models import (
     AttemptRecord,
@@ -27,6 +28,7 @@ from hookyard.models import (
     EventFilter,
     EventRecord,
     EventSummary,
+    HeaderList,
     PurgeCounts,
     PurgeSelector,
     PurgeStep,
@@ -38,6 +40,14 @@ from hookyard.models import (
     WriteResult,
 )
 from hookyard.store import filters
+from hookyard.store.payloads import (
+    ResealBatch,
+    key_refusal,
+    open_body,
+    open_headers,
+    reseal_rows,
+    stored_form,
+)
 from hookyard.store.policy import (
     ACTIVE_DISPATCH_STATUSES,
     follower_counts,
@@ -116,6 +126,8 @@ class Tables:
     #: event id → its redaction; source → id up to which its events are redacted
     redactions: dict[str, Redaction] = field(default_factory=dict)
     redaction_marks: dict[str, str] = field(default_factory=dict)
+    #: key id → check value (the ``encryption_keys`` table)
+    encryption_keys: dict[str, bytes] = field(default_factory=dict)
     #: ``listen_for_dispatches`` callbacks of every store open on these tables
     listeners: list[Callable[[], None]] = field(default_factory=list)
     stores: int = 0  # stores open on these tables
@@ -145,19 +157,35 @@ def json_copy(value: Any) -> Any:
 # -- what the real backends return, built from the tables -----------------------------------
 
 
-def claimed(dispatch: DispatchRow, event: EventRow) -> ClaimedDispatch:
+def payload(event: EventRow, keyring: Keyring) -> tuple[HeaderList, bytes]:
+    """The header list and body, read from their stored form as the SQL backends do
+    (the clear request is kept too, for the summary's size and hash)."""
+    stored = stored_form(event.submission)
+    headers = open_headers(keyring, event.id, stored.key_id, stored.headers)
+    if event.redacted_body is not None:  # memory holds nothing at rest: kept in clear
+        return headers, event.redacted_body
+    return headers, open_body(keyring, event.id, stored.key_id, stored.body)
+
+
+def claimed(dispatch: DispatchRow, event: EventRow, keyring: Keyring) -> ClaimedDispatch:
+    try:
+        delivery, unreadable = replay_payload(event, keyring), None
+    except UnreadablePayload as exc:
+        delivery, unreadable = replay_payload(event, keyring, readable=False), str(exc)
     return ClaimedDispatch(
         dispatch_id=dispatch.id,
         destination=dispatch.destination,
         attempts=dispatch.attempts,
         replay_of=dispatch.replay_of,
         batch_id=dispatch.batch_id,
-        event=replay_payload(event),
+        event=delivery,
+        unreadable=unreadable,
     )
 
 
-def replay_payload(event: EventRow) -> DeliveryEvent:
+def replay_payload(event: EventRow, keyring: Keyring, *, readable: bool = True) -> DeliveryEvent:
     sub = event.submission
+    headers, body = payload(event, keyring) if readable else ((), b"")
     return DeliveryEvent(
         id=sub.request.id,
         source=sub.request.source,
@@ -165,8 +193,8 @@ def replay_payload(event: EventRow) -> DeliveryEvent:
         event_type=sub.event_type,
         provider_event_id=sub.provider_event_id,
         content_type=sub.request.content_type,
-        headers=sub.request.headers,
-        body=event.body,
+        headers=headers,
+        body=body,
     )
 
 
@@ -191,13 +219,14 @@ def summary(event: EventRow) -> EventSummary:
     )
 
 
-def record(event: EventRow, dispatches: Sequence[DispatchRecord]) -> EventRecord:
+def record(event: EventRow, dispatches: Sequence[DispatchRecord], keyring: Keyring) -> EventRecord:
     sub = event.submission
+    stored = stored_form(sub)
     return EventRecord(
         summary=summary(event),
         remote_addr=sub.request.remote_addr,
         query_string=sub.request.query_string,
-        headers=sub.request.headers,
+        headers=open_headers(keyring, event.id, stored.key_id, stored.headers),
         secret_index=sub.verdict.secret_index,
         last_duplicate_us=event.last_duplicate_us,
         verdict_detail=json.loads(verdict_detail(sub)),
@@ -318,6 +347,7 @@ def claim_due(
     lease_us: int,
     limit: int,
     destinations: Sequence[str],
+    keyring: Keyring,
 ) -> list[ClaimedDispatch]:
     """Pending ones first, then retrying ones (each in due order), then expired leases."""
     wanted = set(destinations)
@@ -346,7 +376,11 @@ def claim_due(
         d.lease_owner = worker_id
         d.lease_expires_us = now_us + lease_us
         d.updated_us = now_us
-    return [claimed(d, tables.events[d.event_id]) for d in chosen if d.event_id in tables.events]
+    return [
+        claimed(d, tables.events[d.event_id], keyring)
+        for d in chosen
+        if d.event_id in tables.events
+    ]
 
 
 def record_attempt(
@@ -633,3 +667,47 @@ def apply_redactions(
     if mark is not None and not skipped:
         tables.redaction_marks[source] = mark
     return done
+
+
+# -- encryption at rest (``sql/sqlite/encryption.sql``) --------------------------------------
+
+
+def check_keys(tables: Tables, keyring: Keyring) -> None:
+    refusal = key_refusal(keyring, tables.encryption_keys)
+    if refusal is not None:
+        raise EncryptionKeyError(refusal)
+    key = keyring.current
+    if key is not None:
+        tables.encryption_keys.setdefault(key.id, key.check_value())
+
+
+def key_usage(tables: Tables) -> dict[str | None, int]:
+    usage: dict[str | None, int] = {}
+    for event in tables.events.values():
+        key_id = stored_form(event.submission).key_id
+        usage[key_id] = usage.get(key_id, 0) + 1
+    return usage
+
+
+def reseal_events(
+    tables: Tables, keyring: Keyring, *, after: str | None, limit: int
+) -> ResealBatch:
+    current = None if keyring.current is None else keyring.current.id
+    rows: list[tuple[str, str | None, bytes, bytes]] = []
+    for event_id in sorted(tables.events):
+        if len(rows) >= limit:
+            break
+        if event_id <= (after or ""):
+            continue
+        stored = stored_form(tables.events[event_id].submission)
+        if stored.key_id != current:
+            rows.append((event_id, stored.key_id, stored.headers, stored.body))
+    done, unreadable = reseal_rows(keyring, rows)
+    for event_id, sealed in done:
+        event = tables.events[event_id]
+        event.submission = dataclasses.replace(event.submission, stored=sealed)
+    return ResealBatch(len(done), tuple(unreadable), rows[-1][0] if rows else None)
+
+
+def forget_keys(tables: Tables, key_ids: Sequence[str]) -> int:
+    return sum(tables.encryption_keys.pop(key_id, None) is not None for key_id in key_ids)

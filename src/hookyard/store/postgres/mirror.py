@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from hookyard.keyring import Keyring
 from hookyard.mirror.records import MirrorCopyRecord, MirrorCursor, MirrorLaneState, MirrorPair
 from hookyard.models import DeliveryEvent
 from hookyard.store.base import ReleaseLane
@@ -26,6 +27,7 @@ async def candidates(
     after: MirrorCursor | None,
     until_us: int,
     limit: int,
+    keyring: Keyring,
 ) -> list[DeliveryEvent]:
     rows = await conn.fetch(
         Q["mirror_candidates"],
@@ -35,7 +37,7 @@ async def candidates(
         list(sources),
         limit,
     )
-    return [replay_payload_from_row(row) for row in rows]
+    return [replay_payload_from_row(row, keyring) for row in rows]
 
 
 async def lane(conn: Conn, mirror: str) -> MirrorLaneState | None:

@@ -12,6 +12,7 @@ from typing import Any, TypeAlias
 
 import asyncpg
 
+from hookyard.keyring import Keyring
 from hookyard.models import DispatchRecord, EventFilter, EventRecord, EventSummary
 from hookyard.store import filters
 from hookyard.store.rows import (
@@ -40,13 +41,13 @@ async def with_attempts(conn: Conn, dispatches: Sequence[Row]) -> list[DispatchR
     return attach_attempts(dispatches, await conn.fetch(Q["attempts_of_dispatches"], ids))
 
 
-async def get_event(conn: Conn, event_id: str) -> EventRecord | None:
+async def get_event(conn: Conn, event_id: str, keyring: Keyring) -> EventRecord | None:
     row = await conn.fetchrow(Q["get_event"], event_id)
     if row is None:
         return None
     dispatches = await conn.fetch(Q["event_dispatches"], event_id)
     redacted = redaction_from_row(await conn.fetchrow(Q["get_redaction"], event_id))
-    return record_from_row(row, await with_attempts(conn, dispatches), redacted)
+    return record_from_row(row, await with_attempts(conn, dispatches), keyring, redacted)
 
 
 async def list_events(conn: Conn, query: EventFilter) -> list[EventSummary]:

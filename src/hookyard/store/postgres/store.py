@@ -10,7 +10,9 @@ from contextlib import AbstractAsyncContextManager
 
 import asyncpg
 
+from hookyard import clock
 from hookyard.exceptions import StoreError
+from hookyard.keyring import PLAIN, Keyring
 from hookyard.mirror.records import MirrorCopyRecord, MirrorCursor, MirrorLaneState, MirrorPair
 from hookyard.models import (
     AttemptRecord,
@@ -31,12 +33,19 @@ from hookyard.models import (
 )
 from hookyard.store.base import ReleaseLane, Store, Unlisten
 from hookyard.store.filters import ID_TIME_MARGIN_MS, lowest_id_at
-from hookyard.store.postgres import commands, mirror, queries, retention
+from hookyard.store.payloads import (
+    ResealBatch,
+    redaction_candidate,
+    seal_body_as,
+    seal_submission,
+)
+from hookyard.store.postgres import commands, keys, mirror, queries, retention
 from hookyard.store.postgres.connection import apply_migrations, connect, keep_session
 from hookyard.store.postgres.queries import DISPATCH_CHANNEL, Q
 from hookyard.store.postgres.writer import AttemptRecorder, IngestWriter
 from hookyard.store.rows import (
     attempt_row,
+    body_from_row,
     claimed_from_row,
     redaction_row,
     replay_batch_from_row,
@@ -51,8 +60,10 @@ POOL_SIZE = 8
 
 
 class PostgresStore(Store):
-    def __init__(self, url: str, *, queue_size: int = 10_000) -> None:
+    def __init__(self, url: str, *, queue_size: int = 10_000, keyring: Keyring = PLAIN) -> None:
         self.url = url
+        #: Seals bodies and header lists as they are taken, opens them as they are read.
+        self.keyring = keyring
         self.queue_size = queue_size
         self._pool: asyncpg.Pool | None = None
         self.writer = IngestWriter(self._connect, queue_size=queue_size)
@@ -78,6 +89,12 @@ class PostgresStore(Store):
             )
         except (OSError, asyncpg.PostgresError) as exc:
             raise StoreError(f"cannot connect to PostgreSQL: {exc}") from None
+        try:
+            await self.check_keys()
+        except BaseException:
+            await self._pool.close()
+            self._pool = None
+            raise
         await self.writer.start()
 
     async def close(self) -> None:
@@ -99,17 +116,17 @@ class PostgresStore(Store):
         return self.writer.pending
 
     async def submit(self, submission: Submission) -> WriteResult:
-        return await self.writer.submit(submission)
+        return await self.writer.submit(seal_submission(self.keyring, submission))
 
     # -- reads ---------------------------------------------------------------------------
 
     async def get_event(self, event_id: str) -> EventRecord | None:
         async with self.pool.acquire() as conn:
-            return await queries.get_event(conn, event_id)
+            return await queries.get_event(conn, event_id, self.keyring)
 
     async def get_body(self, event_id: str) -> tuple[bytes, str] | None:
         row = await self.pool.fetchrow(Q["get_body"], event_id)
-        return None if row is None else (bytes(row[0]), row[1])
+        return None if row is None else body_from_row(event_id, row, self.keyring)
 
     async def list_events(self, query: EventFilter) -> list[EventSummary]:
         async with self.pool.acquire() as conn:
@@ -152,7 +169,7 @@ class PostgresStore(Store):
         rows = await self.pool.fetch(
             Q["claim_due"], worker_id, now_us + lease_us, now_us, list(destinations), limit
         )
-        return [claimed_from_row(row) for row in rows]
+        return [claimed_from_row(row, self.keyring) for row in rows]
 
     async def record_attempt(
         self,
@@ -218,7 +235,7 @@ class PostgresStore(Store):
 
     async def replay_payloads(self, event_ids: Sequence[str]) -> list[DeliveryEvent]:
         rows = await self.pool.fetch(Q["replay_payloads"], list(event_ids))
-        return [replay_payload_from_row(row) for row in rows]
+        return [replay_payload_from_row(row, self.keyring) for row in rows]
 
     async def create_replay_batch(self, batch: ReplayBatch) -> None:
         await self.pool.execute(Q["insert_replay_batch"], *replay_batch_row(batch))
@@ -258,7 +275,12 @@ class PostgresStore(Store):
     ) -> list[DeliveryEvent]:
         async with self.pool.acquire() as conn:
             return await mirror.candidates(
-                conn, sources=sources, after=after, until_us=until_us, limit=limit
+                conn,
+                sources=sources,
+                after=after,
+                until_us=until_us,
+                limit=limit,
+                keyring=self.keyring,
             )
 
     async def mirror_lane(self, name: str) -> MirrorLaneState | None:
@@ -352,7 +374,7 @@ class PostgresStore(Store):
         rows = await self.pool.fetch(
             Q["redaction_candidates"], source, after, high, cutoff_us, limit
         )
-        return [RedactionCandidate(r[0], bytes(r[1]), r[2], r[3]) for r in rows]
+        return [redaction_candidate(r, self.keyring) for r in rows]
 
     async def apply_redactions(
         self, source: str, redactions: Sequence[BodyRedaction], *, mark: str | None
@@ -362,7 +384,13 @@ class PostgresStore(Store):
             replaced: set[str] = set()
             if rows:
                 columns = [list(c) for c in zip(*rows, strict=True)]
-                bodies = [item.body for item in redactions]
+                # Locked, so a key rotation cannot re-seal a row between read and write.
+                locked = await conn.fetch(Q["lock_event_key_ids"], columns[0])
+                key_ids: dict[str, str | None] = {row[0]: row[1] for row in locked}
+                bodies = [
+                    seal_body_as(self.keyring, item.event_id, key_ids.get(item.event_id), item.body)
+                    for item in redactions
+                ]
                 replaced = {
                     r[0]
                     for r in await conn.fetch(Q["redact_bodies"], columns[0], bodies, *columns[1:])
@@ -372,3 +400,21 @@ class PostgresStore(Store):
             if mark is not None and not still_there:
                 await conn.execute(Q["set_redaction_mark"], source, mark)
         return len(replaced)
+
+    # -- encryption at rest ----------------------------------------------------------------
+
+    async def check_keys(self) -> None:
+        async with self.pool.acquire() as conn:
+            await keys.check_keys(conn, self.keyring, now_us=clock.now_us())
+
+    async def key_usage(self) -> dict[str | None, int]:
+        async with self.pool.acquire() as conn:
+            return await keys.key_usage(conn)
+
+    async def reseal_events(self, *, after: str | None, limit: int) -> ResealBatch:
+        async with self.pool.acquire() as conn:
+            return await keys.reseal_events(conn, self.keyring, after=after, limit=limit)
+
+    async def forget_keys(self, key_ids: Sequence[str]) -> int:
+        async with self.pool.acquire() as conn:
+            return await keys.forget_keys(conn, key_ids)

@@ -41,15 +41,18 @@ Settle = Callable[[int, WriteResult | RowRefused], None]
 
 
 def batch_parameters(leaders: Sequence[Submission], extra: dict[str, int]) -> list[Any]:
-    """Column arrays for ``write_batch``, one entry per submission."""
+    """Column arrays for ``write_batch``, one entry per submission (``key_ids`` go last,
+    after the channel: ``$27``)."""
     columns: list[list[Any]] = [[] for _ in range(22)]
+    key_ids: list[str | None] = []
     dispatch_ids: list[str] = []
     dispatch_events: list[str] = []
     dispatch_destinations: list[str] = []
     for sub in leaders:
-        row = event_row(sub, extra.get(sub.request.id, 0))
+        *row, key_id = event_row(sub, extra.get(sub.request.id, 0))
         for index, value in enumerate(row):
             columns[index].append(value)
+        key_ids.append(key_id)
         columns[20].append(sub.dedup_key)
         columns[21].append(sub.request.received_us + sub.dedup_window_us)
         if sub.verdict.status != "invalid":
@@ -57,15 +60,15 @@ def batch_parameters(leaders: Sequence[Submission], extra: dict[str, int]) -> li
                 dispatch_ids.append(new_id())
                 dispatch_events.append(sub.request.id)
                 dispatch_destinations.append(destination)
-    return [*columns, dispatch_ids, dispatch_events, dispatch_destinations]
+    return [*columns, dispatch_ids, dispatch_events, dispatch_destinations, key_ids]
 
 
 async def write_batch(conn: asyncpg.Connection, batch: Sequence[Submission]) -> list[WriteResult]:
     """Write one batch in one statement (``write_batch``); results in batch order."""
     leaders, follower_of = group_duplicates_in_batch(batch)
     extra = follower_counts(follower_of)
-    params = batch_parameters(leaders, extra)
-    rows = await conn.fetch(Q["write_batch"], *params, DISPATCH_CHANNEL)
+    *params, key_ids = batch_parameters(leaders, extra)
+    rows = await conn.fetch(Q["write_batch"], *params, DISPATCH_CHANNEL, key_ids)
     by_id = {sub.request.id: sub for sub in leaders}
     results: dict[str, WriteResult] = {}
     for rid, stored, original in rows:

@@ -11,6 +11,7 @@ import json
 import sqlite3
 from collections.abc import Sequence
 
+from hookyard.keyring import Keyring
 from hookyard.models import AttemptRecord, ClaimedDispatch, ReplayBatch, ReplayResult
 from hookyard.store.policy import replay_counts
 from hookyard.store.rows import attempt_row, claimed_from_row, replay_batch_row, replay_dispatch_row
@@ -25,6 +26,7 @@ def claim_due(
     lease_us: int,
     limit: int,
     destinations: Sequence[str],
+    keyring: Keyring,
 ) -> list[ClaimedDispatch]:
     ids = [
         row[0]
@@ -42,7 +44,7 @@ def claim_due(
     if not ids:
         return []
     rows = conn.execute(Q["claimed_rows"], (json.dumps(ids),)).fetchall()
-    return [claimed_from_row(row) for row in rows]
+    return [claimed_from_row(row, keyring) for row in rows]
 
 
 def record_attempt(

@@ -11,6 +11,7 @@ import os
 import sqlite3
 from collections.abc import Sequence
 
+from hookyard.keyring import Keyring
 from hookyard.mirror.records import MirrorCopyRecord, MirrorCursor, MirrorLaneState, MirrorPair
 from hookyard.models import DeliveryEvent
 from hookyard.store.base import ReleaseLane
@@ -32,6 +33,7 @@ def candidates(
     after: MirrorCursor | None,
     until_us: int,
     limit: int,
+    keyring: Keyring,
 ) -> list[DeliveryEvent]:
     rows = conn.execute(
         Q["mirror_candidates"],
@@ -43,7 +45,7 @@ def candidates(
             "limit": limit,
         },
     )
-    return [replay_payload_from_row(row) for row in rows]
+    return [replay_payload_from_row(row, keyring) for row in rows]
 
 
 def lane(conn: sqlite3.Connection, mirror: str) -> MirrorLaneState | None:

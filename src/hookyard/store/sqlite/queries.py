@@ -11,6 +11,7 @@ import json
 import sqlite3
 from collections.abc import Sequence
 
+from hookyard.keyring import Keyring
 from hookyard.models import (
     DeliveryEvent,
     DispatchRecord,
@@ -23,6 +24,7 @@ from hookyard.store import filters
 from hookyard.store.rows import (
     Row,
     attach_attempts,
+    body_from_row,
     record_from_row,
     redaction_from_row,
     replay_batch_from_row,
@@ -44,18 +46,18 @@ def with_attempts(conn: sqlite3.Connection, dispatches: list[Row]) -> list[Dispa
     return attach_attempts(dispatches, conn.execute(Q["attempts_of_dispatches"], (ids,)))
 
 
-def get_event(conn: sqlite3.Connection, event_id: str) -> EventRecord | None:
+def get_event(conn: sqlite3.Connection, event_id: str, keyring: Keyring) -> EventRecord | None:
     row = conn.execute(Q["get_event"], (event_id,)).fetchone()
     if row is None:
         return None
     dispatches = conn.execute(Q["event_dispatches"], (event_id,)).fetchall()
     redacted = redaction_from_row(conn.execute(Q["get_redaction"], (event_id,)).fetchone())
-    return record_from_row(row, with_attempts(conn, dispatches), redacted)
+    return record_from_row(row, with_attempts(conn, dispatches), keyring, redacted)
 
 
-def get_body(conn: sqlite3.Connection, event_id: str) -> tuple[bytes, str] | None:
+def get_body(conn: sqlite3.Connection, event_id: str, keyring: Keyring) -> tuple[bytes, str] | None:
     row = conn.execute(Q["get_body"], (event_id,)).fetchone()
-    return None if row is None else (bytes(row[0]), row[1])
+    return None if row is None else body_from_row(event_id, row, keyring)
 
 
 def list_events(conn: sqlite3.Connection, query: EventFilter) -> list[EventSummary]:
@@ -115,9 +117,11 @@ def disabled_destinations(conn: sqlite3.Connection) -> dict[str, str]:
     return dict(conn.execute(Q["disabled_destinations"]).fetchall())
 
 
-def replay_payloads(conn: sqlite3.Connection, event_ids: Sequence[str]) -> list[DeliveryEvent]:
+def replay_payloads(
+    conn: sqlite3.Connection, event_ids: Sequence[str], keyring: Keyring
+) -> list[DeliveryEvent]:
     rows = conn.execute(Q["replay_payloads"], (json.dumps(list(event_ids)),)).fetchall()
-    return [replay_payload_from_row(row) for row in rows]
+    return [replay_payload_from_row(row, keyring) for row in rows]
 
 
 def get_replay_batch(conn: sqlite3.Connection, batch_id: str) -> ReplayBatch | None:

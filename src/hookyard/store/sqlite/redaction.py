@@ -7,8 +7,10 @@ import json
 import sqlite3
 from collections.abc import Sequence
 
+from hookyard.keyring import Keyring
 from hookyard.models import BodyRedaction, RedactionCandidate
 from hookyard.store.filters import ID_TIME_MARGIN_MS, lowest_id_at
+from hookyard.store.payloads import redaction_candidate, seal_body_as
 from hookyard.store.rows import redaction_row
 from hookyard.store.sqlite.queries import Q
 
@@ -19,7 +21,13 @@ def mark(conn: sqlite3.Connection, source: str) -> str:
 
 
 def candidates(
-    conn: sqlite3.Connection, source: str, *, cutoff_us: int, after: str, limit: int
+    conn: sqlite3.Connection,
+    source: str,
+    *,
+    cutoff_us: int,
+    after: str,
+    limit: int,
+    keyring: Keyring,
 ) -> list[RedactionCandidate]:
     params = {
         "source": source,
@@ -29,17 +37,23 @@ def candidates(
         "limit": limit,
     }
     return [
-        RedactionCandidate(row[0], bytes(row[1]), row[2], bool(row[3]))
-        for row in conn.execute(Q["redaction_candidates"], params)
+        redaction_candidate(row, keyring) for row in conn.execute(Q["redaction_candidates"], params)
     ]
 
 
 def apply(
-    conn: sqlite3.Connection, source: str, redactions: Sequence[BodyRedaction], mark: str | None
+    conn: sqlite3.Connection,
+    source: str,
+    redactions: Sequence[BodyRedaction],
+    mark: str | None,
+    keyring: Keyring,
 ) -> int:
     done = skipped = 0
     for item in redactions:
-        if conn.execute(Q["redact_body"], (item.body, item.event_id)).rowcount:
+        row = conn.execute(Q["event_key_id"], (item.event_id,)).fetchone()
+        # In the writer's transaction, so a key rotation cannot come between read and write.
+        body = item.body if row is None else seal_body_as(keyring, item.event_id, row[0], item.body)
+        if conn.execute(Q["redact_body"], (body, item.event_id)).rowcount:
             conn.execute(Q["insert_redaction"], redaction_row(item))
             done += 1
         elif conn.execute(Q["known_event_ids"], (json.dumps([item.event_id]),)).fetchone():

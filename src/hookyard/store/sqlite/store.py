@@ -12,7 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+from hookyard import clock
 from hookyard.exceptions import StoreError, StoreSaturated
+from hookyard.keyring import PLAIN, Keyring
 from hookyard.mirror.records import MirrorCopyRecord, MirrorCursor, MirrorLaneState, MirrorPair
 from hookyard.models import (
     AttemptRecord,
@@ -32,7 +34,8 @@ from hookyard.models import (
     WriteResult,
 )
 from hookyard.store.base import ReleaseLane, Store, Unlisten
-from hookyard.store.sqlite import commands, mirror, queries, redaction, retention
+from hookyard.store.payloads import ResealBatch, seal_submission
+from hookyard.store.sqlite import commands, keys, mirror, queries, redaction, retention
 from hookyard.store.sqlite.connection import apply_migrations, connect
 from hookyard.store.sqlite.writer import Job, Writer, watch_commits
 
@@ -40,8 +43,10 @@ T = TypeVar("T")
 
 
 class SqliteStore(Store):
-    def __init__(self, url: str, *, queue_size: int = 10_000) -> None:
+    def __init__(self, url: str, *, queue_size: int = 10_000, keyring: Keyring = PLAIN) -> None:
         self.url = url
+        #: Seals bodies and header lists as they are taken, opens them as they are read.
+        self.keyring = keyring
         self.path = url.removeprefix("sqlite:///")
         self.queue_size = queue_size
         self._pending = 0
@@ -72,6 +77,11 @@ class SqliteStore(Store):
     async def start(self) -> None:
         await self.migrate()
         self._writer = Writer(self.path, asyncio.get_running_loop())
+        try:
+            await self.check_keys()
+        except BaseException:
+            await self.close()
+            raise
 
     async def close(self) -> None:
         self._closing = True
@@ -88,7 +98,8 @@ class SqliteStore(Store):
         return self._pending
 
     async def submit(self, submission: Submission) -> WriteResult:
-        result: WriteResult = await self._enqueue(Job(self._future(), submission=submission))
+        sealed = seal_submission(self.keyring, submission)
+        result: WriteResult = await self._enqueue(Job(self._future(), submission=sealed))
         if submission.destinations and not result.duplicate:
             for wake in self.on_dispatch:
                 wake()
@@ -131,10 +142,10 @@ class SqliteStore(Store):
         return await loop.run_in_executor(self._readers, lambda: call(self._reader()))
 
     async def get_event(self, event_id: str) -> EventRecord | None:
-        return await self.read(lambda conn: queries.get_event(conn, event_id))
+        return await self.read(lambda conn: queries.get_event(conn, event_id, self.keyring))
 
     async def get_body(self, event_id: str) -> tuple[bytes, str] | None:
-        return await self.read(lambda conn: queries.get_body(conn, event_id))
+        return await self.read(lambda conn: queries.get_body(conn, event_id, self.keyring))
 
     async def list_events(self, query: EventFilter) -> list[EventSummary]:
         return await self.read(lambda conn: queries.list_events(conn, query))
@@ -180,6 +191,7 @@ class SqliteStore(Store):
                 lease_us=lease_us,
                 limit=limit,
                 destinations=destinations,
+                keyring=self.keyring,
             )
         )
 
@@ -259,7 +271,7 @@ class SqliteStore(Store):
     # -- replay --------------------------------------------------------------------------
 
     async def replay_payloads(self, event_ids: Sequence[str]) -> list[DeliveryEvent]:
-        return await self.read(lambda conn: queries.replay_payloads(conn, event_ids))
+        return await self.read(lambda conn: queries.replay_payloads(conn, event_ids, self.keyring))
 
     async def create_replay_batch(self, batch: ReplayBatch) -> None:
         await self.run_in_writer(lambda conn: commands.create_replay_batch(conn, batch))
@@ -304,7 +316,12 @@ class SqliteStore(Store):
     ) -> list[DeliveryEvent]:
         return await self.read(
             lambda conn: mirror.candidates(
-                conn, sources=sources, after=after, until_us=until_us, limit=limit
+                conn,
+                sources=sources,
+                after=after,
+                until_us=until_us,
+                limit=limit,
+                keyring=self.keyring,
             )
         )
 
@@ -406,7 +423,7 @@ class SqliteStore(Store):
     ) -> list[RedactionCandidate]:
         return await self.read(
             lambda conn: redaction.candidates(
-                conn, source, cutoff_us=cutoff_us, after=after, limit=limit
+                conn, source, cutoff_us=cutoff_us, after=after, limit=limit, keyring=self.keyring
             )
         )
 
@@ -414,5 +431,23 @@ class SqliteStore(Store):
         self, source: str, redactions: Sequence[BodyRedaction], *, mark: str | None
     ) -> int:
         return await self.run_in_writer(
-            lambda conn: redaction.apply(conn, source, redactions, mark)
+            lambda conn: redaction.apply(conn, source, redactions, mark, self.keyring)
         )
+
+    # -- encryption at rest ----------------------------------------------------------------
+
+    async def check_keys(self) -> None:
+        await self.run_in_writer(
+            lambda conn: keys.check_keys(conn, self.keyring, now_us=clock.now_us())
+        )
+
+    async def key_usage(self) -> dict[str | None, int]:
+        return await self.read(keys.key_usage)
+
+    async def reseal_events(self, *, after: str | None, limit: int) -> ResealBatch:
+        return await self.run_in_writer(
+            lambda conn: keys.reseal_events(conn, self.keyring, after=after, limit=limit)
+        )
+
+    async def forget_keys(self, key_ids: Sequence[str]) -> int:
+        return await self.run_in_writer(lambda conn: keys.forget_keys(conn, key_ids))

@@ -9,11 +9,11 @@ WITH input AS (
         $1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::bytea[],
         $8::bytea[], $9::bytea[], $10::text[], $11::int[], $12::text[], $13::text[],
         $14::text[], $15::text[], $16::int[], $17::text[], $18::text[], $19::text[],
-        $20::int[], $21::text[], $22::bigint[]
+        $20::int[], $21::text[], $22::bigint[], $27::text[]
     ) AS t(id, source, received_us, remote_addr, method, path, query_string, headers, body,
            body_sha256, body_size, content_type, verdict, verdict_reason, verdict_detail,
            secret_index, provider_event_id, event_type, status, duplicate_count,
-           dedup_key, expires_us)
+           dedup_key, expires_us, key_id)
 ),
 claimed AS (
     INSERT INTO dedup_keys (source, provider_event_id, event_id, first_seen_us, expires_us)
@@ -34,11 +34,11 @@ inserted AS (
     INSERT INTO events (
         id, source, received_us, remote_addr, method, path, query_string, headers, body,
         body_sha256, body_size, content_type, verdict, verdict_reason, verdict_detail,
-        secret_index, provider_event_id, event_type
+        secret_index, provider_event_id, event_type, key_id
     )
     SELECT id, source, received_us, remote_addr, method, path, query_string, headers, body,
            body_sha256, body_size, content_type, verdict, verdict_reason, verdict_detail,
-           secret_index, provider_event_id, event_type
+           secret_index, provider_event_id, event_type, key_id
     FROM kept
     RETURNING id
 ),
@@ -99,11 +99,12 @@ WHERE event_id = $3;
 -- name: get_event
 SELECT id, source, received_us, method, path, body_size, body_sha256, content_type, verdict,
        verdict_reason, provider_event_id, event_type, status, duplicate_count,
-       remote_addr, query_string, headers, secret_index, last_duplicate_us, verdict_detail
+       remote_addr, query_string, headers, secret_index, last_duplicate_us, verdict_detail,
+       key_id
 FROM events JOIN event_status ON event_id = id WHERE id = $1;
 
 -- name: get_body
-SELECT body, content_type FROM events WHERE id = $1;
+SELECT body, content_type, key_id FROM events WHERE id = $1;
 
 -- name: count_events
 SELECT count(*) FROM events;
@@ -165,7 +166,7 @@ claimed AS (
     RETURNING d.id, d.destination, d.attempts, d.replay_of, d.batch_id, d.event_id
 )
 SELECT c.id, c.destination, c.attempts, c.replay_of, c.batch_id, e.id, e.source, e.event_type,
-       e.provider_event_id, e.content_type, e.headers, e.body, e.received_us
+       e.provider_event_id, e.content_type, e.headers, e.body, e.received_us, e.key_id
 FROM claimed c JOIN events e ON e.id = c.event_id;
 
 -- name: record_attempt
@@ -259,7 +260,8 @@ SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::float8[], $5::int[
                      $7::bytea[], $8::text[], $9::text[], $10::text[], $11::bigint[]);
 
 -- name: replay_payloads
-SELECT id, source, received_us, event_type, provider_event_id, content_type, headers, body
+SELECT id, source, received_us, event_type, provider_event_id, content_type, headers, body,
+       key_id
 FROM events WHERE id = ANY($1::text[]) ORDER BY id;
 
 -- name: known_event_ids

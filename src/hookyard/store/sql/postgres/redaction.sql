@@ -6,13 +6,16 @@
 SELECT up_to FROM redaction_marks WHERE source = $1;
 
 -- name: redaction_candidates
-SELECT e.id, e.body, e.content_type,
+SELECT e.id, e.body, e.content_type, e.key_id,
        EXISTS (SELECT 1 FROM dispatches d WHERE d.event_id = e.id
                  AND d.status IN ('pending', 'retrying', 'in_flight', 'disabled')) AS busy
 FROM events e
 WHERE e.source = $1 AND e.id > $2 AND e.id < $3 AND e.received_us < $4
   AND NOT EXISTS (SELECT 1 FROM redactions r WHERE r.event_id = e.id)
 ORDER BY e.id LIMIT $5;
+
+-- name: lock_event_key_ids
+SELECT id, key_id FROM events WHERE id = ANY($1::text[]) FOR UPDATE;
 
 -- name: redact_bodies
 -- The redacted bodies, in one statement, of the events with nothing left to deliver;

@@ -2,7 +2,8 @@
 -- (received_us, id) order from the receipt-time index; nothing here touches ingest.
 
 -- name: mirror_candidates
-SELECT id, source, received_us, event_type, provider_event_id, content_type, headers, body
+SELECT id, source, received_us, event_type, provider_event_id, content_type, headers, body,
+       key_id
 FROM events
 WHERE received_us >= :after_us AND received_us <= :until_us
   AND NOT (received_us = :after_us AND id <= :after_id)

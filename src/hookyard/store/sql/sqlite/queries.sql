@@ -27,8 +27,8 @@ WHERE id = ?;
 INSERT INTO events (
     id, source, received_us, remote_addr, method, path, query_string, headers, body,
     body_sha256, body_size, content_type, verdict, verdict_reason, verdict_detail,
-    secret_index, provider_event_id, event_type, status, duplicate_count
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+    secret_index, provider_event_id, event_type, status, duplicate_count, key_id
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
 
 -- name: insert_dispatch
 INSERT INTO dispatches (id, event_id, destination, status, next_attempt_us, created_us, updated_us)
@@ -37,11 +37,12 @@ VALUES (?, ?, ?, 'pending', ?, ?, ?);
 -- name: get_event
 SELECT id, source, received_us, method, path, body_size, body_sha256, content_type, verdict,
        verdict_reason, provider_event_id, event_type, status, duplicate_count,
-       remote_addr, query_string, headers, secret_index, last_duplicate_us, verdict_detail
+       remote_addr, query_string, headers, secret_index, last_duplicate_us, verdict_detail,
+       key_id
 FROM events WHERE id = ?;
 
 -- name: get_body
-SELECT body, content_type FROM events WHERE id = ?;
+SELECT body, content_type, key_id FROM events WHERE id = ?;
 
 -- name: count_events
 SELECT count(*) FROM events;
@@ -89,7 +90,7 @@ RETURNING id;
 
 -- name: claimed_rows
 SELECT d.id, d.destination, d.attempts, d.replay_of, d.batch_id, e.id, e.source, e.event_type,
-       e.provider_event_id, e.content_type, e.headers, e.body, e.received_us
+       e.provider_event_id, e.content_type, e.headers, e.body, e.received_us, e.key_id
 FROM dispatches d JOIN events e ON e.id = d.event_id
 WHERE d.id IN (SELECT value FROM json_each(?));
 
@@ -191,7 +192,8 @@ INSERT INTO dispatches (id, event_id, destination, status, attempts, next_attemp
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
 
 -- name: replay_payloads
-SELECT id, source, received_us, event_type, provider_event_id, content_type, headers, body
+SELECT id, source, received_us, event_type, provider_event_id, content_type, headers, body,
+       key_id
 FROM events WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id;
 
 -- name: known_event_ids

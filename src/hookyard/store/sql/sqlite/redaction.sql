@@ -6,13 +6,16 @@
 SELECT up_to FROM redaction_marks WHERE source = ?;
 
 -- name: redaction_candidates
-SELECT e.id, e.body, e.content_type,
+SELECT e.id, e.body, e.content_type, e.key_id,
        EXISTS (SELECT 1 FROM dispatches d WHERE d.event_id = e.id
                  AND d.status IN ('pending', 'retrying', 'in_flight', 'disabled')) AS busy
 FROM events e
 WHERE e.source = :source AND e.id > :after AND e.id < :high AND e.received_us < :cutoff
   AND NOT EXISTS (SELECT 1 FROM redactions r WHERE r.event_id = e.id)
 ORDER BY e.id LIMIT :limit;
+
+-- name: event_key_id
+SELECT key_id FROM events WHERE id = ?;
 
 -- name: redact_body
 UPDATE events SET body = ?
