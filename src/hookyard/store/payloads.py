@@ -83,6 +83,19 @@ def open_headers(keyring: Keyring, event_id: str, key_id: str | None, blob: byte
     return decode_headers(open_value(keyring, event_id, HEADERS, key_id, blob))
 
 
+def seal_body_as(keyring: Keyring, event_id: str, key_id: str | None, body: bytes) -> bytes:
+    """A rewritten body (field redaction) sealed under the key its row already names, so
+    the row's one ``key_id`` still holds for its header list too; in clear when None."""
+    if key_id is None:
+        return body
+    key = keyring.get(key_id)
+    if key is None:
+        raise UnreadablePayload(
+            f"event {event_id}: cannot seal its body: key {key_id!r} is not configured"
+        )
+    return key.seal(body, aad(event_id, BODY))
+
+
 def reseal(keyring: Keyring, event_id: str, stored: StoredPayload) -> StoredPayload:
     """``stored`` opened with whichever key sealed it and sealed again under the current
     one (``hookyard keys rotate``); ``UnreadablePayload`` when it does not open."""
