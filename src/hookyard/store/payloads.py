@@ -92,13 +92,15 @@ def open_headers(keyring: Keyring, event_id: str, key_id: str | None, blob: byte
 
 
 def seal_body_as(keyring: Keyring, event_id: str, key_id: str | None, body: bytes) -> bytes:
-    """A replacement body (redaction) sealed like the rest of its row: under ``key_id``,
-    or in clear when the row is; read ``key_id`` in the transaction that writes it."""
+    """A rewritten body (field redaction) sealed under the key its row already names, so
+    the row's one ``key_id`` still holds for its header list too; in clear when None."""
     if key_id is None:
         return body
     key = keyring.get(key_id)
     if key is None:
-        raise UnreadablePayload(f"event {event_id}: key {key_id!r} is not in the keyring")
+        raise UnreadablePayload(
+            f"event {event_id}: cannot seal its body: key {key_id!r} is not configured"
+        )
     return key.seal(body, aad(event_id, BODY))
 
 

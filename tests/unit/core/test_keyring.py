@@ -26,6 +26,7 @@ from hookyard.store.payloads import (
     open_headers,
     reseal,
     seal,
+    seal_body_as,
     seal_submission,
     stored_form,
 )
@@ -192,3 +193,13 @@ def test_sealing_a_submission_keeps_every_other_field() -> None:
     sealed = seal_submission(Keyring((Key("a", RAW),)), sub)
     assert sealed.stored is not None
     assert dataclasses.replace(sealed, stored=None) == sub
+
+
+def test_a_rewritten_body_is_sealed_under_its_rows_own_key() -> None:
+    both = ring(RAW, OTHER)
+    old_id = derived_key_id(OTHER)
+    rewritten = seal_body_as(both, "e", old_id, b'{"email": "***"}')
+    assert open_body(ring(OTHER), "e", old_id, rewritten) == b'{"email": "***"}'
+    assert seal_body_as(both, "e", None, b"clear") == b"clear"
+    with pytest.raises(UnreadablePayload, match="key 'gone' is not configured"):
+        seal_body_as(both, "e", "gone", b"x")
