@@ -64,3 +64,5 @@ async def send_alert(
             log.error("alert webhook answered %s", response.status_code)
     except (httpx.HTTPError, BlockedAddress) as exc:
         log.error("alert webhook failed: %s", exc)
+    except Exception as exc:  # an alert must never take its caller down with it
+        log.error("alert webhook failed: %s: %s", type(exc).__name__, exc)

@@ -34,6 +34,7 @@ from hookyard.models import (
     Submission,
     WriteResult,
 )
+from hookyard.supervision import Supervisor
 
 Unlisten = Callable[[], Awaitable[None]]
 """Stops the wake-ups ``DispatchQueue.listen_for_dispatches`` started."""
@@ -41,6 +42,8 @@ Unlisten = Callable[[], Awaitable[None]]
 
 class Lifecycle(Protocol):
     url: str
+    #: The store's own background loops (wake-ups), for ``/readyz``.
+    loops: Supervisor
 
     @abstractmethod
     async def start(self) -> None:

@@ -31,6 +31,7 @@ from hookyard.models import (
 from hookyard.store.base import Store
 from hookyard.store.memory import tables as tables_
 from hookyard.store.memory.tables import Tables, json_copy, limited
+from hookyard.supervision import Supervisor
 
 T = TypeVar("T")
 SCHEME = "memory://"
@@ -117,6 +118,7 @@ class MemoryStore(Store):
         self._idle.set()
         #: Called on the event loop after a commit that created dispatches (worker wake-up).
         self.on_dispatch: list[Callable[[], None]] = []
+        self.loops = Supervisor()  # nothing runs in the background here
 
     # -- lifecycle -----------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable, Sequence
 
 import asyncpg
@@ -35,11 +36,15 @@ from hookyard.store.rows import (
     replay_batch_row,
     replay_payload_from_row,
 )
+from hookyard.supervision import Supervisor
 
 #: Connections for everything but ingest writes: attempt recorders, claims, API reads.
 #: With 4, a worker sending 32 at a time fell behind at 500 events/s; 8 measured the same
 #: as 16, and each process also holds two writers and a listener (PostgreSQL allows 100).
 POOL_SIZE = 8
+#: How often an idle LISTEN connection is asked whether it is still there.
+LISTENER_PING_SECONDS = 5.0
+log = logging.getLogger("hookyard.store")
 
 
 class PostgresStore(Store):
@@ -49,6 +54,7 @@ class PostgresStore(Store):
         self._pool: asyncpg.Pool | None = None
         self.writer = IngestWriter(self._connect, queue_size=queue_size)
         self.recorder = AttemptRecorder(lambda: self.pool)
+        self.loops = Supervisor()
 
     async def _connect(self) -> asyncpg.Connection:
         return await connect(self.url)
@@ -192,17 +198,50 @@ class PostgresStore(Store):
             return await commands.retry_dead(conn, dispatch_ids, now_us=now_us)
 
     async def listen_for_dispatches(self, wake: Callable[[], None]) -> Unlisten:
-        """Call ``wake`` whenever any process commits new due dispatches (LISTEN/NOTIFY)."""
-        conn = await self._connect()
+        """Call ``wake`` whenever any process commits new due dispatches (LISTEN/NOTIFY).
+
+        The listening connection is reconnected, with backoff, whenever it is lost (a
+        restart of PostgreSQL ends it); each new one wakes the worker once, for what was
+        committed while nobody listened."""
+        stopped = asyncio.Event()
+        name = f"dispatch-listener-{len(self.loops.loops)}"
+        connected: list[asyncpg.Connection] = []
 
         def on_notify(*_: object) -> None:
             wake()
 
-        await conn.add_listener(DISPATCH_CHANNEL, on_notify)
+        async def one_pass() -> None:
+            conn = await self._connect()
+            connected[:] = [conn]
+            lost = asyncio.Event()
+            conn.add_termination_listener(lambda _conn: lost.set())
+            try:
+                await conn.add_listener(DISPATCH_CHANNEL, on_notify)
+                self.loops.ok(name)
+                wake()
+                while not stopped.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(lost.wait(), timeout=LISTENER_PING_SECONDS)
+                    if lost.is_set() or conn.is_closed():
+                        raise StoreError("the LISTEN connection was lost")
+                    if not stopped.is_set():
+                        # A silent network drop ends no connection: ask it something.
+                        await conn.fetchval("SELECT 1", timeout=LISTENER_PING_SECONDS)
+            finally:
+                connected.clear()
+                with contextlib.suppress(Exception):
+                    await conn.close(timeout=1)
+
+        task = self.loops.start(name, one_pass, stopping=stopped.is_set, logger=log)
 
         async def stop() -> None:
-            with contextlib.suppress(Exception):
-                await conn.close()
+            stopped.set()
+            for conn in connected:
+                with contextlib.suppress(Exception):
+                    conn.terminate()
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
         return stop
 

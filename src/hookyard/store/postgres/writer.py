@@ -177,6 +177,11 @@ class IngestWriter:
                     self._wakeup.clear()
                     await self._wakeup.wait()
                     continue
+                if conn.is_closed():
+                    # Lost while idle (the database restarted): a new one before writing,
+                    # so the first request after a blip is not failed for nothing.
+                    with contextlib.suppress(StoreError):
+                        conn = await self.connect()
                 batch = [self._queue.popleft() for _ in range(min(MAX_BATCH, len(self._queue)))]
                 self._in_flight += len(batch)
                 try:

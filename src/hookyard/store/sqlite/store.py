@@ -30,6 +30,7 @@ from hookyard.store.base import Store, Unlisten
 from hookyard.store.sqlite import commands, queries
 from hookyard.store.sqlite.connection import apply_migrations, connect
 from hookyard.store.sqlite.writer import Job, Writer, watch_commits
+from hookyard.supervision import Supervisor
 
 T = TypeVar("T")
 
@@ -46,6 +47,7 @@ class SqliteStore(Store):
         self._local = threading.local()
         #: Called on the event loop after a commit that created dispatches (worker wake-up).
         self.on_dispatch: list[Callable[[], None]] = []
+        self.loops = Supervisor()
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -238,12 +240,18 @@ class SqliteStore(Store):
         costs a few microseconds: cheap enough for the event loop, 40 times a second."""
         conn = connect(self.path, readonly=True)
         conn.execute("PRAGMA busy_timeout = 0")  # on the loop: never wait on a lock
-        task = asyncio.create_task(watch_commits(conn, wake), name="hookyard-sqlite-watch")
+        stopped = asyncio.Event()
+        task = self.loops.start(
+            f"commit-watch-{len(self.loops.loops)}",
+            lambda: watch_commits(conn, wake),
+            stopping=stopped.is_set,
+        )
         self.on_dispatch.append(wake)
 
         async def stop() -> None:
             with contextlib.suppress(ValueError):
                 self.on_dispatch.remove(wake)
+            stopped.set()
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
