@@ -19,6 +19,7 @@ from hookyard.config import Settings
 from hookyard.ingest.app import IngestApp, Router, no_routes
 from hookyard.replay.batches import ReplayManager
 from hookyard.store import Store, open_store
+from hookyard.supervision import Supervisor
 
 log = logging.getLogger("hookyard")
 
@@ -38,6 +39,8 @@ class HookyardApp:
         #: Replays started through the API run here; stopping it marks them cancelled.
         self.replays = ReplayManager(store, settings.destinations, settings.server.net_policy)
         self.services: list[Service] = [self.replays]
+        #: Background loops of this process (claims, sampling, canary): ``/readyz``.
+        self.supervisor = Supervisor()
         self.on_started: list[Callable[[], Awaitable[None] | None]] = []
         self.ingest = IngestApp(
             settings.sources, store, router=router, access_log=settings.server.access_log
@@ -50,6 +53,7 @@ class HookyardApp:
             guard=GuardPolicy.for_server(
                 settings.server.host, settings.server.allowed_hosts, settings.server.allowed_origins
             ),
+            supervisors=[self.supervisor],
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -101,6 +105,7 @@ def create_app(
             settings.destinations,
             alerts=settings.alerts,
             policy=settings.server.net_policy,
+            supervisor=app.supervisor,
         )
         app.services.append(service)
     return app

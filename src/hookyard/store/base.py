@@ -57,6 +57,10 @@ class Lifecycle(Protocol):
     async def migrate(self) -> list[int]:
         """Apply pending migrations; returns the versions applied."""
 
+    @abstractmethod
+    async def ping(self) -> None:
+        """One trivial read (``/readyz``); raises when the database cannot answer."""
+
 
 class Ingest(Protocol):
     @abstractmethod
@@ -67,6 +71,10 @@ class Ingest(Protocol):
     @abstractmethod
     def pending(self) -> int:
         """Submissions taken but not yet committed."""
+
+    @abstractmethod
+    def stalled_seconds(self) -> float:
+        """Seconds writes have waited with none settled (0 when none wait): ``/readyz``."""
 
 
 class EventReader(Protocol):

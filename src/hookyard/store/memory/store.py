@@ -31,6 +31,7 @@ from hookyard.models import (
 from hookyard.store.base import Store
 from hookyard.store.memory import tables as tables_
 from hookyard.store.memory.tables import Tables, json_copy, limited
+from hookyard.store.progress import WriteProgress
 from hookyard.supervision import Supervisor
 
 T = TypeVar("T")
@@ -118,7 +119,8 @@ class MemoryStore(Store):
         self._idle.set()
         #: Called on the event loop after a commit that created dispatches (worker wake-up).
         self.on_dispatch: list[Callable[[], None]] = []
-        self.loops = Supervisor()  # nothing runs in the background here
+        self.loops = Supervisor()
+        self.progress = WriteProgress()  # nothing runs in the background here
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -128,6 +130,10 @@ class MemoryStore(Store):
     async def start(self) -> None:
         if self._tables is None:
             self._tables = _attach(self.url)
+
+    async def ping(self) -> None:
+        if self._tables is None:
+            raise StoreError("store is not started")
 
     async def close(self) -> None:
         self._closing = True
@@ -147,6 +153,9 @@ class MemoryStore(Store):
     @property
     def pending(self) -> int:
         return self._pending
+
+    def stalled_seconds(self) -> float:
+        return self.progress.stalled_seconds()
 
     async def submit(self, submission: Submission) -> WriteResult:
         result: WriteResult = await self._enqueue(_Job(self._future(), submission=submission))
@@ -168,12 +177,14 @@ class MemoryStore(Store):
         if self._pending >= self.queue_size:
             raise StoreSaturated(f"{self._pending} writes waiting")
         self._pending += 1
+        self.progress.taken()
         try:
             self._waiting.append(job)
             self._schedule()
             return await job.future
         finally:
             self._pending -= 1
+            self.progress.settled()
 
     def _commit(self) -> None:
         """What has waited since the last commit, in one go (a loop turn's submissions)."""

@@ -44,6 +44,7 @@ from hookyard.supervision import Supervisor
 POOL_SIZE = 8
 #: How often an idle LISTEN connection is asked whether it is still there.
 LISTENER_PING_SECONDS = 5.0
+PING_SECONDS = 2.0
 log = logging.getLogger("hookyard.store")
 
 
@@ -84,6 +85,12 @@ class PostgresStore(Store):
             await self._pool.close()
             self._pool = None
 
+    async def ping(self) -> None:
+        try:
+            await self.pool.fetchval("SELECT 1", timeout=PING_SECONDS)
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise StoreError(f"PostgreSQL does not answer: {type(exc).__name__}: {exc}") from None
+
     @property
     def pool(self) -> asyncpg.Pool:
         if self._pool is None:
@@ -98,6 +105,9 @@ class PostgresStore(Store):
 
     async def submit(self, submission: Submission) -> WriteResult:
         return await self.writer.submit(submission)
+
+    def stalled_seconds(self) -> float:
+        return self.writer.progress.stalled_seconds()
 
     # -- reads ---------------------------------------------------------------------------
 

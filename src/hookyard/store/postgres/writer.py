@@ -24,6 +24,7 @@ from hookyard.ids import new_id
 from hookyard.models import Submission, WriteResult
 from hookyard.store.policy import follower_counts, group_duplicates_in_batch, resolve_followers
 from hookyard.store.postgres.queries import DISPATCH_CHANNEL, Q
+from hookyard.store.progress import WriteProgress
 from hookyard.store.rows import event_row
 
 log = logging.getLogger("hookyard.store")
@@ -138,6 +139,7 @@ class IngestWriter:
         self._closing = False
         self._in_flight = 0
         self.batches = 0
+        self.progress = WriteProgress()
 
     async def start(self) -> None:
         self._wakeup = asyncio.Event()
@@ -166,7 +168,11 @@ class IngestWriter:
         future: asyncio.Future[WriteResult] = asyncio.get_running_loop().create_future()
         self._queue.append((submission, future))
         self._wakeup.set()
-        return await future
+        self.progress.taken()
+        try:
+            return await future
+        finally:
+            self.progress.settled()
 
     async def _run(self, conn: asyncpg.Connection) -> None:
         try:

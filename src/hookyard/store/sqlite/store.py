@@ -27,6 +27,7 @@ from hookyard.models import (
     WriteResult,
 )
 from hookyard.store.base import Store, Unlisten
+from hookyard.store.progress import WriteProgress
 from hookyard.store.sqlite import commands, queries
 from hookyard.store.sqlite.connection import apply_migrations, connect
 from hookyard.store.sqlite.writer import Job, Writer, watch_commits
@@ -48,6 +49,7 @@ class SqliteStore(Store):
         #: Called on the event loop after a commit that created dispatches (worker wake-up).
         self.on_dispatch: list[Callable[[], None]] = []
         self.loops = Supervisor()
+        self.progress = WriteProgress()
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -70,6 +72,15 @@ class SqliteStore(Store):
         await self.migrate()
         self._writer = Writer(self.path, asyncio.get_running_loop())
 
+    async def ping(self) -> None:
+        def probe(conn: sqlite3.Connection) -> None:
+            conn.execute("SELECT 1 FROM schema_migrations LIMIT 1").fetchall()
+
+        try:
+            await self.read(probe)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot read {self.path}: {exc}") from None
+
     async def close(self) -> None:
         self._closing = True
         if self._writer is not None:
@@ -83,6 +94,9 @@ class SqliteStore(Store):
     @property
     def pending(self) -> int:
         return self._pending
+
+    def stalled_seconds(self) -> float:
+        return self.progress.stalled_seconds()
 
     async def submit(self, submission: Submission) -> WriteResult:
         result: WriteResult = await self._enqueue(Job(self._future(), submission=submission))
@@ -108,11 +122,13 @@ class SqliteStore(Store):
         if self._pending >= self.queue_size:
             raise StoreSaturated(f"{self._pending} writes waiting")
         self._pending += 1
+        self.progress.taken()
         try:
             self._writer.put(job)
             return await job.future
         finally:
             self._pending -= 1
+            self.progress.settled()
 
     # -- reads ---------------------------------------------------------------------------
 
