@@ -17,6 +17,7 @@ from hookyard.api.guard import GuardPolicy
 from hookyard.asgi import Receive, Scope, Send
 from hookyard.config import Settings
 from hookyard.ingest.app import IngestApp, Router, no_routes
+from hookyard.metrics import watch_store
 from hookyard.replay.batches import ReplayManager
 from hookyard.store import Store, open_store
 from hookyard.supervision import Supervisor
@@ -43,7 +44,11 @@ class HookyardApp:
         self.supervisor = Supervisor()
         self.on_started: list[Callable[[], Awaitable[None] | None]] = []
         self.ingest = IngestApp(
-            settings.sources, store, router=router, access_log=settings.server.access_log
+            settings.sources,
+            store,
+            router=router,
+            access_log=settings.server.access_log,
+            metrics=settings.server.metrics,
         )
         self.admin = create_admin_app(
             store,
@@ -67,6 +72,7 @@ class HookyardApp:
 
     async def startup(self) -> None:
         await self.store.start()
+        watch_store(lambda: self.store.pending, self.store.stalled_seconds)
         for service in self.services:
             await service.start()
 
@@ -108,4 +114,18 @@ def create_app(
             supervisor=app.supervisor,
         )
         app.services.append(service)
+    # -- operations: the backlog sampler ([alerts] conditions) and the store's gauges
+    if settings.destinations and settings.server.metrics:
+        from hookyard.sampler import BacklogSampler
+
+        app.services.append(
+            BacklogSampler(
+                store,
+                list(settings.destinations),
+                interval=settings.server.sample_interval,
+                alerts=settings.alerts,
+                policy=settings.server.net_policy,
+                supervisor=app.supervisor,
+            )
+        )
     return app

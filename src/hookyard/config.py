@@ -54,6 +54,12 @@ SECRET_KEYS = frozenset({"secrets", "secret", "admin_token"})
 # What one client may make the server hold (header size, time, connections): see _limits.
 SERVER_KEYS |= LIMIT_KEYS
 
+# -- operations (metrics, backlog sampling) ---------------------------------------------
+#: ``metrics = false`` only to measure their cost; ``sample_interval`` is how often one
+#: process reads the dispatch backlog from the store for ``/metrics`` and alerts.
+SERVER_KEYS |= {"metrics", "sample_interval"}
+DEFAULT_SAMPLE_SECONDS = 5.0
+
 
 @dataclass(frozen=True)
 class SourceConfig:
@@ -86,6 +92,9 @@ class ServerConfig:
     allowed_origins: tuple[str, ...] = ()
     #: Networks the SSRF guard lets deliveries, replays and alerts connect to.
     allow_networks: tuple[IPNetwork, ...] = ()
+    # -- operations
+    metrics: bool = True
+    sample_interval: float = DEFAULT_SAMPLE_SECONDS
 
     @property
     def net_policy(self) -> NetPolicy:
@@ -171,7 +180,13 @@ def _server(reader: _Reader, data: Mapping[str, Any]) -> ServerConfig:
         allow_networks = parse_networks(networks)
     except ValueError as exc:
         raise reader.fail("server.allow_networks", str(exc)) from None
+    metrics = table.get("metrics", True)
+    if not isinstance(metrics, bool):
+        raise reader.fail("server.metrics", "must be true or false")
+    sample_interval = _timeout(reader, table, "server.sample_interval", DEFAULT_SAMPLE_SECONDS)
     return ServerConfig(
+        metrics=metrics,
+        sample_interval=sample_interval,
         host=reader.string(table, "server.host", "127.0.0.1") or "127.0.0.1",
         port=reader.integer(table, "server.port", 8000, minimum=0),
         database=database,

@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from hookyard.logs import log_event
+from hookyard.metrics import count_loop_failure, set_loop_healthy
 
 log = logging.getLogger("hookyard.supervision")
 
@@ -57,12 +58,14 @@ class Streak:
         """Count a failure (logging it if it starts a streak); returns the streak length."""
         self.failures += 1
         self.last_error = f"{type(exc).__name__}: {exc}"
+        count_loop_failure(self.name)
         if self.failures == 1:
+            set_loop_healthy(self.name, False)
             self.since = time.monotonic()
             log_event(
                 self.logger,
                 logging.ERROR,
-                f"{self.name} failing; retrying with backoff",
+                f"{self.name} failing",
                 loop=self.name,
                 error=self.last_error,
             )
@@ -70,6 +73,7 @@ class Streak:
 
     def succeeded(self) -> None:
         if self.failures:
+            set_loop_healthy(self.name, True)
             log_event(
                 self.logger,
                 logging.WARNING,
@@ -153,6 +157,7 @@ class Supervisor:
         streak) and followed by a backoff pause. Cancellation ends the loop."""
         state = self.state(name, logger)
         state.running, state.stopped = True, False
+        set_loop_healthy(name, state.streak.failures == 0)
         policy = backoff or self.backoff
         try:
             while not stopping():
@@ -171,6 +176,8 @@ class Supervisor:
             raise
         finally:
             state.running = False
+            if not state.stopped:
+                set_loop_healthy(name, False)
 
     def ok(self, name: str) -> None:
         """A long pass (one that holds a connection for as long as it lasts) says it is

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from hookyard import metrics
 from hookyard.clock import now_us
 from hookyard.delivery.alerts import AlertConfig, dead_notice, send_alert
 from hookyard.delivery.attempt import attempt, attempt_record, not_attempted
@@ -119,6 +120,10 @@ class DeliveryService:
             self.transport = BulkSender(self.client, policy=self.policy)
         self._unlisten = await self.store.listen_for_dispatches(self.wake)
         self._disabled = await self.store.disabled_destinations()
+        for name, lane in self._lanes.items():
+            metrics.set_disabled(name, name in self._disabled)
+            if lane.breaker is not None:
+                metrics.set_circuit(name, lane.breaker.state)
         self._loop_task = self.supervisor.start(
             "claim-loop", self._claim_pass, stopping=lambda: self._stopping, logger=log
         )
@@ -215,7 +220,10 @@ class DeliveryService:
             await self._record_unroutable(dispatch)
             return
         breaker = lane.breaker
-        if breaker is not None and not breaker.allow(time.time()):
+        allowed = breaker is None or breaker.allow(time.time())
+        if breaker is not None:
+            metrics.set_circuit(dispatch.destination, breaker.state)  # allow() may half-open it
+        if breaker is not None and not allowed:
             retry_at = int(breaker.retry_at(time.time()) * 1_000_000)
             await self.store.postpone(
                 self.worker_id, dispatch.dispatch_id, next_attempt_us=retry_at, now_us=now_us()
@@ -248,6 +256,7 @@ class DeliveryService:
         lane = self._lanes[destination.name]
         if lane.breaker is not None:
             lane.breaker.record(decision.destination_ok, time.time())
+            metrics.set_circuit(destination.name, lane.breaker.state)
         status = STATUS_FOR[decision.kind]
         await self._record(
             dispatch,
@@ -265,6 +274,7 @@ class DeliveryService:
     ) -> None:
         if decision.kind == "disable":
             self._disabled[destination.name] = decision.reason
+            metrics.set_disabled(destination.name, True)
             await self.store.set_destination_disabled(
                 destination.name, True, reason=decision.reason, now_us=now_us()
             )
@@ -289,7 +299,8 @@ class DeliveryService:
                 event_type=dispatch.event.event_type,
                 source=dispatch.event.source,
             )
-            if self.alerts is not None and self.client is not None:
+            each = self.alerts is not None and self.alerts.dead_letters == "each"
+            if each and self.alerts is not None and self.client is not None:
                 notice = dead_notice(
                     dispatch_id=dispatch.dispatch_id,
                     event_id=dispatch.event_id,
@@ -341,6 +352,16 @@ class DeliveryService:
         )
         if kept:
             self._attempt_log.write(**fields)
+            metrics.count_attempt(
+                dispatch.destination,
+                status,
+                result.status_code,
+                result.error_kind,
+                record.latency_ms / 1000,
+            )
+            if status == "delivered":
+                received = dispatch.event.received_us
+                metrics.observe_delivered(dispatch.destination, (now_us() - received) / 1e6)
         else:
             log_event(log, logging.WARNING, "attempt not recorded: lease lost", **fields)
 

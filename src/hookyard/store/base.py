@@ -34,6 +34,7 @@ from hookyard.models import (
     Submission,
     WriteResult,
 )
+from hookyard.store.backlog import BacklogSample
 from hookyard.supervision import Supervisor
 
 Unlisten = Callable[[], Awaitable[None]]
@@ -205,5 +206,15 @@ class ReplayStore(EventReader, ReplayLog, ProcessedKeys, Protocol):
     already processed and records the batch."""
 
 
-class Store(Lifecycle, Ingest, EventReader, DispatchQueue, ReplayLog, Protocol):
+class Backlog(Protocol):
+    @abstractmethod
+    async def sample_backlog(
+        self, destinations: Sequence[str], *, now_us: int
+    ) -> BacklogSample | None:
+        """Dispatch counts by destination and state, and each destination's oldest due
+        dispatch; None when another process has the sampling turn (on PostgreSQL, the
+        holder of an advisory lock), so one process, not every one, reads them."""
+
+
+class Store(Lifecycle, Ingest, EventReader, DispatchQueue, ReplayLog, Backlog, Protocol):
     """Everything a backend provides: what ingest, workers, replay, the API and the CLI need."""

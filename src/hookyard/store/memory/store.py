@@ -28,6 +28,7 @@ from hookyard.models import (
     Submission,
     WriteResult,
 )
+from hookyard.store.backlog import STATES, BacklogSample
 from hookyard.store.base import Store
 from hookyard.store.memory import tables as tables_
 from hookyard.store.memory.tables import Tables, json_copy, limited
@@ -401,6 +402,22 @@ class MemoryStore(Store):
             key=lambda d: d.id,
         )
         return [tables_.dispatch_record(t, d) for d in limited(found, limit)]
+
+    async def sample_backlog(
+        self, destinations: Sequence[str], *, now_us: int
+    ) -> BacklogSample | None:
+        counts: dict[tuple[str, str], int] = {}
+        oldest: dict[str, int] = {}
+        wanted = set(destinations)
+        for row in self.tables.dispatches.values():
+            if row.status in STATES:
+                key = (row.destination, row.status)
+                counts[key] = counts.get(key, 0) + 1
+            due = row.next_attempt_us
+            waiting = row.status in ("pending", "retrying") and row.destination in wanted
+            if waiting and due is not None and due <= now_us:
+                oldest[row.destination] = min(due, oldest.get(row.destination, due))
+        return BacklogSample(now_us, counts, oldest)
 
     async def listen_for_dispatches(
         self, wake: Callable[[], None]

@@ -24,6 +24,7 @@ from hookyard.models import (
     Submission,
     WriteResult,
 )
+from hookyard.store.backlog import BacklogSample
 from hookyard.store.base import Store, Unlisten
 from hookyard.store.postgres import commands, queries
 from hookyard.store.postgres.connection import apply_migrations, connect, keep_session
@@ -45,6 +46,8 @@ POOL_SIZE = 8
 #: How often an idle LISTEN connection is asked whether it is still there.
 LISTENER_PING_SECONDS = 5.0
 PING_SECONDS = 2.0
+#: The advisory lock whose holder samples the backlog for every process ("hyss").
+SAMPLER_LOCK = 0x68797373
 log = logging.getLogger("hookyard.store")
 
 
@@ -56,6 +59,7 @@ class PostgresStore(Store):
         self.writer = IngestWriter(self._connect, queue_size=queue_size)
         self.recorder = AttemptRecorder(lambda: self.pool)
         self.loops = Supervisor()
+        self._sampler: asyncpg.Connection | None = None  # holds SAMPLER_LOCK
 
     async def _connect(self) -> asyncpg.Connection:
         return await connect(self.url)
@@ -80,6 +84,10 @@ class PostgresStore(Store):
         await self.writer.start()
 
     async def close(self) -> None:
+        if self._sampler is not None:
+            with contextlib.suppress(Exception):
+                await self._sampler.close(timeout=1)
+            self._sampler = None
         await asyncio.gather(self.writer.close(), self.recorder.close())
         if self._pool is not None:
             await self._pool.close()
@@ -206,6 +214,32 @@ class PostgresStore(Store):
     async def retry_dead(self, dispatch_ids: Sequence[str], *, now_us: int) -> int:
         async with self.pool.acquire() as conn, conn.transaction():
             return await commands.retry_dead(conn, dispatch_ids, now_us=now_us)
+
+    async def sample_backlog(
+        self, destinations: Sequence[str], *, now_us: int
+    ) -> BacklogSample | None:
+        """Only while this process holds ``SAMPLER_LOCK`` on a connection of its own
+        (taken, when free, at the first call after each reconnect)."""
+        conn = self._sampler
+        if conn is None or conn.is_closed():
+            self._sampler = None
+            conn = await self._connect()
+            try:
+                held = await conn.fetchval(Q["sampler_lock"], SAMPLER_LOCK)
+            except BaseException:
+                await conn.close()
+                raise
+            if not held:
+                await conn.close()
+                return None
+            self._sampler = conn
+        try:
+            counts = {(d, s): n for d, s, n in await conn.fetch(Q["backlog_counts"])}
+            rows = await conn.fetch(Q["backlog_oldest_due"], list(destinations), now_us)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise StoreError(f"sampling the backlog failed: {exc}") from exc
+        oldest = {name: due for name, due in rows if due is not None}
+        return BacklogSample(now_us, counts, oldest)
 
     async def listen_for_dispatches(self, wake: Callable[[], None]) -> Unlisten:
         """Call ``wake`` whenever any process commits new due dispatches (LISTEN/NOTIFY).

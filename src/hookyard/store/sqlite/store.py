@@ -26,10 +26,12 @@ from hookyard.models import (
     Submission,
     WriteResult,
 )
+from hookyard.store.backlog import BacklogSample
 from hookyard.store.base import Store, Unlisten
 from hookyard.store.progress import WriteProgress
 from hookyard.store.sqlite import commands, queries
 from hookyard.store.sqlite.connection import apply_migrations, connect
+from hookyard.store.sqlite.queries import Q
 from hookyard.store.sqlite.writer import Job, Writer, watch_commits
 from hookyard.supervision import Supervisor
 
@@ -247,6 +249,20 @@ class SqliteStore(Store):
             for wake in self.on_dispatch:
                 wake()
         return moved
+
+    async def sample_backlog(
+        self, destinations: Sequence[str], *, now_us: int
+    ) -> BacklogSample | None:
+        def sample(conn: sqlite3.Connection) -> BacklogSample:
+            counts = {(d, s): n for d, s, n in conn.execute(Q["backlog_counts"])}
+            oldest = {}
+            for name in destinations:
+                due = conn.execute(Q["backlog_oldest_due"], (name, now_us)).fetchone()[0]
+                if due is not None:
+                    oldest[name] = due
+            return BacklogSample(now_us, counts, oldest)
+
+        return await self.read(sample)
 
     async def listen_for_dispatches(self, wake: Callable[[], None]) -> Unlisten:
         """Call ``wake`` after this store's own commits that made dispatches due
