@@ -42,6 +42,8 @@ class HookyardApp:
         self.services: list[Service] = [self.replays]
         #: Background loops of this process (claims, sampling, canary): ``/readyz``.
         self.supervisor = Supervisor()
+        #: Set when the server begins to shut down (its socket closes before services stop).
+        self.draining = False
         self.on_started: list[Callable[[], Awaitable[None] | None]] = []
         self.ingest = IngestApp(
             settings.sources,
@@ -128,4 +130,14 @@ def create_app(
                 supervisor=app.supervisor,
             )
         )
+    if settings.canary is not None:
+        from hookyard.canary import Canary
+
+        server = settings.server
+        host = "127.0.0.1" if server.host in ("0.0.0.0", "::", "") else server.host  # noqa: S104
+        host = f"[{host}]" if ":" in host else host
+        url = settings.canary.url or f"http://{host}:{server.port}"
+        canary = Canary(store, settings.canary, url, supervisor=app.supervisor)
+        canary.draining = lambda: app.draining
+        app.services.append(canary)
     return app

@@ -11,6 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from hookyard.canary import NAME as CANARY_NAME
+from hookyard.canary import SCHEME as CANARY_SCHEME
+from hookyard.canary import CanaryConfig, canary_destination, parse_canary
 from hookyard.delivery.alerts import AlertConfig, parse_alerts
 from hookyard.delivery.destinations import Destination, parse_destinations
 from hookyard.delivery.netpolicy import IPNetwork, NetPolicy, parse_networks
@@ -29,7 +32,7 @@ SOURCE_KEYS = frozenset(
     {"scheme", "secrets", "tolerance_seconds", "max_body_bytes", "dedup_window", "public_url"}
 )
 #: The top-level tables hookyard reads; any other is a mistake, not a feature to ignore.
-TABLES = ("server", "sources", "destinations", "alerts")
+TABLES = ("server", "sources", "destinations", "alerts", "canary")
 SERVER_KEYS = frozenset(
     {
         "host",
@@ -112,6 +115,7 @@ class Settings:
     raw: Mapping[str, Any] = field(default_factory=dict)
     path: str | None = None
     alerts: AlertConfig | None = None
+    canary: CanaryConfig | None = None
 
 
 class _Reader:
@@ -317,8 +321,11 @@ def settings_from_mapping(data: Mapping[str, Any], origin: str = "<config>") -> 
     try:
         destinations = parse_destinations(reader.table(data, "destinations"), sources=sources)
         alerts = parse_alerts(reader.table(data, "alerts"))
+        canary = parse_canary(reader.table(data, "canary"))
     except ConfigError as exc:
         raise ConfigError(f"{origin}: {exc}") from None
+    if canary is not None:
+        sources, destinations = _with_canary(reader, canary, sources, destinations)
     return Settings(
         server=server,
         sources=sources,
@@ -326,7 +333,34 @@ def settings_from_mapping(data: Mapping[str, Any], origin: str = "<config>") -> 
         raw=data,
         path=origin,
         alerts=alerts,
+        canary=canary,
     )
+
+
+# -- operations: the canary's own source and destination --------------------------------
+
+
+def _with_canary(
+    reader: _Reader,
+    canary: CanaryConfig,
+    sources: dict[str, SourceConfig],
+    destinations: dict[str, Destination],
+) -> tuple[dict[str, SourceConfig], dict[str, Destination]]:
+    """Add the canary's source and built-in sink; a destination that takes every source
+    is narrowed to the configured ones, so canary events never reach a real endpoint."""
+    for table, names in (("sources", sources), ("destinations", destinations)):
+        if CANARY_NAME in names:
+            raise reader.fail(f"{table}.{CANARY_NAME}", "is reserved while [canary] is set")
+    scheme = create_scheme(CANARY_SCHEME)
+    own = SourceConfig(
+        name=CANARY_NAME, scheme_name=CANARY_SCHEME, scheme=scheme, secrets=(canary.secret,)
+    )
+    user_sources = tuple(sources)
+    narrowed = {
+        name: d if d.sources is not None else dataclasses.replace(d, sources=user_sources)
+        for name, d in destinations.items()
+    }
+    return {**sources, CANARY_NAME: own}, {**narrowed, CANARY_NAME: canary_destination()}
 
 
 def load_settings(path: str | os.PathLike[str]) -> Settings:

@@ -30,6 +30,8 @@ class _Server(uvicorn.Server):
         self.banner = banner
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if isinstance(self.config.app, HookyardApp):
+            self.config.app.draining = True  # the listener closes before services stop
         super().handle_exit(sig, frame)
         # uvicorn re-raises the signal after shutdown; a drained SIGTERM is a clean exit (0).
         if sig == signal.SIGTERM:

@@ -1,0 +1,100 @@
+"""Metrics cost: ingest req/s with ``[server] metrics`` on vs off, in one run.
+
+Usage: ./run bench metrics [--duration 10] [--connections 32] [--rounds 3] [--postgres]
+
+The two variants alternate (off, on, off, on, ...) so that drift on a shared machine
+falls on both alike; the figure to read is the ratio of the medians, on / off (target
+>= 0.97). Both run the same config with a destination, so the backlog sampler runs too
+when metrics are on (nothing consumes the dispatches: no worker, ``--no-worker``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import common
+from common import free_port, pg_database, wait_ready
+
+HERE = Path(__file__).resolve().parent
+POST_LUA = HERE.parent / "ingest" / "post.lua"
+CONFIG = """
+[server]
+queue_size = 20000
+metrics = {metrics}
+sample_interval = "5s"
+allow_networks = ["127.0.0.0/8"]
+[sources.bench]
+scheme = "none"
+id_header = "X-Event-Id"
+[destinations.sink]
+url = "http://127.0.0.1:9/unused"
+"""
+
+
+def one(workdir: Path, db: str, metrics: bool, duration: int, connections: int) -> float:
+    os.sync()
+    config = workdir / f"bench-{metrics}.toml"
+    config.write_text(CONFIG.format(metrics=str(metrics).lower()))
+    port = free_port()
+    cmd = [sys.executable, "-m", "hookyard", "serve", "--no-worker", "--config", str(config)]
+    cmd += ["--db", db, "--port", str(port)]
+    proc = subprocess.Popen(cmd, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_ready(f"http://127.0.0.1:{port}/healthz", proc)
+        data = common.run_wrk(POST_LUA, f"http://127.0.0.1:{port}/in/bench", duration, connections)
+    finally:
+        common.stop(proc)
+    if data["non2xx"] or data["connect"] or data["timeout"]:
+        print(f"!! errors with metrics={metrics}: {data}")
+    rps: float = data["requests"] / (data["duration_us"] / 1e6)
+    return rps
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--postgres", action="store_true", help="PostgreSQL instead of SQLite")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed (bench/metrics/run.sh installs it)")
+    load = os.getloadavg()[0]
+    off: list[float] = []
+    on: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        for index in range(args.rounds):
+            for metrics, figures in ((False, off), (True, on)):
+                if args.postgres:
+                    db = asyncio.run(pg_database("hookyard_bench_metrics"))
+                else:
+                    db = f"sqlite:///{workdir / f'bench-{index}-{metrics}.db'}"
+                try:
+                    figures.append(one(workdir, db, metrics, args.duration, args.connections))
+                finally:
+                    if args.postgres:
+                        asyncio.run(pg_database("hookyard_bench_metrics", drop=True))
+    backend = "PostgreSQL" if args.postgres else "SQLite"
+    print(
+        f"\nmetrics cost: hookyard on {backend}, 2 KB JSON, {args.connections} connections, "
+        f"{args.duration}s a run, {args.rounds} rounds alternating, load {load:.2f}"
+    )
+    print(f"{'variant':14} {'median req/s':>13}  runs")
+    for name, figures in (("metrics off", off), ("metrics on", on)):
+        runs = " ".join(f"{f:.0f}" for f in figures)
+        print(f"{name:14} {statistics.median(figures):13.0f}  {runs}")
+    ratio = statistics.median(on) / statistics.median(off)
+    print(f"\non / off = {ratio:.3f} (target >= 0.97)")
+
+
+if __name__ == "__main__":
+    main()
