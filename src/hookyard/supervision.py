@@ -43,25 +43,42 @@ class Backoff:
         return min(self.maximum, self.initial * self.factor ** min(failures - 1, 64))
 
 
+#: A failing episode ends (and its "recovered" line is written) only after this long
+#: without a failure: a disk that is nearly full fails one commit in three, and each
+#: flip from failing to working must not be a pair of lines.
+SETTLE_SECONDS = 2.0
+
+
 @dataclass(slots=True)
 class Streak:
-    """Consecutive failures of one thing: the first is logged, the rest only counted,
-    and the first success after them logs one recovery line."""
+    """Failures of one thing, as episodes: the first failure of an episode is logged,
+    the rest only counted; the episode ends, with one "recovered" line, at the first
+    success ``settle`` seconds or more after its last failure.
+
+    ``failures`` counts the failures since the last success (what ``/readyz`` reads);
+    ``total`` those of the whole episode (what the recovery line reports)."""
 
     name: str
     logger: logging.Logger = log
+    settle: float = SETTLE_SECONDS
     failures: int = 0
+    total: int = 0
     since: float | None = None
+    last_failure: float = 0.0
     last_error: str | None = None
 
     def failed(self, exc: BaseException) -> int:
-        """Count a failure (logging it if it starts a streak); returns the streak length."""
+        """Count a failure (logging it if it starts an episode); returns ``failures``."""
+        now = time.monotonic()
         self.failures += 1
+        self.total += 1
+        self.last_failure = now
         self.last_error = f"{type(exc).__name__}: {exc}"
         count_loop_failure(self.name)
         if self.failures == 1:
             set_loop_healthy(self.name, False)
-            self.since = time.monotonic()
+        if self.since is None:
+            self.since = now
             log_event(
                 self.logger,
                 logging.ERROR,
@@ -74,19 +91,21 @@ class Streak:
     def succeeded(self) -> None:
         if self.failures:
             set_loop_healthy(self.name, True)
+            self.failures = 0
+        if self.since is not None and time.monotonic() - self.last_failure >= self.settle:
             log_event(
                 self.logger,
                 logging.WARNING,
                 f"{self.name} recovered",
                 loop=self.name,
-                failures=self.failures,
-                seconds=round(time.monotonic() - (self.since or time.monotonic()), 3),
+                failures=self.total,
+                seconds=round(self.last_failure - self.since, 3),
             )
-        self.failures = 0
-        self.since = None
+            self.since = None
+            self.total = 0
 
     def failing_for(self) -> float:
-        return 0.0 if self.since is None else time.monotonic() - self.since
+        return 0.0 if self.since is None or not self.failures else time.monotonic() - self.since
 
 
 @dataclass(slots=True)
@@ -122,11 +141,12 @@ class Supervisor:
 
     backoff: Backoff = field(default_factory=Backoff)
     loops: dict[str, LoopState] = field(default_factory=dict)
+    settle: float = SETTLE_SECONDS
 
     def state(self, name: str, logger: logging.Logger = log) -> LoopState:
         found = self.loops.get(name)
         if found is None:
-            found = self.loops[name] = LoopState(name, Streak(name, logger))
+            found = self.loops[name] = LoopState(name, Streak(name, logger, self.settle))
         return found
 
     def start(

@@ -89,6 +89,12 @@ async def test_the_claim_loop_survives_refused_connections_and_logs_once(
         )
         assert claims.healthy
         assert len(sink.received) == 2
+
+        def recovery_lines() -> int:
+            return [r.getMessage() for r in caplog.records].count("claim-loop recovered")
+
+        # Written once the loop has worked for a moment (supervision.SETTLE_SECONDS).
+        await eventually_async(_async(lambda: recovery_lines() == 1), message="no recovery line")
     finally:
         await service.stop(grace=2)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 import pytest
 
@@ -39,7 +40,7 @@ async def test_a_loop_survives_every_kind_of_exception_and_logs_once(
         if passes >= 6:
             done.set()
 
-    supervisor = Supervisor(backoff=QUICK)
+    supervisor = Supervisor(backoff=QUICK, settle=0)
     task = supervisor.start("probe", one_pass, stopping=done.is_set)
     await asyncio.wait_for(task, timeout=5)
     assert passes == 6
@@ -108,7 +109,7 @@ async def test_a_long_backoff_does_not_hold_up_a_shutdown() -> None:
 
 def test_a_streak_logs_its_start_and_its_end_only(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="hookyard")
-    streak = Streak("recording attempts", logging.getLogger("hookyard.test"))
+    streak = Streak("recording attempts", logging.getLogger("hookyard.test"), settle=0)
     streak.succeeded()
     for _ in range(5):
         streak.failed(OSError("x"))
@@ -119,3 +120,25 @@ def test_a_streak_logs_its_start_and_its_end_only(caplog: pytest.LogCaptureFixtu
         "recording attempts recovered",
     ]
     assert caplog.records[1].fields["failures"] == 5  # type: ignore[attr-defined]
+
+
+def test_a_flapping_failure_is_one_episode_until_it_has_settled(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A nearly full disk fails one commit in three: one line when it starts, one when
+    it has worked for ``settle`` seconds, not a pair per flip."""
+    caplog.set_level(logging.INFO, logger="hookyard")
+    streak = Streak("store writes", logging.getLogger("hookyard.test"), settle=0.2)
+    for _ in range(10):
+        streak.failed(OSError("database or disk is full"))
+        streak.succeeded()
+        assert streak.failures == 0  # each success is healthy again, for /readyz
+    assert [r.getMessage() for r in caplog.records] == ["store writes failing"]
+    time.sleep(0.25)
+    streak.succeeded()
+    streak.succeeded()
+    assert [r.getMessage() for r in caplog.records] == [
+        "store writes failing",
+        "store writes recovered",
+    ]
+    assert caplog.records[1].fields["failures"] == 10  # type: ignore[attr-defined]

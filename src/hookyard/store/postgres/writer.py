@@ -295,7 +295,10 @@ class AttemptRecorder:
             columns = [list(column) for column in zip(*rows, strict=True)]
             self.groups += 1
             return list(await self.pool().fetchval(Q["record_attempts"], *columns))
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except Exception as exc:
+            # Not only OSError, PostgresError and InterfaceError: on a connection the
+            # server has just ended, asyncpg raises InternalClientError too, and an error
+            # escaping here ended the recorder's task with a traceback.
             raise StoreError(f"recording attempts failed: {exc}") from exc
 
 
