@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 from pathlib import Path
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from support.netguard import ALLOW_LOOPBACK
-from support.server import start_server
+from support.server import free_port, hookyard_command, start_server
 from support.sink import ScriptedServer
 from support.waiting import eventually
 
@@ -67,3 +69,44 @@ timeout = "5s"
     finally:
         assert server.stop() == 0
     assert "canary failing" not in server.logs()
+
+
+def test_a_worker_serves_its_metrics_when_asked_and_says_so_in_one_line_when_it_cannot(
+    tmp_path: Path, sink: ScriptedServer
+) -> None:
+    config_path = tmp_path / "hookyard.toml"
+    config_path.write_text(
+        f'[server]\n{ALLOW_LOOPBACK}\n[sources.shop]\nscheme = "none"\n'
+        f'[destinations.app]\nurl = "{sink.url()}"\n'
+    )
+    database = f"sqlite:///{tmp_path / 'w.db'}"
+    port = free_port()
+    args = ("worker", "--config", str(config_path), "--db", database)
+    log = (tmp_path / "worker.log").open("wb")
+    worker = subprocess.Popen(
+        hookyard_command(*args, "--metrics-port", str(port)), stdout=log, stderr=log
+    )
+    try:
+
+        def loops() -> dict[tuple[str, tuple[tuple[str, str], ...]], float] | None:
+            try:
+                return samples(f"http://127.0.0.1:{port}")
+            except httpx.HTTPError:
+                return None
+
+        seen = eventually(loops, message="the worker serves no /metrics")
+        assert seen[("hookyard_loop_healthy", (("loop", "claim-loop"),))] == 1
+        # The port is taken now: a second worker says so in one line, exit 2.
+        taken = subprocess.run(
+            hookyard_command(*args, "--metrics-port", str(port)),
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert taken.returncode == 2
+        assert f"--metrics-port {port}: cannot listen" in taken.stderr
+        assert "Traceback" not in taken.stderr
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=30) == 0
+        log.close()
