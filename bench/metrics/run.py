@@ -4,8 +4,9 @@ Usage: ./run bench metrics [--duration 10] [--connections 32] [--rounds 3] [--po
 
 The two variants alternate (off, on, off, on, ...) so that drift on a shared machine
 falls on both alike; the figure to read is the ratio of the medians, on / off (target
->= 0.97). Both run the same config with a destination, so the backlog sampler runs too
-when metrics are on (nothing consumes the dispatches: no worker, ``--no-worker``).
+>= 0.97). Both run the same config with a destination, so the backlog sampler (off the
+hot path, on in both) reads the growing backlog every 5 s; nothing delivers it
+(``--no-worker``): what is measured is ingest alone.
 """
 
 from __future__ import annotations

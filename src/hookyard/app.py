@@ -116,8 +116,9 @@ def create_app(
             supervisor=app.supervisor,
         )
         app.services.append(service)
-    # -- operations: the backlog sampler ([alerts] conditions) and the store's gauges
-    if settings.destinations and settings.server.metrics:
+    # -- operations: the backlog sampler (its gauges, and the [alerts] conditions; off
+    # the hot path, so it runs whether or not `[server] metrics` is on)
+    if settings.destinations:
         from hookyard.sampler import BacklogSampler
 
         app.services.append(
