@@ -99,9 +99,9 @@ class DeliveryService:
         self._own_transport = self.transport is None
         # One line per attempt: buffered like ingest's access log, not a logging call each.
         self._attempt_log = AccessLog(log, "attempt")
-        # Store calls of delivery tasks: logged once when they start failing, not per task.
+        # Failures in delivery tasks (store calls, mostly): one line an episode, not a task.
         self._recording = Streak("recording attempts", log)
-        self._delivering = Streak("delivery store calls", log)
+        self._delivering = Streak("delivery tasks", log)
         if self.lease_seconds is None:
             # Longer than any send can take, so a live worker never loses its lease.
             longest = max((d.timeout_seconds for d in self.destinations.values()), default=10)
@@ -208,8 +208,8 @@ class DeliveryService:
         try:
             await self._deliver_one(dispatch)
         except Exception as exc:
-            # A store call failed mid-delivery (the database went away): the lease runs
-            # out and the dispatch is claimed again; say so once, not once per task.
+            # A store call failed mid-delivery (the database went away), or a bug: the
+            # lease runs out and the dispatch is claimed again; said once an episode.
             self._delivering.failed(exc)
         else:
             self._delivering.succeeded()
