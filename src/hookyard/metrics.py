@@ -44,18 +44,18 @@ INGEST_LATENCY = Histogram(
     "Time from first byte to response, including the durable commit",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
 )
-INGEST_BODY_BYTES = Histogram(
+INGEST_BODY_BYTES = Counter(
     "hookyard_ingest_body_bytes",
-    "Size of stored request bodies, by source",
+    "Bytes of request bodies taken, by source (a counter: a histogram cost a request "
+    "about a microsecond more)",
     ["source"],
-    buckets=(256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304),
 )
 #: The source label of a request to a name that is not configured: the name is the
 #: client's choice, and a label value must not be.
 UNKNOWN_SOURCE = "(unknown)"
 
 _ingest_children: dict[tuple[str, str], Counter] = {}
-_body_children: dict[str, Histogram] = {}
+_body_children: dict[str, Counter] = {}
 
 
 def count_ingest(outcome: str, seconds: float, source: str = UNKNOWN_SOURCE) -> None:
@@ -68,10 +68,10 @@ def count_ingest(outcome: str, seconds: float, source: str = UNKNOWN_SOURCE) -> 
 
 
 def observe_body(source: str, size: int) -> None:
-    histogram = _body_children.get(source)
-    if histogram is None:
-        histogram = _body_children[source] = INGEST_BODY_BYTES.labels(source)
-    histogram.observe(size)
+    counter = _body_children.get(source)
+    if counter is None:
+        counter = _body_children[source] = INGEST_BODY_BYTES.labels(source)
+    counter.inc(size)
 
 
 HTTP_REFUSED = Counter(

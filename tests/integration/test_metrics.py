@@ -61,7 +61,7 @@ async def test_ingest_and_delivery_are_counted_by_source_destination_and_outcome
     sink.then(Reply(503), Reply(200))
     accepted = value("hookyard_ingest_requests_total", source="shop", outcome="accepted")
     unknown = value("hookyard_ingest_requests_total", source="(unknown)", outcome="unknown_source")
-    bodies = value("hookyard_ingest_body_bytes_sum", source="shop")
+    bodies = value("hookyard_ingest_body_bytes_total", source="shop")
     retried = value("hookyard_attempts_total", destination="crm", decision="retrying", result="5xx")
     done = value("hookyard_attempts_total", destination="crm", decision="delivered", result="2xx")
     end_to_end = value("hookyard_end_to_end_seconds_count", destination="crm")
@@ -88,7 +88,7 @@ async def test_ingest_and_delivery_are_counted_by_source_destination_and_outcome
         == unknown + 1
     )
     assert "no-such-source-x1" not in scraped  # a label value is never the client's choice
-    assert value("hookyard_ingest_body_bytes_sum", source="shop") == bodies + 22
+    assert value("hookyard_ingest_body_bytes_total", source="shop") == bodies + 22
     assert (
         value("hookyard_attempts_total", destination="crm", decision="retrying", result="5xx")
         == retried + 1
