@@ -8,17 +8,20 @@ docs/operations.md. Label values are bounded by configuration, never taken from 
 request: source and destination names as configured, outcome words from a fixed set,
 loop names. No event id, no URL, no header.
 
-Hot paths call these functions, not the metric objects: a labelled child is looked up
-once and cached, so a request pays an increment, not a label resolution.
+Code calls these functions, not the metric objects. The ingest path, the hottest, keeps
+plain numbers that a collector reads at scrape time (see its block).
 """
 
 from __future__ import annotations
 
 import platform
 import time
-from collections.abc import Callable, Iterable
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Iterator
 
-from prometheus_client import Counter, Gauge, Histogram, Info
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram, Info
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from hookyard import __version__
 
@@ -32,46 +35,81 @@ STARTED = Gauge("hookyard_start_time_seconds", "When this process started (Unix 
 STARTED.set(time.time())
 
 # -- ingest ----------------------------------------------------------------------------
+#
+# The ingest path runs on the event loop alone, so its figures are plain Python numbers,
+# turned into metric families when scraped (``_IngestCollector``): an increment here costs
+# about a tenth of prometheus_client's locked Counter and Histogram (measured: 2.8 µs a
+# request with those, a few per cent of ingest's CPU; bench/metrics).
 
-INGEST_REQUESTS = Counter(
-    "hookyard_ingest_requests_total",
-    "Ingest requests by source and outcome (accepted, duplicate, rejected, overloaded, "
-    "store_unavailable, unstorable, too_large, unknown_source, ...)",
-    ["source", "outcome"],
-)
-INGEST_LATENCY = Histogram(
-    "hookyard_ingest_latency_seconds",
-    "Time from first byte to response, including the durable commit",
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
-)
-INGEST_BODY_BYTES = Counter(
-    "hookyard_ingest_body_bytes",
-    "Bytes of request bodies taken, by source (a counter: a histogram cost a request "
-    "about a microsecond more)",
-    ["source"],
-)
 #: The source label of a request to a name that is not configured: the name is the
 #: client's choice, and a label value must not be.
 UNKNOWN_SOURCE = "(unknown)"
+INGEST_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
 
-_ingest_children: dict[tuple[str, str], Counter] = {}
-_body_children: dict[str, Counter] = {}
+
+class LoopHistogram:
+    """A histogram for one thread's use (no lock): bucket counts and a sum."""
+
+    __slots__ = ("bounds", "counts", "sum")
+
+    def __init__(self, bounds: tuple[float, ...]) -> None:
+        self.bounds = bounds
+        self.counts = [0] * (len(bounds) + 1)  # the last one is +Inf
+        self.sum = 0.0
+
+    def observe(self, value: float) -> None:
+        self.counts[bisect_left(self.bounds, value)] += 1
+        self.sum += value
+
+    def family(self, name: str, documentation: str) -> HistogramMetricFamily:
+        cumulative, buckets = 0, []
+        for bound, count in zip((*map(str, self.bounds), "+Inf"), self.counts, strict=True):
+            cumulative += count
+            buckets.append((bound, cumulative))
+        return HistogramMetricFamily(name, documentation, buckets=buckets, sum_value=self.sum)
+
+
+_ingest_counts: dict[tuple[str, str], int] = {}
+_body_bytes: dict[str, int] = {}
+_ingest_latency = LoopHistogram(INGEST_LATENCY_BUCKETS)
 
 
 def count_ingest(outcome: str, seconds: float, source: str = UNKNOWN_SOURCE) -> None:
     key = (source, outcome)
-    counter = _ingest_children.get(key)
-    if counter is None:
-        counter = _ingest_children[key] = INGEST_REQUESTS.labels(source, outcome)
-    counter.inc()
-    INGEST_LATENCY.observe(seconds)
+    _ingest_counts[key] = _ingest_counts.get(key, 0) + 1
+    _ingest_latency.observe(seconds)
 
 
 def observe_body(source: str, size: int) -> None:
-    counter = _body_children.get(source)
-    if counter is None:
-        counter = _body_children[source] = INGEST_BODY_BYTES.labels(source)
-    counter.inc(size)
+    _body_bytes[source] = _body_bytes.get(source, 0) + size
+
+
+class _IngestCollector(Collector):
+    def collect(self) -> Iterator[Metric]:
+        requests = CounterMetricFamily(
+            "hookyard_ingest_requests",
+            "Ingest requests by source and outcome (accepted, duplicate, rejected, overloaded, "
+            "store_unavailable, unstorable, too_large, unknown_source, ...)",
+            labels=["source", "outcome"],
+        )
+        for (source, outcome), count in list(_ingest_counts.items()):
+            requests.add_metric([source, outcome], count)
+        yield requests
+        body = CounterMetricFamily(
+            "hookyard_ingest_body_bytes",
+            "Bytes of request bodies taken, by source",
+            labels=["source"],
+        )
+        for source, size in list(_body_bytes.items()):
+            body.add_metric([source], size)
+        yield body
+        yield _ingest_latency.family(
+            "hookyard_ingest_latency_seconds",
+            "Time from first byte to response, including the durable commit",
+        )
+
+
+REGISTRY.register(_IngestCollector())
 
 
 HTTP_REFUSED = Counter(
