@@ -25,7 +25,7 @@ from hookyard.store import open_store
 from hookyard.store.base import Store
 from support.factories import submission
 from support.netguard import LOOPBACK, LOOPBACK_NETWORKS
-from support.sink import Reply, ScriptedServer
+from support.sink import Reply, ScriptedServer, running_sink
 from support.waiting import eventually_async
 
 FAST = {"schedule": ["50ms", "50ms"], "jitter": False}
@@ -190,3 +190,42 @@ async def test_the_alert_hook_pages_once_for_an_old_backlog(
     assert notice["type"] == "hookyard.backlog"
     assert notice["destination"] == "crm" and notice["oldest_due_seconds"] >= 3600
     assert value("hookyard_alerts_sent_total", kind="backlog") >= 1
+
+
+async def test_daily_dead_letters_mean_one_summary_not_a_notice_per_dispatch(
+    store: Store, sink: ScriptedServer
+) -> None:
+    with running_sink() as alerts_sink:
+        alerts = AlertConfig(
+            url=alerts_sink.url("/alerts"), dead_letters="daily", backlog_age=None, summary_every=1
+        )
+        sink.then(Reply(404), Reply(404))
+        dests = parse_destinations({"crm": {"url": sink.url(), "retry": FAST}})
+        service = DeliveryService(store, dests, poll_interval=0.05, policy=LOOPBACK, alerts=alerts)
+        await service.start()
+        try:
+            for _ in range(2):
+                await store.submit(submission(destinations=("crm",)))
+
+            async def both_dead() -> bool:
+                return len(await store.list_dispatches(status="dead")) == 2
+
+            await eventually_async(both_dead, message="the dispatches did not die")
+            # The sampler's first sample starts the period; the summary comes a period later.
+            sampler = BacklogSampler(store, ["crm"], interval=0.05, alerts=alerts, policy=LOOPBACK)
+            await sampler.start()
+            try:
+
+                async def summarised() -> bool:
+                    return any(b"dead_letters.summary" in r.body for r in alerts_sink.received)
+
+                await eventually_async(summarised, message="no dead-letter summary")
+                await asyncio.sleep(0.3)  # well inside the next period: nothing more
+            finally:
+                await sampler.stop()
+        finally:
+            await service.stop(grace=2)
+    notices = [json.loads(r.body) for r in alerts_sink.received]
+    assert [n["type"] for n in notices] == ["hookyard.dead_letters.summary"]  # no per-dispatch page
+    assert notices[0]["dead"] == 2
+    assert notices[0]["destinations"] == {"crm": {"dead": 2, "new": 0}}
