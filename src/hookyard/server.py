@@ -15,6 +15,7 @@ import uvicorn
 
 from hookyard.app import HookyardApp
 from hookyard.asgi import ASGIApp
+from hookyard.canary import NAME as CANARY_NAME
 from hookyard.http_limits import HttpLimits
 from hookyard.protocol import protocol_class
 from hookyard.urls import mask_url
@@ -52,6 +53,8 @@ def print_banner(app: HookyardApp, host: str, port: int) -> None:
     base = f"http://{host}:{port}"
     lines = [f"hookyard listening on {base} (database {mask_url(app.settings.server.database)})"]
     for name, source in app.settings.sources.items():
+        if name == CANARY_NAME:
+            continue  # hookyard's own: not for providers
         lines.append(f"  source {name!r} ({source.scheme_name}): POST {base}/in/{name}")
     if app.settings.sources:
         first = next(iter(app.settings.sources))

@@ -69,6 +69,7 @@ timeout = "5s"
     finally:
         assert server.stop() == 0
     assert "canary failing" not in server.logs()
+    assert "source 'hookyard-canary'" not in server.logs()  # not one for providers
 
 
 def test_a_worker_serves_its_metrics_when_asked_and_says_so_in_one_line_when_it_cannot(
