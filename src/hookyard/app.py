@@ -17,8 +17,10 @@ from hookyard.api.guard import GuardPolicy
 from hookyard.asgi import Receive, Scope, Send
 from hookyard.config import Settings
 from hookyard.ingest.app import IngestApp, Router, no_routes
+from hookyard.metrics import watch_store
 from hookyard.replay.batches import ReplayManager
 from hookyard.store import Store, open_store
+from hookyard.supervision import Supervisor
 
 log = logging.getLogger("hookyard")
 
@@ -38,9 +40,17 @@ class HookyardApp:
         #: Replays started through the API run here; stopping it marks them cancelled.
         self.replays = ReplayManager(store, settings.destinations, settings.server.net_policy)
         self.services: list[Service] = [self.replays]
+        #: Background loops of this process (claims, sampling, canary): ``/readyz``.
+        self.supervisor = Supervisor()
+        #: Set when the server begins to shut down (its socket closes before services stop).
+        self.draining = False
         self.on_started: list[Callable[[], Awaitable[None] | None]] = []
         self.ingest = IngestApp(
-            settings.sources, store, router=router, access_log=settings.server.access_log
+            settings.sources,
+            store,
+            router=router,
+            access_log=settings.server.access_log,
+            metrics=settings.server.metrics,
         )
         self.admin = create_admin_app(
             store,
@@ -51,6 +61,7 @@ class HookyardApp:
             guard=GuardPolicy.for_server(
                 settings.server.host, settings.server.allowed_hosts, settings.server.allowed_origins
             ),
+            supervisors=[self.supervisor],
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -64,6 +75,7 @@ class HookyardApp:
 
     async def startup(self) -> None:
         await self.store.start()
+        watch_store(lambda: self.store.pending, self.store.stalled_seconds)
         for service in self.services:
             await service.start()
 
@@ -105,6 +117,7 @@ def create_app(
             settings.destinations,
             alerts=settings.alerts,
             policy=settings.server.net_policy,
+            supervisor=app.supervisor,
         )
         app.services.append(service)
     # Retention and redaction: the background purge, when there is ever work for it.
@@ -117,4 +130,29 @@ def create_app(
                 store, policy, interval=settings.server.purge_interval, redactions=redactions
             )
         )
+    # -- operations: the backlog sampler (its gauges, and the [alerts] conditions; off
+    # the hot path, so it runs whether or not `[server] metrics` is on)
+    if settings.destinations:
+        from hookyard.sampler import BacklogSampler
+
+        app.services.append(
+            BacklogSampler(
+                store,
+                list(settings.destinations),
+                interval=settings.server.sample_interval,
+                alerts=settings.alerts,
+                policy=settings.server.net_policy,
+                supervisor=app.supervisor,
+            )
+        )
+    if settings.canary is not None:
+        from hookyard.canary import Canary
+
+        server = settings.server
+        host = "127.0.0.1" if server.host in ("0.0.0.0", "::", "") else server.host  # noqa: S104
+        host = f"[{host}]" if ":" in host else host
+        url = settings.canary.url or f"http://{host}:{server.port}"
+        canary = Canary(store, settings.canary, url, supervisor=app.supervisor)
+        canary.draining = lambda: app.draining
+        app.services.append(canary)
     return app

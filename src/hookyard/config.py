@@ -11,6 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from hookyard.canary import NAME as CANARY_NAME
+from hookyard.canary import SCHEME as CANARY_SCHEME
+from hookyard.canary import CanaryConfig, canary_destination, parse_canary
 from hookyard.delivery.alerts import AlertConfig, parse_alerts
 from hookyard.delivery.destinations import Destination, parse_destinations
 from hookyard.delivery.netpolicy import IPNetwork, NetPolicy, parse_networks
@@ -34,7 +37,7 @@ SOURCE_KEYS = frozenset(
     {"scheme", "secrets", "tolerance_seconds", "max_body_bytes", "dedup_window", "public_url"}
 )
 #: The top-level tables hookyard reads; any other is a mistake, not a feature to ignore.
-TABLES = ("server", "sources", "destinations", "alerts", "mirrors")
+TABLES = ("server", "sources", "destinations", "alerts", "mirrors", "canary")
 SERVER_KEYS = frozenset(
     {
         "host",
@@ -69,6 +72,11 @@ SOURCE_KEYS |= {"retention"}
 # Redaction (hookyard.redaction): header values stored as a marker, body fields replaced.
 SOURCE_KEYS |= {"redact_headers", "redact_fields", "redact_after"}
 DEFAULT_PURGE_INTERVAL = 3600.0
+# -- operations (metrics, backlog sampling) ---------------------------------------------
+#: ``metrics = false`` only to measure their cost; ``sample_interval`` is how often one
+#: process reads the dispatch backlog from the store for ``/metrics`` and alerts.
+SERVER_KEYS |= {"metrics", "sample_interval"}
+DEFAULT_SAMPLE_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -115,6 +123,9 @@ class ServerConfig:
     purge_interval: float = DEFAULT_PURGE_INTERVAL
     #: ``encryption_key``: what seals bodies and header lists at rest (none: in clear).
     keyring: Keyring = PLAIN
+    # -- operations
+    metrics: bool = True
+    sample_interval: float = DEFAULT_SAMPLE_SECONDS
 
     @property
     def net_policy(self) -> NetPolicy:
@@ -150,6 +161,8 @@ class Settings:
             {name: source.retention for name, source in self.sources.items()},
             {name: source.dedup_window_seconds for name, source in self.sources.items()},
         )
+
+    canary: CanaryConfig | None = None
 
 
 class _Reader:
@@ -218,7 +231,13 @@ def _server(reader: _Reader, data: Mapping[str, Any]) -> ServerConfig:
         allow_networks = parse_networks(networks)
     except ValueError as exc:
         raise reader.fail("server.allow_networks", str(exc)) from None
+    metrics = table.get("metrics", True)
+    if not isinstance(metrics, bool):
+        raise reader.fail("server.metrics", "must be true or false")
+    sample_interval = _timeout(reader, table, "server.sample_interval", DEFAULT_SAMPLE_SECONDS)
     return ServerConfig(
+        metrics=metrics,
+        sample_interval=sample_interval,
         host=reader.string(table, "server.host", "127.0.0.1") or "127.0.0.1",
         port=reader.integer(table, "server.port", 8000, minimum=0),
         database=database,
@@ -433,8 +452,11 @@ def settings_from_mapping(data: Mapping[str, Any], origin: str = "<config>") -> 
         mirrors = parse_mirrors(
             reader.table(data, "mirrors"), sources=sources, destinations=destinations
         )
+        canary = parse_canary(reader.table(data, "canary"))
     except ConfigError as exc:
         raise ConfigError(f"{origin}: {exc}") from None
+    if canary is not None:
+        sources, destinations = _with_canary(reader, canary, sources, destinations)
     return Settings(
         server=server,
         sources=sources,
@@ -443,7 +465,34 @@ def settings_from_mapping(data: Mapping[str, Any], origin: str = "<config>") -> 
         path=origin,
         alerts=alerts,
         mirrors=mirrors,
+        canary=canary,
     )
+
+
+# -- operations: the canary's own source and destination --------------------------------
+
+
+def _with_canary(
+    reader: _Reader,
+    canary: CanaryConfig,
+    sources: dict[str, SourceConfig],
+    destinations: dict[str, Destination],
+) -> tuple[dict[str, SourceConfig], dict[str, Destination]]:
+    """Add the canary's source and built-in sink; a destination that takes every source
+    is narrowed to the configured ones, so canary events never reach a real endpoint."""
+    for table, names in (("sources", sources), ("destinations", destinations)):
+        if CANARY_NAME in names:
+            raise reader.fail(f"{table}.{CANARY_NAME}", "is reserved while [canary] is set")
+    scheme = create_scheme(CANARY_SCHEME)
+    own = SourceConfig(
+        name=CANARY_NAME, scheme_name=CANARY_SCHEME, scheme=scheme, secrets=(canary.secret,)
+    )
+    user_sources = tuple(sources)
+    narrowed = {
+        name: d if d.sources is not None else dataclasses.replace(d, sources=user_sources)
+        for name, d in destinations.items()
+    }
+    return {**sources, CANARY_NAME: own}, {**narrowed, CANARY_NAME: canary_destination()}
 
 
 def load_settings(path: str | os.PathLike[str]) -> Settings:

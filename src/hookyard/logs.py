@@ -42,6 +42,9 @@ class JsonFormatter(logging.Formatter):
         return dumps(entry)
 
 
+LIBRARY_LOGGERS = ("asyncpg",)
+
+
 def configure_logging(level: int = logging.INFO) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
@@ -49,6 +52,13 @@ def configure_logging(level: int = logging.INFO) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     root.propagate = False
+    # Libraries that log on their own (asyncpg's pool, when PostgreSQL goes away) write
+    # JSON lines too, warnings without a traceback, instead of Python's bare last resort.
+    for name in LIBRARY_LOGGERS:
+        library = logging.getLogger(name)
+        library.handlers[:] = [handler]
+        library.setLevel(logging.WARNING)
+        library.propagate = False
 
 
 def log_event(logger: logging.Logger, level: int, msg: str, **fields: Any) -> None:

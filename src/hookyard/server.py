@@ -15,6 +15,7 @@ import uvicorn
 
 from hookyard.app import HookyardApp
 from hookyard.asgi import ASGIApp
+from hookyard.canary import NAME as CANARY_NAME
 from hookyard.http_limits import HttpLimits
 from hookyard.protocol import protocol_class
 from hookyard.urls import mask_url
@@ -30,6 +31,8 @@ class _Server(uvicorn.Server):
         self.banner = banner
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if isinstance(self.config.app, HookyardApp):
+            self.config.app.draining = True  # the listener closes before services stop
         super().handle_exit(sig, frame)
         # uvicorn re-raises the signal after shutdown; a drained SIGTERM is a clean exit (0).
         if sig == signal.SIGTERM:
@@ -50,6 +53,8 @@ def print_banner(app: HookyardApp, host: str, port: int) -> None:
     base = f"http://{host}:{port}"
     lines = [f"hookyard listening on {base} (database {mask_url(app.settings.server.database)})"]
     for name, source in app.settings.sources.items():
+        if name == CANARY_NAME:
+            continue  # hookyard's own: not for providers
         lines.append(f"  source {name!r} ({source.scheme_name}): POST {base}/in/{name}")
     if app.settings.sources:
         first = next(iter(app.settings.sources))

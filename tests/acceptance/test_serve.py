@@ -76,7 +76,7 @@ def test_unknown_top_level_table_fails_at_start_naming_file_table_and_known_ones
     assert result.returncode == 2
     assert result.stderr.strip() == (
         f"hookyard: error: {path}: mirror: unknown section "
-        "(known: server, sources, destinations, alerts, mirrors)"
+        "(known: server, sources, destinations, alerts, mirrors, canary)"
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -23,8 +23,10 @@ from hookyard.api.serialize import dispatch_json, record_json, summary_json
 from hookyard.asgi import ASGIApp, Receive, Scope, Send
 from hookyard.exceptions import UnreadablePayload
 from hookyard.filtering import MAX_LIMIT, BadFilter, parse_dead_letter_filter, parse_filter
+from hookyard.health import check_readiness
 from hookyard.replay.batches import ReplayManager
 from hookyard.store.base import Store
+from hookyard.supervision import Supervisor
 
 if TYPE_CHECKING:
     from hookyard.config import SourceConfig
@@ -38,7 +40,7 @@ def error(status: int, code: str, detail: str) -> JSONResponse:
 class TokenAuth:
     """Pure ASGI middleware: ``/api/...`` answers 401 unless the bearer token matches.
 
-    ``/healthz`` and ``/metrics`` stay open for probes and scrapers. The comparison is
+    ``/healthz``, ``/readyz`` and ``/metrics`` stay open for probes and scrapers. The comparison is
     constant-time. The scheme word is case-insensitive (RFC 7235), the token is not.
     Without a token configured, every request passes.
     """
@@ -80,15 +82,21 @@ def create_admin_app(
     sources: Mapping[str, SourceConfig] | None = None,
     guard: GuardPolicy | None = None,
     mirrors: Mapping[str, Mirror] | None = None,
+    supervisors: Sequence[Supervisor] = (),
 ) -> Starlette:
     """``replays`` runs ``POST /api/replays``; without one, replays may only use ``url``.
 
     ``guard`` says which Host and Origin headers ``/api`` accepts; the default, only
-    loopback names (see :mod:`hookyard.api.guard`).
+    loopback names (see :mod:`hookyard.api.guard`). ``supervisors`` hold the background
+    loops ``/readyz`` reports on, besides the store's own.
     """
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok", "pending_writes": store.pending})
+
+    async def readyz(request: Request) -> Response:
+        readiness = await check_readiness(store, supervisors)
+        return JSONResponse(readiness.body(), status_code=200 if readiness.ready else 503)
 
     async def metrics(request: Request) -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
@@ -157,6 +165,7 @@ def create_admin_app(
 
     routes = [
         Route("/healthz", healthz),
+        Route("/readyz", readyz),
         Route("/metrics", metrics),
         Route("/api/events", list_events),
         Route("/api/events/{event_id}", get_event),

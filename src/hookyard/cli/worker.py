@@ -7,6 +7,7 @@ import signal
 
 import click
 import uvloop
+from prometheus_client import start_http_server
 
 from hookyard.cli.common import check_outbound, config_option, db_option, load, store_session
 from hookyard.config import Settings, literal_secret_warning
@@ -16,7 +17,12 @@ from hookyard.logs import configure_logging
 from hookyard.urls import mask_url
 
 
-async def run_workers(settings: Settings, concurrency: int, lease_seconds: float | None) -> None:
+async def run_workers(
+    settings: Settings,
+    concurrency: int,
+    lease_seconds: float | None,
+    metrics_port: int | None = None,
+) -> None:
     server = settings.server
     async with store_session(server.database, keyring=server.keyring) as store:
         service = DeliveryService(
@@ -33,6 +39,8 @@ async def run_workers(settings: Settings, concurrency: int, lease_seconds: float
             loop.add_signal_handler(sig, stop.set)
         try:
             await service.start()
+            if metrics_port is not None:
+                serve_metrics(metrics_port)
             database = mask_url(settings.server.database)
             print(
                 f"hookyard worker {service.worker_id} delivering to "
@@ -61,8 +69,18 @@ async def run_workers(settings: Settings, concurrency: int, lease_seconds: float
     help="How long a claim lasts before another worker may take it over "
     "(default: twice the longest destination timeout plus 30 s).",
 )
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(1, 65_535),
+    default=None,
+    help="Serve /metrics on 127.0.0.1:PORT (attempts, latencies and loops of this worker).",
+)
 def worker(
-    config_path: str | None, database: str | None, concurrency: int, lease_seconds: float | None
+    config_path: str | None,
+    database: str | None,
+    concurrency: int,
+    lease_seconds: float | None,
+    metrics_port: int | None,
 ) -> None:
     """Run delivery workers only (many may run, on many machines, with PostgreSQL)."""
     settings = load(config_path, database=database)
@@ -73,4 +91,12 @@ def worker(
     configure_logging()
     check_outbound(settings)
     # uvloop, as under `serve`: the stdlib loop's socket writes were half the worker's CPU.
-    uvloop.run(run_workers(settings, concurrency, lease_seconds))
+    uvloop.run(run_workers(settings, concurrency, lease_seconds, metrics_port))
+
+
+def serve_metrics(port: int) -> None:
+    """/metrics on loopback, in a thread of prometheus_client's (a worker has no server)."""
+    try:
+        start_http_server(port, addr="127.0.0.1")
+    except OSError as exc:
+        raise UsageError(f"--metrics-port {port}: cannot listen: {exc.strerror}") from None

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from hookyard import metrics
 from hookyard.clock import now_us
 from hookyard.delivery.alerts import AlertConfig, dead_notice, send_alert
 from hookyard.delivery.attempt import attempt, attempt_record, not_attempted
@@ -33,10 +34,10 @@ from hookyard.delivery.ratelimit import TokenBucket
 from hookyard.delivery.retry import CircuitBreaker, Decision, decide
 from hookyard.delivery.sender import make_client
 from hookyard.delivery.transport import Transport
-from hookyard.exceptions import StoreError
 from hookyard.logs import AccessLog, log_event
 from hookyard.models import ClaimedDispatch
 from hookyard.store.base import DispatchQueue
+from hookyard.supervision import Streak, Supervisor
 
 log = logging.getLogger("hookyard.delivery")
 STATUS_FOR = {"delivered": "delivered", "retry": "retrying", "dead": "dead", "disable": "disabled"}
@@ -83,6 +84,8 @@ class DeliveryService:
     rng: random.Random = field(default_factory=random.Random)
     #: Where the SSRF guard lets deliveries and alerts connect (``[server] allow_networks``).
     policy: NetPolicy = field(default_factory=NetPolicy)
+    #: Runs the claim loop and keeps its state for ``/readyz`` (the app's, when in one).
+    supervisor: Supervisor = field(default_factory=Supervisor)
 
     def __post_init__(self) -> None:
         self._lanes = {n: _Lane.for_destination(d) for n, d in self.destinations.items()}
@@ -96,6 +99,9 @@ class DeliveryService:
         self._own_transport = self.transport is None
         # One line per attempt: buffered like ingest's access log, not a logging call each.
         self._attempt_log = AccessLog(log, "attempt")
+        # Failures in delivery tasks (store calls, mostly): one line an episode, not a task.
+        self._recording = Streak("recording attempts", log)
+        self._delivering = Streak("delivery tasks", log)
         if self.lease_seconds is None:
             # Longer than any send can take, so a live worker never loses its lease.
             longest = max((d.timeout_seconds for d in self.destinations.values()), default=10)
@@ -114,7 +120,13 @@ class DeliveryService:
             self.transport = BulkSender(self.client, policy=self.policy)
         self._unlisten = await self.store.listen_for_dispatches(self.wake)
         self._disabled = await self.store.disabled_destinations()
-        self._loop_task = asyncio.create_task(self._claim_loop(), name="hookyard-claim-loop")
+        for name, lane in self._lanes.items():
+            metrics.set_disabled(name, name in self._disabled)
+            if lane.breaker is not None:
+                metrics.set_circuit(name, lane.breaker.state)
+        self._loop_task = self.supervisor.start(
+            "claim-loop", self._claim_pass, stopping=lambda: self._stopping, logger=log
+        )
 
     async def stop(self, grace: float = SHUTDOWN_GRACE_SECONDS) -> None:
         """Stop claiming, let in-flight sends finish within ``grace``, release the rest."""
@@ -127,7 +139,7 @@ class DeliveryService:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
-        with contextlib.suppress(StoreError):
+        with contextlib.suppress(Exception):  # the database may be gone: leases expire anyway
             released = await self.store.release_leases(self.worker_id, now_us=now_us())
             if released:
                 log_event(
@@ -156,35 +168,33 @@ class DeliveryService:
             names.append(name)
         return names
 
-    async def _claim_loop(self) -> None:
-        while not self._stopping:
-            # Cleared before looking, so a wake-up that lands while claiming is not lost.
-            self._wake.clear()
-            free = self.concurrency - len(self._tasks)
-            names = self._claimable()
-            claimed: list[ClaimedDispatch] = []
-            # Claim in groups: a claim per finished delivery costs a store round trip each.
-            # Below a group's worth of free slots, wait, unless few deliveries are left.
-            group = max(1, self.concurrency // 8)
-            if free > 0 and names and (free >= group or len(self._tasks) < group):
-                try:
-                    claimed = await self.store.claim_due(
-                        self.worker_id,
-                        now_us=now_us(),
-                        lease_us=int((self.lease_seconds or 60) * 1_000_000),
-                        limit=free,
-                        destinations=names,
-                    )
-                except StoreError as exc:
-                    log.error("claiming dispatches failed: %s", exc)
-            for dispatch in claimed:
-                task = asyncio.create_task(self._deliver(dispatch))
-                self._tasks.add(task)
-                task.add_done_callback(self._finished)
-            if not claimed or len(claimed) < free:
-                # Nothing more is due, or every slot is busy: sleep until woken or polled.
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+    async def _claim_pass(self) -> None:
+        """One look for due dispatches, then a wait; a store error propagates to the
+        supervisor (logged once, backed off), whatever its class."""
+        # Cleared before looking, so a wake-up that lands while claiming is not lost.
+        self._wake.clear()
+        free = self.concurrency - len(self._tasks)
+        names = self._claimable()
+        claimed: list[ClaimedDispatch] = []
+        # Claim in groups: a claim per finished delivery costs a store round trip each.
+        # Below a group's worth of free slots, wait, unless few deliveries are left.
+        group = max(1, self.concurrency // 8)
+        if free > 0 and names and (free >= group or len(self._tasks) < group):
+            claimed = await self.store.claim_due(
+                self.worker_id,
+                now_us=now_us(),
+                lease_us=int((self.lease_seconds or 60) * 1_000_000),
+                limit=free,
+                destinations=names,
+            )
+        for dispatch in claimed:
+            task = asyncio.create_task(self._deliver(dispatch))
+            self._tasks.add(task)
+            task.add_done_callback(self._finished)
+        if not claimed or len(claimed) < free:
+            # Nothing more is due, or every slot is busy: sleep until woken or polled.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
@@ -195,6 +205,16 @@ class DeliveryService:
     # -- delivering ----------------------------------------------------------------------
 
     async def _deliver(self, dispatch: ClaimedDispatch) -> None:
+        try:
+            await self._deliver_one(dispatch)
+        except Exception as exc:
+            # A store call failed mid-delivery (the database went away), or a bug: the
+            # lease runs out and the dispatch is claimed again; said once an episode.
+            self._delivering.failed(exc)
+        else:
+            self._delivering.succeeded()
+
+    async def _deliver_one(self, dispatch: ClaimedDispatch) -> None:
         if dispatch.unreadable is not None:
             await self._record_unreadable(dispatch, dispatch.unreadable)
             return
@@ -203,7 +223,10 @@ class DeliveryService:
             await self._record_unroutable(dispatch)
             return
         breaker = lane.breaker
-        if breaker is not None and not breaker.allow(time.time()):
+        allowed = breaker is None or breaker.allow(time.time())
+        if breaker is not None:
+            metrics.set_circuit(dispatch.destination, breaker.state)  # allow() may half-open it
+        if breaker is not None and not allowed:
             retry_at = int(breaker.retry_at(time.time()) * 1_000_000)
             await self.store.postpone(
                 self.worker_id, dispatch.dispatch_id, next_attempt_us=retry_at, now_us=now_us()
@@ -236,6 +259,7 @@ class DeliveryService:
         lane = self._lanes[destination.name]
         if lane.breaker is not None:
             lane.breaker.record(decision.destination_ok, time.time())
+            metrics.set_circuit(destination.name, lane.breaker.state)
         status = STATUS_FOR[decision.kind]
         await self._record(
             dispatch,
@@ -253,6 +277,7 @@ class DeliveryService:
     ) -> None:
         if decision.kind == "disable":
             self._disabled[destination.name] = decision.reason
+            metrics.set_disabled(destination.name, True)
             await self.store.set_destination_disabled(
                 destination.name, True, reason=decision.reason, now_us=now_us()
             )
@@ -277,7 +302,8 @@ class DeliveryService:
                 event_type=dispatch.event.event_type,
                 source=dispatch.event.source,
             )
-            if self.alerts is not None and self.client is not None:
+            each = self.alerts is not None and self.alerts.dead_letters == "each"
+            if each and self.alerts is not None and self.client is not None:
                 notice = dead_notice(
                     dispatch_id=dispatch.dispatch_id,
                     event_id=dispatch.event_id,
@@ -310,9 +336,11 @@ class DeliveryService:
             kept = await self.store.record_attempt(
                 self.worker_id, record, status=status, processed_key=processed_key
             )
-        except StoreError as exc:
-            log.error("recording attempt failed (the lease will expire and it is retried): %s", exc)
+        except Exception as exc:
+            # The lease will expire and the dispatch is tried again.
+            self._recording.failed(exc)
             return
+        self._recording.succeeded()
         fields = dict(
             event_id=dispatch.event_id,
             dispatch_id=dispatch.dispatch_id,
@@ -327,6 +355,16 @@ class DeliveryService:
         )
         if kept:
             self._attempt_log.write(**fields)
+            metrics.count_attempt(
+                dispatch.destination,
+                status,
+                result.status_code,
+                result.error_kind,
+                record.latency_ms / 1000,
+            )
+            if status == "delivered":
+                received = dispatch.event.received_us
+                metrics.observe_delivered(dispatch.destination, (now_us() - received) / 1e6)
         else:
             log_event(log, logging.WARNING, "attempt not recorded: lease lost", **fields)
 

@@ -26,7 +26,7 @@ from hookyard.ingest.capture import (
 )
 from hookyard.ingest.responses import send_error, send_json, send_text
 from hookyard.logs import AccessLog
-from hookyard.metrics import count_ingest
+from hookyard.metrics import UNKNOWN_SOURCE, count_ingest, observe_body
 from hookyard.models import CapturedRequest, Submission, Verdict
 from hookyard.redaction.headers import redact
 from hookyard.signatures.base import SignedMessage
@@ -110,8 +110,11 @@ class IngestApp:
         *,
         router: Router = no_routes,
         access_log: bool = True,
+        metrics: bool = True,
     ) -> None:
         self.sources = sources
+        #: Off only to measure what metrics cost (``[server] metrics = false``).
+        self.metrics = metrics
         self.store = store
         self.router = router
         self.access_log = access_log
@@ -122,7 +125,10 @@ class IngestApp:
         name = scope["path"][len("/in/") :]
         result = await self._handle(scope, receive, send, name)
         elapsed = time.perf_counter() - started
-        count_ingest(result.outcome, elapsed)
+        if self.metrics:
+            count_ingest(result.outcome, elapsed, name if name in self.sources else UNKNOWN_SOURCE)
+            if result.request is not None:
+                observe_body(name, len(result.request.body))
         if self.access_log:
             self._access.write(
                 event_id=result.record_id,

@@ -13,20 +13,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.registry import REGISTRY, Collector
 
 from hookyard.clock import now_us
 from hookyard.delivery.alerts import AlertConfig, send_alert
 from hookyard.delivery.netpolicy import NetPolicy
 from hookyard.delivery.sender import make_client
 from hookyard.logs import log_event
-from hookyard.mirror.records import NOT_SENT_REASONS, MirrorLaneState
+from hookyard.metrics import MIRROR_HEALTH as COLLECTOR
+from hookyard.mirror.records import LaneHealth, MirrorLaneState
 from hookyard.mirror.settings import Mirror
 from hookyard.store.base import MirrorLog
 from hookyard.timeparse import iso_from_us
@@ -37,16 +35,6 @@ WATCH_SECONDS = 5.0
 #: A lane records a heartbeat at least this often (``lane.HEARTBEAT_SECONDS`` and a
 #: batch's time); older than three of them, it is not running.
 UP_WITHIN_SECONDS = 15.0
-
-
-@dataclass(frozen=True, slots=True)
-class LaneHealth:
-    mirror: str
-    up: bool
-    lag_seconds: float
-    counts: dict[str, int] = field(default_factory=dict)
-    #: Why the lane counts as stalled (``not running``, ``lagging``), or None.
-    stalled: str | None = None
 
 
 def judge(
@@ -65,46 +53,6 @@ def judge(
         stalled = "lagging"
     counts = {} if state is None else dict(state.counts)
     return LaneHealth(mirror.name, up, lag, counts, stalled)
-
-
-class MirrorCollector(Collector):
-    """``hookyard_mirror_*`` from the last health the watch read (one per process)."""
-
-    def __init__(self) -> None:
-        self.health: dict[str, LaneHealth] = {}
-
-    def collect(self) -> Iterator[Metric]:
-        copies = CounterMetricFamily(
-            "hookyard_mirror_copies",
-            "Mirror copies sent, by mirror and outcome (2xx..5xx, error)",
-            labels=["mirror", "outcome"],
-        )
-        dropped = CounterMetricFamily(
-            "hookyard_mirror_dropped",
-            "Mirror candidates not sent, by mirror and reason",
-            labels=["mirror", "reason"],
-        )
-        lag = GaugeMetricFamily(
-            "hookyard_mirror_lag_seconds",
-            "How far behind the event log the lane is",
-            labels=["mirror"],
-        )
-        up = GaugeMetricFamily(
-            "hookyard_mirror_lane_up",
-            "1 while the mirror's lane records heartbeats",
-            labels=["mirror"],
-        )
-        for health in self.health.values():
-            for outcome, count in sorted(health.counts.items()):
-                family = dropped if outcome in NOT_SENT_REASONS else copies
-                family.add_metric([health.mirror, outcome], count)
-            lag.add_metric([health.mirror], health.lag_seconds)
-            up.add_metric([health.mirror], 1.0 if health.up else 0.0)
-        yield from (copies, dropped, lag, up)
-
-
-COLLECTOR = MirrorCollector()
-REGISTRY.register(COLLECTOR)
 
 
 def stalled_notice(health: LaneHealth, at_us: int) -> dict[str, Any]:

@@ -68,3 +68,13 @@ class MirrorPair:
     production_code: int | None = None
     production_headers: tuple[tuple[str, str], ...] = ()
     production_excerpt: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class LaneHealth:
+    mirror: str
+    up: bool
+    lag_seconds: float
+    counts: dict[str, int] = field(default_factory=dict)
+    #: Why the lane counts as stalled (``not running``, ``lagging``), or None.
+    stalled: str | None = None

@@ -16,6 +16,7 @@ from typing import Any
 from hookyard.clock import now_us
 from hookyard.delivery.destinations import Destination
 from hookyard.delivery.netpolicy import NetPolicy
+from hookyard.metrics import count_replay
 from hookyard.models import DeliveryEvent, DispatchRecord, ReplayBatch
 from hookyard.replay.plan import ReplayPlan, check_url_target, plan_from_json
 from hookyard.replay.runner import HEARTBEAT_SECONDS, Replayer
@@ -72,13 +73,19 @@ class ReplayManager:
             replayer.run(batch, plan, ids), name=f"hookyard-replay-{batch.id}"
         )
         self._runs[batch.id] = task
+        count_replay("started")
         task.add_done_callback(lambda done: self._finished(batch.id, done))
         return batch
 
     def _finished(self, batch_id: str, task: asyncio.Task[ReplayBatch]) -> None:
         self._runs.pop(batch_id, None)
-        if not task.cancelled() and task.exception() is not None:
+        if task.cancelled():
+            count_replay("cancelled")
+        elif task.exception() is not None:
+            count_replay("failed")
             log.error("replay %s failed", batch_id, exc_info=task.exception())
+        else:
+            count_replay(task.result().status)
 
     @property
     def running(self) -> list[str]:

@@ -41,7 +41,9 @@ from hookyard.models import (
     Submission,
     WriteResult,
 )
+from hookyard.store.backlog import BacklogSample
 from hookyard.store.payloads import ResealBatch
+from hookyard.supervision import Supervisor
 
 Unlisten = Callable[[], Awaitable[None]]
 """Stops the wake-ups ``DispatchQueue.listen_for_dispatches`` started."""
@@ -49,6 +51,8 @@ Unlisten = Callable[[], Awaitable[None]]
 
 class Lifecycle(Protocol):
     url: str
+    #: The store's own background loops (wake-ups), for ``/readyz``.
+    loops: Supervisor
 
     @abstractmethod
     async def start(self) -> None:
@@ -62,6 +66,10 @@ class Lifecycle(Protocol):
     async def migrate(self) -> list[int]:
         """Apply pending migrations; returns the versions applied."""
 
+    @abstractmethod
+    async def ping(self) -> None:
+        """One trivial read (``/readyz``); raises when the database cannot answer."""
+
 
 class Ingest(Protocol):
     @abstractmethod
@@ -72,6 +80,10 @@ class Ingest(Protocol):
     @abstractmethod
     def pending(self) -> int:
         """Submissions taken but not yet committed."""
+
+    @abstractmethod
+    def stalled_seconds(self) -> float:
+        """Seconds writes have waited with none settled (0 when none wait): ``/readyz``."""
 
 
 class EventReader(Protocol):
@@ -338,6 +350,16 @@ class MirrorLog(Protocol):
 ReleaseLane = Callable[[], Awaitable[None]]
 
 
+class Backlog(Protocol):
+    @abstractmethod
+    async def sample_backlog(
+        self, destinations: Sequence[str], *, now_us: int
+    ) -> BacklogSample | None:
+        """Dispatch counts by destination and state, and each destination's oldest due
+        dispatch; None when another process has the sampling turn (on PostgreSQL, the
+        holder of an advisory lock), so one process, not every one, reads them."""
+
+
 class Store(
     Lifecycle,
     Ingest,
@@ -348,6 +370,7 @@ class Store(
     Retention,
     Redactions,
     KeyRotation,
+    Backlog,
     Protocol,
 ):
     """Everything a backend provides: what ingest, workers, replay, the API and the CLI need."""

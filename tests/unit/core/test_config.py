@@ -49,7 +49,7 @@ secrets = ["env:HY_SECRET", "file:{tmp_path / "secret.txt"}"]
         ("[nonsense]\n", "nonsense: unknown section"),
         (
             "[mirror]\nurl = 'https://staging.example/'",
-            "mirror: unknown section (known: server, sources, destinations, alerts, mirrors)",
+            "mirror: unknown section (known: server, sources, destinations, alerts, mirrors, canary)",
         ),
         ("[alerts]\nurl = 'https://x.example/'\nbogus = 1", "alerts.bogus: unknown key"),
         (

@@ -35,11 +35,14 @@ from hookyard.models import (
     Submission,
     WriteResult,
 )
+from hookyard.store.backlog import STATES, BacklogSample
 from hookyard.store.base import ReleaseLane, Store
 from hookyard.store.memory import mirror
 from hookyard.store.memory import tables as tables_
 from hookyard.store.memory.tables import Tables, json_copy, limited
 from hookyard.store.payloads import ResealBatch, open_body, seal_submission, stored_form
+from hookyard.store.progress import WriteProgress
+from hookyard.supervision import Supervisor
 
 T = TypeVar("T")
 SCHEME = "memory://"
@@ -130,6 +133,8 @@ class MemoryStore(Store):
         self._idle.set()
         #: Called on the event loop after a commit that created dispatches (worker wake-up).
         self.on_dispatch: list[Callable[[], None]] = []
+        self.loops = Supervisor()
+        self.progress = WriteProgress()  # nothing runs in the background here
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -145,6 +150,10 @@ class MemoryStore(Store):
                 _detach(self.url, self._tables)
                 self._tables = None
                 raise
+
+    async def ping(self) -> None:
+        if self._tables is None:
+            raise StoreError("store is not started")
 
     async def close(self) -> None:
         self._closing = True
@@ -164,6 +173,9 @@ class MemoryStore(Store):
     @property
     def pending(self) -> int:
         return self._pending
+
+    def stalled_seconds(self) -> float:
+        return self.progress.stalled_seconds()
 
     async def submit(self, submission: Submission) -> WriteResult:
         sealed = seal_submission(self.keyring, submission)
@@ -186,12 +198,14 @@ class MemoryStore(Store):
         if self._pending >= self.queue_size:
             raise StoreSaturated(f"{self._pending} writes waiting")
         self._pending += 1
+        self.progress.taken()
         try:
             self._waiting.append(job)
             self._schedule()
             return await job.future
         finally:
             self._pending -= 1
+            self.progress.settled()
 
     def _commit(self) -> None:
         """What has waited since the last commit, in one go (a loop turn's submissions)."""
@@ -419,6 +433,22 @@ class MemoryStore(Store):
             key=lambda d: d.id,
         )
         return [tables_.dispatch_record(t, d) for d in limited(found, limit)]
+
+    async def sample_backlog(
+        self, destinations: Sequence[str], *, now_us: int
+    ) -> BacklogSample | None:
+        counts: dict[tuple[str, str], int] = {}
+        oldest: dict[str, int] = {}
+        wanted = set(destinations)
+        for row in self.tables.dispatches.values():
+            if row.status in STATES:
+                key = (row.destination, row.status)
+                counts[key] = counts.get(key, 0) + 1
+            due = row.next_attempt_us
+            waiting = row.status in ("pending", "retrying") and row.destination in wanted
+            if waiting and due is not None and due <= now_us:
+                oldest[row.destination] = min(due, oldest.get(row.destination, due))
+        return BacklogSample(now_us, counts, oldest)
 
     async def listen_for_dispatches(
         self, wake: Callable[[], None]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 
@@ -31,6 +32,7 @@ from hookyard.models import (
     Submission,
     WriteResult,
 )
+from hookyard.store.backlog import BacklogSample
 from hookyard.store.base import ReleaseLane, Store, Unlisten
 from hookyard.store.filters import ID_TIME_MARGIN_MS, lowest_id_at
 from hookyard.store.payloads import (
@@ -52,11 +54,18 @@ from hookyard.store.rows import (
     replay_batch_row,
     replay_payload_from_row,
 )
+from hookyard.supervision import Supervisor
 
 #: Connections for everything but ingest writes: attempt recorders, claims, API reads.
 #: With 4, a worker sending 32 at a time fell behind at 500 events/s; 8 measured the same
 #: as 16, and each process also holds two writers and a listener (PostgreSQL allows 100).
 POOL_SIZE = 8
+#: How often an idle LISTEN connection is asked whether it is still there.
+LISTENER_PING_SECONDS = 5.0
+PING_SECONDS = 2.0
+#: The advisory lock whose holder samples the backlog for every process ("hyss").
+SAMPLER_LOCK = 0x68797373
+log = logging.getLogger("hookyard.store")
 
 
 class PostgresStore(Store):
@@ -68,6 +77,8 @@ class PostgresStore(Store):
         self._pool: asyncpg.Pool | None = None
         self.writer = IngestWriter(self._connect, queue_size=queue_size)
         self.recorder = AttemptRecorder(lambda: self.pool)
+        self.loops = Supervisor()
+        self._sampler: asyncpg.Connection | None = None  # holds SAMPLER_LOCK
 
     async def _connect(self) -> asyncpg.Connection:
         return await connect(self.url)
@@ -98,10 +109,20 @@ class PostgresStore(Store):
         await self.writer.start()
 
     async def close(self) -> None:
+        if self._sampler is not None:
+            with contextlib.suppress(Exception):
+                await self._sampler.close(timeout=1)
+            self._sampler = None
         await asyncio.gather(self.writer.close(), self.recorder.close())
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
+
+    async def ping(self) -> None:
+        try:
+            await self.pool.fetchval("SELECT 1", timeout=PING_SECONDS)
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise StoreError(f"PostgreSQL does not answer: {type(exc).__name__}: {exc}") from None
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -117,6 +138,9 @@ class PostgresStore(Store):
 
     async def submit(self, submission: Submission) -> WriteResult:
         return await self.writer.submit(seal_submission(self.keyring, submission))
+
+    def stalled_seconds(self) -> float:
+        return self.writer.progress.stalled_seconds()
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -216,18 +240,77 @@ class PostgresStore(Store):
         async with self.pool.acquire() as conn, conn.transaction():
             return await commands.retry_dead(conn, dispatch_ids, now_us=now_us)
 
+    async def sample_backlog(
+        self, destinations: Sequence[str], *, now_us: int
+    ) -> BacklogSample | None:
+        """Only while this process holds ``SAMPLER_LOCK`` on a connection of its own
+        (taken, when free, at the first call after each reconnect)."""
+        conn = self._sampler
+        if conn is None or conn.is_closed():
+            self._sampler = None
+            conn = await self._connect()
+            try:
+                held = await conn.fetchval(Q["sampler_lock"], SAMPLER_LOCK)
+            except BaseException:
+                await conn.close()
+                raise
+            if not held:
+                await conn.close()
+                return None
+            self._sampler = conn
+        try:
+            counts = {(d, s): n for d, s, n in await conn.fetch(Q["backlog_counts"])}
+            rows = await conn.fetch(Q["backlog_oldest_due"], list(destinations), now_us)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise StoreError(f"sampling the backlog failed: {exc}") from exc
+        oldest = {name: due for name, due in rows if due is not None}
+        return BacklogSample(now_us, counts, oldest)
+
     async def listen_for_dispatches(self, wake: Callable[[], None]) -> Unlisten:
-        """Call ``wake`` whenever any process commits new due dispatches (LISTEN/NOTIFY)."""
-        conn = await self._connect()
+        """Call ``wake`` whenever any process commits new due dispatches (LISTEN/NOTIFY).
+
+        The listening connection is reconnected, with backoff, whenever it is lost (a
+        restart of PostgreSQL ends it); each new one wakes the worker once, for what was
+        committed while nobody listened."""
+        stopped = asyncio.Event()
+        name = f"dispatch-listener-{len(self.loops.loops)}"
+        connected: list[asyncpg.Connection] = []
 
         def on_notify(*_: object) -> None:
             wake()
 
-        await conn.add_listener(DISPATCH_CHANNEL, on_notify)
+        async def one_pass() -> None:
+            conn = await self._connect()
+            connected[:] = [conn]
+            lost = asyncio.Event()
+            conn.add_termination_listener(lambda _conn: lost.set())
+            try:
+                await conn.add_listener(DISPATCH_CHANNEL, on_notify)
+                self.loops.ok(name)
+                wake()
+                while not stopped.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(lost.wait(), timeout=LISTENER_PING_SECONDS)
+                    if lost.is_set() or conn.is_closed():
+                        raise StoreError("the LISTEN connection was lost")
+                    if not stopped.is_set():
+                        # A silent network drop ends no connection: ask it something.
+                        await conn.fetchval("SELECT 1", timeout=LISTENER_PING_SECONDS)
+            finally:
+                connected.clear()
+                with contextlib.suppress(Exception):
+                    await conn.close(timeout=1)
+
+        task = self.loops.start(name, one_pass, stopping=stopped.is_set, logger=log)
 
         async def stop() -> None:
-            with contextlib.suppress(Exception):
-                await conn.close()
+            stopped.set()
+            for conn in connected:
+                with contextlib.suppress(Exception):
+                    conn.terminate()
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
         return stop
 

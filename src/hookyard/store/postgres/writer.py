@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -21,10 +22,13 @@ import asyncpg
 
 from hookyard.exceptions import RowRefused, StoreError, StoreSaturated
 from hookyard.ids import new_id
+from hookyard.metrics import COMMIT_FAILURES, observe_commit
 from hookyard.models import Submission, WriteResult
 from hookyard.store.policy import follower_counts, group_duplicates_in_batch, resolve_followers
 from hookyard.store.postgres.queries import DISPATCH_CHANNEL, Q
+from hookyard.store.progress import WriteProgress
 from hookyard.store.rows import event_row
+from hookyard.supervision import Streak
 
 log = logging.getLogger("hookyard.store")
 MAX_BATCH = 512
@@ -141,6 +145,8 @@ class IngestWriter:
         self._closing = False
         self._in_flight = 0
         self.batches = 0
+        self.progress = WriteProgress()
+        self.failures = Streak("store writes", log)
 
     async def start(self) -> None:
         self._wakeup = asyncio.Event()
@@ -169,7 +175,11 @@ class IngestWriter:
         future: asyncio.Future[WriteResult] = asyncio.get_running_loop().create_future()
         self._queue.append((submission, future))
         self._wakeup.set()
-        return await future
+        self.progress.taken()
+        try:
+            return await future
+        finally:
+            self.progress.settled()
 
     async def _run(self, conn: asyncpg.Connection) -> None:
         try:
@@ -202,13 +212,16 @@ class IngestWriter:
             else:
                 future.set_result(outcome)
 
+        started = time.perf_counter()
         try:
             await write_isolating(conn, [sub for sub, _ in batch], settle)
         except Exception as exc:
             # Whatever it was, this batch fails (503) and the writer goes on: an error
             # escaping here once ended the writer's task, and its callers waited for ever
             # (asyncpg raised InternalClientError on a connection the server had ended).
-            log.error("store write failed: %s", exc)
+            # Logged once while the database stays away, not once a batch.
+            self.failures.failed(exc)
+            COMMIT_FAILURES.inc()
             error = StoreError(f"store write failed: {exc}")
             for _, future in batch:
                 if not future.done():
@@ -219,6 +232,8 @@ class IngestWriter:
                 with contextlib.suppress(StoreError):
                     conn = await self.connect()
             return conn
+        observe_commit(len(batch), time.perf_counter() - started)
+        self.failures.succeeded()
         self.batches += 1
         return conn
 
@@ -283,7 +298,10 @@ class AttemptRecorder:
             columns = [list(column) for column in zip(*rows, strict=True)]
             self.groups += 1
             return list(await self.pool().fetchval(Q["record_attempts"], *columns))
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except Exception as exc:
+            # Not only OSError, PostgresError and InterfaceError: on a connection the
+            # server has just ended, asyncpg raises InternalClientError too, and an error
+            # escaping here ended the recorder's task with a traceback.
             raise StoreError(f"recording attempts failed: {exc}") from exc
 
 

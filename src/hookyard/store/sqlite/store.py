@@ -33,11 +33,15 @@ from hookyard.models import (
     Submission,
     WriteResult,
 )
+from hookyard.store.backlog import BacklogSample
 from hookyard.store.base import ReleaseLane, Store, Unlisten
 from hookyard.store.payloads import ResealBatch, seal_submission
+from hookyard.store.progress import WriteProgress
 from hookyard.store.sqlite import commands, keys, mirror, queries, redaction, retention
 from hookyard.store.sqlite.connection import apply_migrations, connect
+from hookyard.store.sqlite.queries import Q
 from hookyard.store.sqlite.writer import Job, Writer, watch_commits
+from hookyard.supervision import Supervisor
 
 T = TypeVar("T")
 
@@ -56,6 +60,8 @@ class SqliteStore(Store):
         self._local = threading.local()
         #: Called on the event loop after a commit that created dispatches (worker wake-up).
         self.on_dispatch: list[Callable[[], None]] = []
+        self.loops = Supervisor()
+        self.progress = WriteProgress()
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -83,6 +89,15 @@ class SqliteStore(Store):
             await self.close()
             raise
 
+    async def ping(self) -> None:
+        def probe(conn: sqlite3.Connection) -> None:
+            conn.execute("SELECT 1 FROM schema_migrations LIMIT 1").fetchall()
+
+        try:
+            await self.read(probe)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot read {self.path}: {exc}") from None
+
     async def close(self) -> None:
         self._closing = True
         if self._writer is not None:
@@ -96,6 +111,9 @@ class SqliteStore(Store):
     @property
     def pending(self) -> int:
         return self._pending
+
+    def stalled_seconds(self) -> float:
+        return self.progress.stalled_seconds()
 
     async def submit(self, submission: Submission) -> WriteResult:
         sealed = seal_submission(self.keyring, submission)
@@ -122,11 +140,13 @@ class SqliteStore(Store):
         if self._pending >= self.queue_size:
             raise StoreSaturated(f"{self._pending} writes waiting")
         self._pending += 1
+        self.progress.taken()
         try:
             self._writer.put(job)
             return await job.future
         finally:
             self._pending -= 1
+            self.progress.settled()
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -247,6 +267,20 @@ class SqliteStore(Store):
                 wake()
         return moved
 
+    async def sample_backlog(
+        self, destinations: Sequence[str], *, now_us: int
+    ) -> BacklogSample | None:
+        def sample(conn: sqlite3.Connection) -> BacklogSample:
+            counts = {(d, s): n for d, s, n in conn.execute(Q["backlog_counts"])}
+            oldest = {}
+            for name in destinations:
+                due = conn.execute(Q["backlog_oldest_due"], (name, now_us)).fetchone()[0]
+                if due is not None:
+                    oldest[name] = due
+            return BacklogSample(now_us, counts, oldest)
+
+        return await self.read(sample)
+
     async def listen_for_dispatches(self, wake: Callable[[], None]) -> Unlisten:
         """Call ``wake`` after this store's own commits that made dispatches due
         (``on_dispatch``), and soon after another process commits (``serve --no-worker``
@@ -255,12 +289,18 @@ class SqliteStore(Store):
         costs a few microseconds: cheap enough for the event loop, 40 times a second."""
         conn = connect(self.path, readonly=True)
         conn.execute("PRAGMA busy_timeout = 0")  # on the loop: never wait on a lock
-        task = asyncio.create_task(watch_commits(conn, wake), name="hookyard-sqlite-watch")
+        stopped = asyncio.Event()
+        task = self.loops.start(
+            f"commit-watch-{len(self.loops.loops)}",
+            lambda: watch_commits(conn, wake),
+            stopping=stopped.is_set,
+        )
         self.on_dispatch.append(wake)
 
         async def stop() -> None:
             with contextlib.suppress(ValueError):
                 self.on_dispatch.remove(wake)
+            stopped.set()
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task

@@ -18,17 +18,20 @@ import logging
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from hookyard.exceptions import RowRefused, StoreError
 from hookyard.ids import new_id
+from hookyard.metrics import COMMIT_FAILURES, observe_commit
 from hookyard.models import Submission, WriteResult
 from hookyard.store.policy import follower_counts, group_duplicates_in_batch, resolve_followers
 from hookyard.store.rows import event_row
 from hookyard.store.sqlite.connection import connect
 from hookyard.store.sqlite.queries import Q
+from hookyard.supervision import Streak
 
 log = logging.getLogger("hookyard.store")
 MAX_BATCH = 512
@@ -169,6 +172,7 @@ class Writer:
         self._scheduled = False
         self._idle = asyncio.Event()
         self._idle.set()
+        self.failures = Streak("store writes", log)
 
     def put(self, job: Job) -> None:
         self.waiting.append(job)
@@ -200,6 +204,7 @@ class Writer:
             return
         jobs = self._take_batch()
         self._busy = True
+        started = time.perf_counter()
         try:
             outcomes = run_jobs(self.conn, jobs)
         except Exception as exc:
@@ -208,7 +213,7 @@ class Writer:
             self._busy = False
             self._fail(jobs, exc)
             return
-        self.committer.requests.put(lambda error: self._committed(jobs, outcomes, error))
+        self.committer.requests.put(lambda error: self._committed(jobs, outcomes, error, started))
 
     def _take_batch(self) -> list[Job]:
         jobs, self.waiting = self.waiting[:MAX_BATCH], self.waiting[MAX_BATCH:]
@@ -219,17 +224,22 @@ class Writer:
         jobs: list[Job],
         outcomes: list[tuple[Any, BaseException | None]],
         error: BaseException | None,
+        started: float,
     ) -> None:
         self._busy = False
         if error is not None:
             self._fail(jobs, error)
         else:
+            observe_commit(len(jobs), time.perf_counter() - started)
+            self.failures.succeeded()
             _resolve(jobs, outcomes)
         # After the futures' callbacks, so those answers leave before the next batch.
         self._schedule()
 
     def _fail(self, jobs: list[Job], exc: BaseException) -> None:
-        log.error("store write failed: %s", exc)
+        # A full disk fails every batch until space returns: one line, not one a batch.
+        self.failures.failed(exc)
+        COMMIT_FAILURES.inc()
         error = StoreError(f"store write failed: {exc}")
         _resolve(jobs, [(None, error)] * len(jobs))
         self._schedule()
