@@ -50,6 +50,7 @@ class HookyardApp:
             guard=GuardPolicy.for_server(
                 settings.server.host, settings.server.allowed_hosts, settings.server.allowed_origins
             ),
+            destinations=tuple(settings.destinations),
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -3,7 +3,9 @@
     HookyardError                 root; ``exit_code`` is what the CLI exits with
     ├── ConfigError               a bad config file or flag (exit 2)
     ├── UsageError                a bad command-line argument or input file (exit 2)
-    │   └── BadFilter             a filter value or key (hookyard.filtering); names the field
+    │   ├── BadFilter             a filter value or key (hookyard.filtering); names the field
+    │   ├── UnknownName           no destination (or batch) of that name; the API answers 404
+    │   └── Refused               an operator action the current state forbids (API 409)
     ├── SchemeError               a signature scheme misused: unknown name, bad key format (exit 2)
     └── StoreError                the storage backend failed (exit 1)
         ├── MigrationError        the schema could not be brought up to date
@@ -27,6 +29,14 @@ class ConfigError(HookyardError):
 
 class UsageError(HookyardError):
     exit_code = 2
+
+
+class UnknownName(UsageError):
+    pass
+
+
+class Refused(UsageError):
+    pass
 
 
 class SchemeError(HookyardError):

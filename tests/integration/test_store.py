@@ -214,7 +214,9 @@ async def test_migrations_are_idempotent(database_url: str) -> None:
     first = await store.migrate()
     assert await store.migrate() == []
     every = [m.version for m in load_migrations(dialect)]
-    assert every == list(range(1, len(every) + 1))  # numbered without gaps or repeats
+    # Increasing without repeats; branches are given numbers of their own, so a branch
+    # may leave a gap that the others fill when merged.
+    assert every == sorted(set(every)) and every[0] == 1
     assert first in (every, [])  # [] when an earlier test already migrated this database
 
 
@@ -298,6 +300,7 @@ async def test_moving_repeat_counts_to_the_status_row_keeps_them(pg_url: str) ->
     import asyncpg
 
     from hookyard.store.postgres.connection import apply_migrations
+    from hookyard.store.sqlfiles import load_migrations
 
     conn = await asyncpg.connect(pg_url)
     try:
@@ -314,7 +317,8 @@ async def test_moving_repeat_counts_to_the_status_row_keeps_them(pg_url: str) ->
                 last,
             )
             await conn.execute("INSERT INTO event_status VALUES ($1, 'stored')", event_id)
-        assert await apply_migrations(conn) == [10]
+        later = [m.version for m in load_migrations("postgres") if m.version >= 10]
+        assert await apply_migrations(conn) == later
         rows = await conn.fetch(
             "SELECT event_id, status, duplicate_count, last_duplicate_us FROM event_status "
             "ORDER BY event_id"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from hookyard.api.control import control_routes
 from hookyard.api.guard import GuardPolicy, RequestGuard
 from hookyard.api.inputs import path_id
 from hookyard.api.inspect import inspect_routes
@@ -76,6 +77,7 @@ def create_admin_app(
     replays: ReplayManager | None = None,
     sources: Mapping[str, SourceConfig] | None = None,
     guard: GuardPolicy | None = None,
+    destinations: Collection[str] = (),
 ) -> Starlette:
     """``replays`` runs ``POST /api/replays``; without one, replays may only use ``url``.
 
@@ -156,6 +158,7 @@ def create_admin_app(
     ]
     routes.extend(replay_routes(store, replays or ReplayManager(store, {})))
     routes.extend(inspect_routes(store, sources or {}))
+    routes.extend(control_routes(store, destinations))
     return Starlette(
         routes=routes,
         # The guard first: a rebinding or cross-site request is refused before any token check.

@@ -10,6 +10,7 @@ from hookyard import __version__
 from hookyard.cli.checkurl import check_url
 from hookyard.cli.conformance import conformance
 from hookyard.cli.corpus import replay_corpus
+from hookyard.cli.destinations import destinations
 from hookyard.cli.dlq import dlq
 from hookyard.cli.events import events
 from hookyard.cli.export import export
@@ -29,6 +30,7 @@ def cli() -> None:
 for command in (
     check_url,
     conformance,
+    destinations,
     dlq,
     events,
     export,

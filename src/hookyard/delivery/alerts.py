@@ -1,4 +1,5 @@
-"""``[alerts]``: a JSON notice to a webhook when a dispatch is dead-lettered."""
+"""``[alerts]``: a JSON notice to a webhook when a dispatch is dead-lettered or held by a
+destination that disabled itself (410)."""
 
 from __future__ import annotations
 
@@ -41,10 +42,20 @@ def parse_alerts(raw: Mapping[str, Any] | None) -> AlertConfig | None:
 
 
 def dead_notice(
-    *, dispatch_id: str, event_id: str, destination: str, attempts: int, reason: str, at_us: int
+    *,
+    dispatch_id: str,
+    event_id: str,
+    destination: str,
+    attempts: int,
+    reason: str,
+    at_us: int,
+    status: str = "dead",
 ) -> dict[str, Any]:
+    """The JSON posted to ``[alerts] url`` (format in docs/operator.md). ``status`` is
+    ``dead`` (dead-lettered) or ``disabled`` (held: the destination answered 410)."""
     return {
-        "type": "hookyard.dispatch.dead",
+        "type": f"hookyard.dispatch.{status}",
+        "status": status,
         "dispatch_id": dispatch_id,
         "event_id": event_id,
         "destination": destination,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import random
@@ -35,7 +36,7 @@ from hookyard.delivery.sender import make_client
 from hookyard.delivery.transport import Transport
 from hookyard.exceptions import StoreError
 from hookyard.logs import AccessLog, log_event
-from hookyard.models import ClaimedDispatch
+from hookyard.models import ClaimedDispatch, DestinationActivity
 from hookyard.store.base import DispatchQueue
 
 log = logging.getLogger("hookyard.delivery")
@@ -83,6 +84,9 @@ class DeliveryService:
     rng: random.Random = field(default_factory=random.Random)
     #: Where the SSRF guard lets deliveries and alerts connect (``[server] allow_networks``).
     policy: NetPolicy = field(default_factory=NetPolicy)
+    #: How often destination state is read (paused elsewhere, new arrivals to hold) and
+    #: what this worker saw is reported to the store.
+    state_interval: float = 1.0
 
     def __post_init__(self) -> None:
         self._lanes = {n: _Lane.for_destination(d) for n, d in self.destinations.items()}
@@ -92,6 +96,9 @@ class DeliveryService:
         self._loop_task: asyncio.Task[None] | None = None
         self._unlisten: Callable[[], Awaitable[None]] | None = None
         self._disabled: dict[str, str] = {}
+        self._states_task: asyncio.Task[None] | None = None
+        #: What this worker saw of each destination since its last report to the store.
+        self._activity: dict[str, DestinationActivity] = {}
         self._own_client = self.client is None
         self._own_transport = self.transport is None
         # One line per attempt: buffered like ingest's access log, not a logging call each.
@@ -115,6 +122,7 @@ class DeliveryService:
         self._unlisten = await self.store.listen_for_dispatches(self.wake)
         self._disabled = await self.store.disabled_destinations()
         self._loop_task = asyncio.create_task(self._claim_loop(), name="hookyard-claim-loop")
+        self._states_task = asyncio.create_task(self._state_loop(), name="hookyard-states")
 
     async def stop(self, grace: float = SHUTDOWN_GRACE_SECONDS) -> None:
         """Stop claiming, let in-flight sends finish within ``grace``, release the rest."""
@@ -127,6 +135,11 @@ class DeliveryService:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        if self._states_task is not None:
+            self._states_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._states_task
+        await self._report()
         with contextlib.suppress(StoreError):
             released = await self.store.release_leases(self.worker_id, now_us=now_us())
             if released:
@@ -155,6 +168,63 @@ class DeliveryService:
                 continue
             names.append(name)
         return names
+
+    # -- destination state shared with other processes -----------------------------------
+
+    async def _state_loop(self) -> None:
+        """Every ``state_interval``: learn which destinations are paused or disabled (by
+        an operator or another process), hold what ingest queued for them since, and
+        report this worker's successes, errors and circuits."""
+        while True:
+            await asyncio.sleep(self.state_interval)
+            try:
+                await self._sync_states()
+                await self._report()
+            except StoreError as exc:
+                log.error("reading destination state failed: %s", exc)
+
+    async def _sync_states(self) -> None:
+        states = await self.store.destination_states()
+        held = {n: st for n, st in states.items() if n in self._lanes and st.state != "active"}
+        self._disabled = {n: st.reason for n, st in held.items()}
+        for name, st in held.items():
+            await self.store.hold_dispatches(name, st.state, now_us=now_us())
+
+    async def _report(self) -> None:
+        reports, self._activity = list(self._activity.values()), {}
+        if reports:
+            with contextlib.suppress(StoreError):
+                await self.store.note_destination_activity(reports, now_us=now_us())
+
+    def _saw(self, name: str, decision: Decision, describe: str) -> None:
+        seen = self._activity.get(name) or DestinationActivity(name)
+        at = now_us()
+        if decision.kind == "delivered":
+            seen = dataclasses.replace(seen, last_success_us=at)
+        else:
+            seen = dataclasses.replace(seen, last_error_us=at, last_error=describe[:500])
+        self._activity[name] = seen
+
+    async def _circuit_moved(self, name: str, before: str, breaker: CircuitBreaker) -> None:
+        """One log line when a circuit opens or closes; the store hears of it at once."""
+        after = breaker.state
+        if after == before:
+            return
+        until = int(breaker.open_until * 1_000_000) if after == "open" else None
+        if after == "open":
+            log_event(
+                log,
+                logging.WARNING,
+                "circuit opened",
+                destination=name,
+                failures=breaker.failures,
+                open_seconds=breaker.open_seconds,
+            )
+        elif after == "closed":
+            log_event(log, logging.INFO, "circuit closed", destination=name)
+        report = DestinationActivity(name, circuit=after, circuit_until_us=until)
+        with contextlib.suppress(StoreError):
+            await self.store.note_destination_activity([report], now_us=now_us())
 
     async def _claim_loop(self) -> None:
         while not self._stopping:
@@ -200,12 +270,15 @@ class DeliveryService:
             await self._record_unroutable(dispatch)
             return
         breaker = lane.breaker
+        before = breaker.state if breaker is not None else "closed"
         if breaker is not None and not breaker.allow(time.time()):
             retry_at = int(breaker.retry_at(time.time()) * 1_000_000)
             await self.store.postpone(
                 self.worker_id, dispatch.dispatch_id, next_attempt_us=retry_at, now_us=now_us()
             )
             return
+        if breaker is not None:
+            await self._circuit_moved(lane.destination.name, before, breaker)
         async with lane.slots:
             if lane.bucket is not None:
                 await lane.bucket.acquire()
@@ -231,8 +304,11 @@ class DeliveryService:
             return
         decision = decide(destination.retry, number, done.result.outcome, time.time(), self.rng)
         lane = self._lanes[destination.name]
+        self._saw(destination.name, decision, decision.reason)
         if lane.breaker is not None:
+            before = lane.breaker.state
             lane.breaker.record(decision.destination_ok, time.time())
+            await self._circuit_moved(destination.name, before, lane.breaker)
         status = STATUS_FOR[decision.kind]
         await self._record(
             dispatch,
@@ -276,6 +352,7 @@ class DeliveryService:
             )
             if self.alerts is not None and self.client is not None:
                 notice = dead_notice(
+                    status="dead" if decision.kind == "dead" else "disabled",
                     dispatch_id=dispatch.dispatch_id,
                     event_id=dispatch.event_id,
                     destination=destination.name,

@@ -23,8 +23,12 @@ from typing import Protocol
 
 from hookyard.models import (
     AttemptRecord,
+    AuditEntry,
     ClaimedDispatch,
     DeliveryEvent,
+    DestinationActivity,
+    DestinationMode,
+    DestinationState,
     DispatchRecord,
     EventFilter,
     EventRecord,
@@ -106,7 +110,55 @@ class ProcessedKeys(Protocol):
         """Whether the Python handler ``destination`` has processed the idempotency ``key``."""
 
 
-class DispatchQueue(ProcessedKeys, Protocol):
+# -- operator controls: destination state shared by every process, the audit trail ---------
+
+
+class DestinationControl(Protocol):
+    @abstractmethod
+    async def set_destination_mode(
+        self, name: str, state: DestinationMode, *, reason: str, now_us: int
+    ) -> int:
+        """Make ``name`` active, paused or disabled for every process, in one transaction
+        with its owed dispatches: held (status ``paused``/``disabled``) or, when active,
+        released (due now). Returns how many dispatches moved."""
+
+    @abstractmethod
+    async def destination_states(self) -> dict[str, DestinationState]:
+        """Every destination the store has state for (one never paused may have none)."""
+
+    @abstractmethod
+    async def hold_dispatches(self, name: str, state: DestinationMode, *, now_us: int) -> int:
+        """Mark ``name``'s pending and retrying dispatches ``state`` (the ones ingest added
+        after it was paused or disabled); returns how many."""
+
+    @abstractmethod
+    async def note_destination_activity(
+        self, reports: Sequence[DestinationActivity], *, now_us: int
+    ) -> None:
+        """Store what workers saw: newest success and error, circuit changes."""
+
+    @abstractmethod
+    async def destination_backlog(self) -> dict[str, dict[str, int]]:
+        """Owed dispatches (``BACKLOG_STATUSES``) as destination → status → count."""
+
+
+class AuditLog(Protocol):
+    @abstractmethod
+    async def record_audit(self, entry: AuditEntry) -> None: ...
+
+    @abstractmethod
+    async def list_audit(
+        self,
+        *,
+        action: str | None = None,
+        since_us: int | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> list[AuditEntry]:
+        """Newest first, ``limit`` entries after ``cursor`` (an entry id)."""
+
+
+class DispatchQueue(ProcessedKeys, DestinationControl, Protocol):
     @abstractmethod
     async def claim_due(
         self, worker_id: str, *, now_us: int, lease_us: int, limit: int, destinations: Sequence[str]
@@ -194,5 +246,5 @@ class ReplayStore(EventReader, ReplayLog, ProcessedKeys, Protocol):
     already processed and records the batch."""
 
 
-class Store(Lifecycle, Ingest, EventReader, DispatchQueue, ReplayLog, Protocol):
+class Store(Lifecycle, Ingest, EventReader, DispatchQueue, ReplayLog, AuditLog, Protocol):
     """Everything a backend provides: what ingest, workers, replay, the API and the CLI need."""

@@ -12,8 +12,12 @@ import asyncpg
 from hookyard.exceptions import StoreError
 from hookyard.models import (
     AttemptRecord,
+    AuditEntry,
     ClaimedDispatch,
     DeliveryEvent,
+    DestinationActivity,
+    DestinationMode,
+    DestinationState,
     DispatchRecord,
     EventFilter,
     EventRecord,
@@ -30,7 +34,11 @@ from hookyard.store.postgres.queries import DISPATCH_CHANNEL, Q
 from hookyard.store.postgres.writer import AttemptRecorder, IngestWriter
 from hookyard.store.rows import (
     attempt_row,
+    audit_from_row,
+    audit_row,
+    backlog_from_rows,
     claimed_from_row,
+    destination_state_from_row,
     replay_batch_from_row,
     replay_batch_row,
     replay_payload_from_row,
@@ -179,13 +187,67 @@ class PostgresStore(Store):
     async def set_destination_disabled(
         self, name: str, disabled: bool, *, reason: str, now_us: int
     ) -> None:
-        async with self.pool.acquire() as conn, conn.transaction():
-            await commands.set_destination_disabled(
-                conn, name, disabled, reason=reason, now_us=now_us
-            )
+        await self.set_destination_mode(
+            name, "disabled" if disabled else "active", reason=reason, now_us=now_us
+        )
 
     async def disabled_destinations(self) -> dict[str, str]:
         return {r[0]: r[1] for r in await self.pool.fetch(Q["disabled_destinations"])}
+
+    # -- operator controls ---------------------------------------------------------------
+
+    async def set_destination_mode(
+        self, name: str, state: DestinationMode, *, reason: str, now_us: int
+    ) -> int:
+        async with self.pool.acquire() as conn, conn.transaction():
+            return await commands.set_destination_mode(
+                conn, name, state, reason=reason, now_us=now_us
+            )
+
+    async def destination_states(self) -> dict[str, DestinationState]:
+        rows = await self.pool.fetch(Q["destination_states"])
+        return {row[0]: destination_state_from_row(row) for row in rows}
+
+    async def hold_dispatches(self, name: str, state: DestinationMode, *, now_us: int) -> int:
+        async with self.pool.acquire() as conn, conn.transaction():
+            return await commands.hold_dispatches(conn, name, state, now_us=now_us)
+
+    async def note_destination_activity(
+        self, reports: Sequence[DestinationActivity], *, now_us: int
+    ) -> None:
+        if reports:
+            await self.pool.executemany(
+                Q["note_destination_activity"],
+                [
+                    (
+                        r.name,
+                        now_us,
+                        r.circuit,
+                        r.circuit_until_us,
+                        r.last_success_us,
+                        r.last_error_us,
+                        r.last_error,
+                    )
+                    for r in reports
+                ],
+            )
+
+    async def destination_backlog(self) -> dict[str, dict[str, int]]:
+        return backlog_from_rows(await self.pool.fetch(Q["destination_backlog"]))
+
+    async def record_audit(self, entry: AuditEntry) -> None:
+        await self.pool.execute(Q["insert_audit"], *audit_row(entry))
+
+    async def list_audit(
+        self,
+        *,
+        action: str | None = None,
+        since_us: int | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> list[AuditEntry]:
+        rows = await self.pool.fetch(Q["list_audit"], action, since_us, cursor, limit)
+        return [audit_from_row(row) for row in rows]
 
     async def retry_dead(self, dispatch_ids: Sequence[str], *, now_us: int) -> int:
         async with self.pool.acquire() as conn, conn.transaction():

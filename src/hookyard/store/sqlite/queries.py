@@ -12,7 +12,9 @@ import sqlite3
 from collections.abc import Sequence
 
 from hookyard.models import (
+    AuditEntry,
     DeliveryEvent,
+    DestinationState,
     DispatchRecord,
     EventFilter,
     EventRecord,
@@ -23,6 +25,9 @@ from hookyard.store import filters
 from hookyard.store.rows import (
     Row,
     attach_attempts,
+    audit_from_row,
+    backlog_from_rows,
+    destination_state_from_row,
     record_from_row,
     replay_batch_from_row,
     replay_payload_from_row,
@@ -111,6 +116,29 @@ def is_processed(conn: sqlite3.Connection, destination: str, key: str) -> bool:
 
 def disabled_destinations(conn: sqlite3.Connection) -> dict[str, str]:
     return dict(conn.execute(Q["disabled_destinations"]).fetchall())
+
+
+def destination_states(conn: sqlite3.Connection) -> dict[str, DestinationState]:
+    rows = conn.execute(Q["destination_states"]).fetchall()
+    return {row[0]: destination_state_from_row(row) for row in rows}
+
+
+def destination_backlog(conn: sqlite3.Connection) -> dict[str, dict[str, int]]:
+    return backlog_from_rows(conn.execute(Q["destination_backlog"]).fetchall())
+
+
+def list_audit(
+    conn: sqlite3.Connection,
+    *,
+    action: str | None,
+    since_us: int | None,
+    cursor: str | None,
+    limit: int,
+) -> list[AuditEntry]:
+    rows = conn.execute(
+        Q["list_audit"], {"action": action, "since": since_us, "cursor": cursor, "limit": limit}
+    ).fetchall()
+    return [audit_from_row(row) for row in rows]
 
 
 def replay_payloads(conn: sqlite3.Connection, event_ids: Sequence[str]) -> list[DeliveryEvent]:

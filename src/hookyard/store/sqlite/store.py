@@ -15,8 +15,12 @@ from typing import Any, TypeVar
 from hookyard.exceptions import StoreError, StoreSaturated
 from hookyard.models import (
     AttemptRecord,
+    AuditEntry,
     ClaimedDispatch,
     DeliveryEvent,
+    DestinationActivity,
+    DestinationMode,
+    DestinationState,
     DispatchRecord,
     EventFilter,
     EventRecord,
@@ -27,8 +31,10 @@ from hookyard.models import (
     WriteResult,
 )
 from hookyard.store.base import Store, Unlisten
+from hookyard.store.rows import audit_row
 from hookyard.store.sqlite import commands, queries
 from hookyard.store.sqlite.connection import apply_migrations, connect
+from hookyard.store.sqlite.queries import Q
 from hookyard.store.sqlite.writer import Job, Writer, watch_commits
 
 T = TypeVar("T")
@@ -212,14 +218,62 @@ class SqliteStore(Store):
     async def set_destination_disabled(
         self, name: str, disabled: bool, *, reason: str, now_us: int
     ) -> None:
-        await self.run_in_writer(
-            lambda conn: commands.set_destination_disabled(
-                conn, name, disabled, reason=reason, now_us=now_us
-            )
+        await self.set_destination_mode(
+            name, "disabled" if disabled else "active", reason=reason, now_us=now_us
         )
 
     async def disabled_destinations(self) -> dict[str, str]:
         return await self.read(queries.disabled_destinations)
+
+    # -- operator controls ---------------------------------------------------------------
+
+    async def set_destination_mode(
+        self, name: str, state: DestinationMode, *, reason: str, now_us: int
+    ) -> int:
+        moved = await self.run_in_writer(
+            lambda conn: commands.set_destination_mode(
+                conn, name, state, reason=reason, now_us=now_us
+            )
+        )
+        if state == "active" and moved:
+            for wake in self.on_dispatch:
+                wake()
+        return moved
+
+    async def destination_states(self) -> dict[str, DestinationState]:
+        return await self.read(queries.destination_states)
+
+    async def hold_dispatches(self, name: str, state: DestinationMode, *, now_us: int) -> int:
+        return await self.run_in_writer(
+            lambda conn: commands.hold_dispatches(conn, name, state, now_us=now_us)
+        )
+
+    async def note_destination_activity(
+        self, reports: Sequence[DestinationActivity], *, now_us: int
+    ) -> None:
+        await self.run_in_writer(
+            lambda conn: commands.note_destination_activity(conn, reports, now_us=now_us)
+        )
+
+    async def destination_backlog(self) -> dict[str, dict[str, int]]:
+        return await self.read(queries.destination_backlog)
+
+    async def record_audit(self, entry: AuditEntry) -> None:
+        await self.run_in_writer(lambda conn: conn.execute(Q["insert_audit"], audit_row(entry)))
+
+    async def list_audit(
+        self,
+        *,
+        action: str | None = None,
+        since_us: int | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> list[AuditEntry]:
+        return await self.read(
+            lambda conn: queries.list_audit(
+                conn, action=action, since_us=since_us, cursor=cursor, limit=limit
+            )
+        )
 
     async def retry_dead(self, dispatch_ids: Sequence[str], *, now_us: int) -> int:
         moved = await self.run_in_writer(

@@ -1,0 +1,65 @@
+-- Named statements for destination state (operator controls) and the audit trail.
+
+-- name: set_destination_mode
+-- active, paused or disabled, with why and when; ``disabled`` kept in step for old readers.
+INSERT INTO destination_state (name, state, disabled, reason, updated_us) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (name) DO UPDATE
+    SET state = excluded.state, disabled = excluded.disabled, reason = excluded.reason,
+        updated_us = excluded.updated_us;
+
+-- name: destination_states
+SELECT name, state, reason, updated_us, circuit, circuit_until_us, last_success_us,
+       last_error_us, last_error
+FROM destination_state ORDER BY name;
+
+-- name: disabled_destinations
+SELECT name, reason FROM destination_state WHERE state = 'disabled';
+
+-- name: hold_dispatches
+-- A paused or disabled destination's owed dispatches show its state, not "pending".
+-- Only while it still is in that state: a worker that read it paused must not hold
+-- what an operator released since.
+UPDATE dispatches SET status = $1, updated_us = $2
+WHERE destination = $3 AND status IN ('pending', 'retrying')
+  AND EXISTS (SELECT 1 FROM destination_state WHERE name = $3 AND state = $1)
+RETURNING event_id;
+
+-- name: release_held
+-- Resumed or re-enabled: every held dispatch is due now, its attempts kept.
+UPDATE dispatches
+SET status = CASE WHEN attempts = 0 THEN 'pending' ELSE 'retrying' END,
+    next_attempt_us = $1, updated_us = $2
+WHERE destination = $3 AND status IN ('paused', 'disabled')
+RETURNING event_id;
+
+-- name: note_destination_activity
+-- A worker's report: the newest success and error win, whichever process reports first;
+-- a NULL circuit leaves the circuit as it was.
+INSERT INTO destination_state AS s (name, updated_us, circuit, circuit_until_us,
+                                    last_success_us, last_error_us, last_error)
+VALUES ($1, $2, coalesce($3::text, 'closed'), $4::bigint, $5::bigint, $6::bigint, $7::text)
+ON CONFLICT (name) DO UPDATE SET
+    circuit = coalesce($3::text, s.circuit),
+    circuit_until_us = CASE WHEN $3::text IS NULL THEN s.circuit_until_us ELSE $4::bigint END,
+    last_success_us = GREATEST(s.last_success_us, $5::bigint),
+    last_error = CASE
+        WHEN $6::bigint IS NOT NULL AND (s.last_error_us IS NULL OR $6::bigint > s.last_error_us)
+        THEN $7::text ELSE s.last_error END,
+    last_error_us = GREATEST(s.last_error_us, $6::bigint);
+
+-- name: destination_backlog
+-- Dispatches still owed, per destination and status (an index range on dispatches_due).
+SELECT destination, status, count(*) FROM dispatches
+WHERE status IN ('pending', 'retrying', 'in_flight', 'paused', 'disabled')
+GROUP BY destination, status;
+
+-- name: insert_audit
+INSERT INTO audit_log (id, at_us, actor, action, target, count, detail)
+VALUES ($1, $2, $3, $4, $5, $6, $7);
+
+-- name: list_audit
+SELECT id, at_us, actor, action, target, count, detail FROM audit_log
+WHERE ($1::text IS NULL OR action = $1::text)
+  AND ($2::bigint IS NULL OR at_us >= $2::bigint)
+  AND ($3::text IS NULL OR id < $3::text)
+ORDER BY id DESC LIMIT $4;
