@@ -3,6 +3,7 @@ store, held dispatches, what ``destinations list`` reads, and the workers honour
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 
 from hookyard.control.destinations import change_destination, destination_views
 from hookyard.delivery.destinations import parse_destinations
+from hookyard.delivery.transport import MockTransport, reply
 from hookyard.delivery.worker import DeliveryService
 from hookyard.exceptions import Refused, UnknownName
 from hookyard.models import AttemptRecord, AuditEntry, DestinationActivity, EventRecord
@@ -265,3 +267,40 @@ async def test_a_410_seen_by_one_worker_stops_every_other(
         assert attempts == ["1", "1", "1", "1", "1", "1", "2"]
     finally:
         await other.close()
+
+
+async def test_a_circuit_opening_and_closing_is_logged_once_each_and_stored(
+    store: Store, caplog: pytest.LogCaptureFixture, workers: list[DeliveryService]
+) -> None:
+    answers = iter([reply(503), reply(503)])
+    transport = MockTransport(lambda request: next(answers, reply(200)))
+    table = {
+        "app": {
+            "url": "http://receiver.invalid/",
+            "retry": {"schedule": ["10ms"], "jitter": False, "max_attempts": 5},
+            "circuit_breaker": {"failure_threshold": 2, "open_seconds": 0.3},
+        }
+    }
+    caplog.set_level(logging.INFO, "hookyard.delivery")
+    service = DeliveryService(
+        store, parse_destinations(table), poll_interval=0.02, transport=transport
+    )
+    await service.start()
+    workers.append(service)
+    written = await store.submit(submission(destinations=("app",)))
+
+    async def circuit() -> str | None:
+        st = (await store.destination_states()).get("app")
+        return st.circuit if st is not None else None
+
+    assert await eventually_async(circuit, timeout=5) == "open"
+    await settle(store, written.id, {"delivered"})
+    await eventually_async(lambda: _is(circuit, "closed"), timeout=5)
+    messages = [r.getMessage() for r in caplog.records if r.getMessage().startswith("circuit")]
+    assert messages == ["circuit opened", "circuit closed"]
+    opened = next(r for r in caplog.records if r.getMessage() == "circuit opened")
+    assert opened.fields["destination"] == "app"  # type: ignore[attr-defined]
+
+
+async def _is(read: Any, value: str) -> bool:
+    return bool(await read() == value)

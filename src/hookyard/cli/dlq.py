@@ -12,6 +12,7 @@ from rich.table import Table
 from hookyard.api.serialize import dispatch_json
 from hookyard.cli.common import config_option, db_option, load, run_with_store
 from hookyard.clock import now_us
+from hookyard.control import audit
 from hookyard.exceptions import UsageError
 from hookyard.filtering import BadFilter, DeadLetterFilter, cli_flag, parse_dead_letter_filter
 from hookyard.models import DispatchRecord
@@ -119,7 +120,7 @@ def retry(
         raise UsageError("give dispatch ids, or --destination/--since/--until to choose them")
     settings = load(config_path, database=database)
 
-    async def work(store: Store) -> tuple[int, int]:
+    async def work(store: Store) -> tuple[int, int, str | None]:
         ids = list(dispatch_ids)
         if not ids:
             found = await store.list_dispatches(
@@ -131,9 +132,46 @@ def retry(
             )
             ids = [d.id for d in found]
         moved = await store.retry_dead(ids, now_us=now_us()) if ids else 0
-        return len(ids), moved
+        selection = (
+            {"ids": len(dispatch_ids)}
+            if dispatch_ids
+            else {
+                k: v
+                for k, v in (("destination", destination), ("since", since), ("until", until))
+                if v
+            }
+        )
+        await audit.record(
+            store,
+            actor=audit.cli_actor(),
+            action="dlq.retry",
+            target=chosen.destination or ("ids" if dispatch_ids else "dead letters"),
+            count=moved,
+            detail=selection,
+        )
+        return len(ids), moved, await _held_note(store, chosen.destination)
 
-    asked, moved = run_with_store(settings.server.database, work)
+    asked, moved, note = run_with_store(settings.server.database, work)
     click.echo(f"{moved} dispatch(es) queued for delivery")
+    if note:
+        click.echo(note, err=True)
     if dispatch_ids and moved < asked:
         raise UsageError(f"{asked - moved} of the given ids are not dead dispatches")
+
+
+async def _held_note(store: Store, destination: str | None) -> str | None:
+    """Why ``--destination`` found fewer than the operator expects: dispatches a paused
+    or disabled destination holds are not dead letters, and no retry sends them."""
+    if destination is None:
+        return None
+    state = (await store.destination_states()).get(destination)
+    if state is None or state.state == "active":
+        return None
+    held = (await store.destination_backlog()).get(destination, {}).get(state.state, 0)
+    why = f" ({state.reason})" if state.reason else ""
+    command = "enable" if state.state == "disabled" else "resume"
+    return (
+        f"note: destination {destination!r} is {state.state}{why}; its {held} held "
+        f"dispatch(es) are not dead letters: `hookyard destinations {command} {destination}` "
+        "sends them"
+    )
