@@ -51,6 +51,7 @@ class HookyardApp:
                 settings.server.host, settings.server.allowed_hosts, settings.server.allowed_origins
             ),
             destinations=tuple(settings.destinations),
+            admin_tokens=settings.server.admin_tokens,
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from hookyard.admin_tokens import AdminToken, parse_admin_tokens
 from hookyard.delivery.alerts import AlertConfig, parse_alerts
 from hookyard.delivery.destinations import Destination, parse_destinations
 from hookyard.delivery.netpolicy import IPNetwork, NetPolicy, parse_networks
@@ -40,6 +41,7 @@ SERVER_KEYS = frozenset(
         "queue_size",
         "access_log",
         "allow_networks",
+        "admin_tokens",
     }
 )
 #: Who may reach the admin API (``hookyard.api.guard`` and ``serve``'s start-up check).
@@ -49,7 +51,7 @@ ADMIN_EXPOSURE_KEYS = frozenset({"allow_open_admin", "allowed_hosts", "allowed_o
 #: A source name is a path segment (``/in/{name}``) and shows in logs and metrics.
 SOURCE_NAME = re.compile(r"[A-Za-z0-9._-]+")
 #: Keys whose values are secrets; a value without ``env:``/``file:`` is one in clear.
-SECRET_KEYS = frozenset({"secrets", "secret", "admin_token"})
+SECRET_KEYS = frozenset({"secrets", "secret", "admin_token", "token"})
 
 # What one client may make the server hold (header size, time, connections): see _limits.
 SERVER_KEYS |= LIMIT_KEYS
@@ -86,6 +88,8 @@ class ServerConfig:
     allowed_origins: tuple[str, ...] = ()
     #: Networks the SSRF guard lets deliveries, replays and alerts connect to.
     allow_networks: tuple[IPNetwork, ...] = ()
+    #: Named admin tokens, ``admin_token`` first (as ``admin``); empty: /api is open.
+    admin_tokens: tuple[AdminToken, ...] = ()
 
     @property
     def net_policy(self) -> NetPolicy:
@@ -158,6 +162,7 @@ def _server(reader: _Reader, data: Mapping[str, Any]) -> ServerConfig:
     except ValueError as exc:
         raise reader.fail("server.database", str(exc)) from None
     token = table.get("admin_token")
+    legacy = None if token is None else _admin_token(reader, token)
     access_log = table.get("access_log", True)
     if not isinstance(access_log, bool):
         raise reader.fail("server.access_log", "must be true or false")
@@ -175,7 +180,7 @@ def _server(reader: _Reader, data: Mapping[str, Any]) -> ServerConfig:
         host=reader.string(table, "server.host", "127.0.0.1") or "127.0.0.1",
         port=reader.integer(table, "server.port", 8000, minimum=0),
         database=database,
-        admin_token=None if token is None else _admin_token(reader, token),
+        admin_token=legacy,
         max_body_bytes=reader.integer(table, "server.max_body_bytes", DEFAULT_MAX_BODY, minimum=1),
         limits=_limits(reader, table),
         queue_size=reader.integer(table, "server.queue_size", 10_000, minimum=1),
@@ -184,7 +189,23 @@ def _server(reader: _Reader, data: Mapping[str, Any]) -> ServerConfig:
         allowed_hosts=_allowed_hosts(reader, table),
         allowed_origins=_allowed_origins(reader, table),
         allow_networks=allow_networks,
+        admin_tokens=_admin_tokens(reader, table, legacy),
     )
+
+
+def _admin_tokens(
+    reader: _Reader, table: Mapping[str, Any], legacy: str | None
+) -> tuple[AdminToken, ...]:
+    def resolve(value: object, key: str) -> str:
+        try:
+            return resolve_secret_value(value)
+        except ValueError as exc:
+            raise ConfigError(f"{key}: {exc}") from None
+
+    try:
+        return parse_admin_tokens(table.get("admin_tokens"), legacy=legacy, resolve=resolve)
+    except ConfigError as exc:
+        raise ConfigError(f"{reader.origin}: {exc}") from None
 
 
 def _admin_token(reader: _Reader, value: object) -> str:
@@ -354,6 +375,12 @@ def _literal_secret(data: Mapping[str, Any], prefix: str) -> str | None:
             found = _literal_secret(value, f"{key}.")
             if found is not None:
                 return found
+        elif isinstance(value, list) and any(isinstance(v, Mapping) for v in value):
+            for i, item in enumerate(value):  # admin_tokens = [{token = ...}]
+                if isinstance(item, Mapping):
+                    found = _literal_secret(item, f"{key}[{i}].")
+                    if found is not None:
+                        return found
         elif name in SECRET_KEYS:
             values = value if isinstance(value, list) else [value]
             if any(_in_clear(v) for v in values):

@@ -170,3 +170,64 @@ def test_a_410_seen_by_serve_stops_a_separate_worker_on_postgres(
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(timeout=30) == 0
         server.stop()
+
+
+def test_every_operator_action_is_in_the_audit_trail_with_its_actor(
+    tmp_path: Path, sink: ScriptedServer
+) -> None:
+    tokens = (
+        "admin_tokens = ["
+        '{ name = "ci", token = "env:HY_CI", role = "read" }, '
+        '{ name = "oncall", token = "env:HY_OPS", role = "operate" }]'
+    )
+    text = config(sink.url()).replace("[server]", f"[server]\n{tokens}")
+    env = {"HY_CI": "ci-t0ken", "HY_OPS": "ops-t0ken"}
+    server = start_server(tmp_path, config=text, env=env)
+    assert server.config_path is not None
+    where = ("--config", str(server.config_path))
+    user = f"cli:{getpass.getuser()}"
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            hookyard_command(*args),
+            capture_output=True,
+            text=True,
+            timeout=30,
+            cwd=tmp_path,
+            env=server.env,
+        )
+
+    try:
+        ops = {"authorization": "Bearer ops-t0ken", **JSON}
+        ci = {"authorization": "Bearer ci-t0ken", **JSON}
+        api = f"{server.url}/api/destinations/sink"
+        assert httpx.post(f"{api}/pause", headers=ci).status_code == 403
+        assert httpx.post(f"{api}/pause", headers=ops).status_code == 200
+        event_id = httpx.post(f"{server.url}/in/demo", content=b"{}").json()["id"]
+        held = httpx.get(f"{server.url}/api/events/{event_id}", headers=ci)
+        eventually(lambda: httpx.get(held.url, headers=ci).json()["status"] == "paused")
+        assert run("destinations", "resume", "sink", *where).returncode == 0
+        eventually(lambda: len(sink.received) == 1)
+        replayed = run("replay", event_id, "--to", "sink", *where)
+        assert replayed.returncode == 0, replayed.stderr
+        assert run("dlq", "retry", "--destination", "sink", *where).returncode == 0
+
+        listed = run("audit", "list", *where, "--json")
+        assert listed.returncode == 0, listed.stderr
+        entries = json.loads(listed.stdout)["entries"]
+        assert [(e["actor"], e["action"], e["target"], e["count"]) for e in entries] == [
+            (user, "dlq.retry", "sink", 0),
+            (user, "replay", entries[1]["target"], 1),
+            (user, "destination.resume", "sink", 1),
+            ("oncall", "destination.pause", "sink", 0),
+        ]
+        assert entries[1]["detail"] == {"to": "sink", "filter": {"ids": [event_id]}}
+        over_http = httpx.get(f"{server.url}/api/audit?limit=1", headers=ci).json()
+        assert [e["id"] for e in over_http["entries"]] == [entries[0]["id"]]
+        table = run("audit", "list", *where)
+        assert "oncall" in table.stdout and "destination.pause" in table.stdout
+        bad = run("audit", "list", *where, "--since", "whenever")
+        assert bad.returncode == 2 and bad.stderr.startswith("hookyard: error: --since")
+        assert "Traceback" not in bad.stderr
+    finally:
+        server.stop()

@@ -1,4 +1,5 @@
-"""``/api/destinations`` (list, pause, resume, enable) and ``/api/audit``.
+"""``/api/destinations`` (list, pause, resume, enable) and ``/api/audit`` (newest
+first; ``action``, ``since``, ``cursor``, ``limit``).
 
 A state-changing call is recorded in the audit trail under the caller's admin token
 name (``hookyard.control.audit``). ``POST`` bodies are optional; like every
@@ -24,6 +25,7 @@ from hookyard.control.destinations import (
 )
 from hookyard.control.policy import ACTIONS, Action
 from hookyard.exceptions import Refused, UnknownName
+from hookyard.filtering import MAX_LIMIT, BadFilter, parse_page_filter
 
 #: Where ``TokenAuth`` leaves the name of the token that let a request in.
 ACTOR_KEY = "hookyard.actor"
@@ -61,7 +63,21 @@ def control_routes(store: ControlStore, destinations: Collection[str]) -> list[R
             return _error(409, "conflict", str(exc))
         return JSONResponse(change_json(change))
 
+    async def list_audit(request: Request) -> Response:
+        try:
+            query = parse_page_filter(request.query_params, max_limit=MAX_LIMIT)
+        except BadFilter as exc:
+            return _error(400, "bad_query", str(exc))
+        entries = await store.list_audit(
+            action=query.action, since_us=query.since_us, cursor=query.cursor, limit=query.limit
+        )
+        next_cursor = entries[-1].id if len(entries) == query.limit else None
+        return JSONResponse(
+            {"entries": [audit.entry_json(e) for e in entries], "next_cursor": next_cursor}
+        )
+
     return [
+        Route("/api/audit", list_audit, methods=["GET"]),
         Route("/api/destinations", list_destinations, methods=["GET"]),
         Route("/api/destinations/{name}/{action}", act, methods=["POST"]),
     ]

@@ -12,11 +12,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from hookyard.api.control import actor_of
 from hookyard.api.inputs import BadBody, path_id, read_json
+from hookyard.control import audit
 from hookyard.exceptions import UsageError
 from hookyard.replay.batches import ReplayManager, batch_json, preview_json
 from hookyard.replay.runner import PREVIEW_COUNT, Replayer
-from hookyard.store.base import ReplayStore
+from hookyard.store.base import AuditedReplayStore
 
 FAILURES_SHOWN = 20
 
@@ -25,7 +27,7 @@ def _error(status: int, code: str, detail: str) -> JSONResponse:
     return JSONResponse({"error": code, "detail": detail}, status_code=status)
 
 
-def replay_routes(store: ReplayStore, replays: ReplayManager) -> list[Route]:
+def replay_routes(store: AuditedReplayStore, replays: ReplayManager) -> list[Route]:
     async def start_replay(request: Request) -> Response:
         try:
             payload = await read_json(request)
@@ -50,6 +52,14 @@ def replay_routes(store: ReplayStore, replays: ReplayManager) -> list[Route]:
             batch = await replays.launch(plan)
         except UsageError as exc:
             return _error(400, "bad_request", str(exc))
+        await audit.record(
+            store,
+            actor=actor_of(request),
+            action="replay",
+            target=batch.id,
+            count=batch.total,
+            detail={"to": batch.target, "filter": dict(plan.selection)},
+        )
         return JSONResponse(
             {"id": batch.id, "status": batch.status, "total": batch.total, "target": batch.target},
             status_code=202,

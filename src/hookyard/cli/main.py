@@ -7,6 +7,7 @@ import sys
 import click
 
 from hookyard import __version__
+from hookyard.cli.audit import audit
 from hookyard.cli.checkurl import check_url
 from hookyard.cli.conformance import conformance
 from hookyard.cli.corpus import replay_corpus
@@ -28,6 +29,7 @@ def cli() -> None:
 
 
 for command in (
+    audit,
     check_url,
     conformance,
     destinations,

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from hookyard.cli.common import config_option, db_option, load, store_session
 from hookyard.cli.filtering import filter_options
+from hookyard.control import audit
 from hookyard.delivery.netpolicy import NetPolicy
 from hookyard.exceptions import UsageError
 from hookyard.filtering import filter_from_params
@@ -30,7 +31,7 @@ from hookyard.replay.plan import (
     resolve_target,
 )
 from hookyard.replay.runner import PREVIEW_COUNT, Replayer, Tally
-from hookyard.store import ReplayStore
+from hookyard.store.base import AuditedReplayStore
 
 FAILURES_SHOWN = 10
 
@@ -155,7 +156,7 @@ async def _main(
 
 
 async def _replay(
-    store: ReplayStore, plan: ReplayPlan, policy: NetPolicy, *, dry_run: bool, as_json: bool
+    store: AuditedReplayStore, plan: ReplayPlan, policy: NetPolicy, *, dry_run: bool, as_json: bool
 ) -> int:
     replayer = Replayer(store, policy=policy)
     ids = await replayer.select(plan)
@@ -163,6 +164,14 @@ async def _replay(
         _show_preview(plan, len(ids), await replayer.preview(ids, PREVIEW_COUNT), as_json)
         return 0
     batch = await replayer.begin(plan, ids)
+    await audit.record(
+        store,
+        actor=audit.cli_actor(),
+        action="replay",
+        target=batch.id,
+        count=batch.total,
+        detail={"to": batch.target, "filter": dict(plan.selection)},
+    )
     err = Console(stderr=True)
     if not as_json:
         click.echo(f"replay batch {batch.id}: {batch.total} event(s) to {batch.target}", err=True)

@@ -19,7 +19,7 @@ log = logging.getLogger("hookyard")
 
 def check_admin_exposure(server: ServerConfig) -> None:
     """Refuse an open admin API off loopback; warn, on every start, that it is open."""
-    if server.admin_token:
+    if server.admin_token or server.admin_tokens:
         return
     refusal = open_admin_refusal(server.host, allow_open_admin=server.allow_open_admin)
     if refusal is not None:

@@ -246,5 +246,9 @@ class ReplayStore(EventReader, ReplayLog, ProcessedKeys, Protocol):
     already processed and records the batch."""
 
 
+class AuditedReplayStore(ReplayStore, AuditLog, Protocol):
+    """A replay run that records itself in the audit trail (the CLI, the API)."""
+
+
 class Store(Lifecycle, Ingest, EventReader, DispatchQueue, ReplayLog, AuditLog, Protocol):
     """Everything a backend provides: what ingest, workers, replay, the API and the CLI need."""
