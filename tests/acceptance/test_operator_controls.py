@@ -231,3 +231,36 @@ def test_every_operator_action_is_in_the_audit_trail_with_its_actor(
         assert "Traceback" not in bad.stderr
     finally:
         server.stop()
+
+
+def test_replay_batches_are_listed_and_shown_from_the_cli(
+    tmp_path: Path, sink: ScriptedServer
+) -> None:
+    server = start_server(tmp_path, config=config(sink.url()))
+    db = f"sqlite:///{tmp_path / 'hookyard.db'}"
+    assert server.config_path is not None
+    where = ("--config", str(server.config_path), "--db", db)
+    try:
+        event_id = httpx.post(f"{server.url}/in/demo", content=b"{}").json()["id"]
+        eventually(lambda: status(server.url, event_id) == "delivered")
+        done = cli("replay", event_id, "--to", "sink", *where, "--json")
+        assert done.returncode == 0, done.stderr
+        batch_id = json.loads(done.stdout)["id"]
+        listed = cli("replay", "list", *where, "--json")
+        assert listed.returncode == 0, listed.stderr
+        [batch] = json.loads(listed.stdout)["batches"]
+        assert (batch["id"], batch["status"], batch["delivered"]) == (batch_id, "done", 1)
+        table = cli("replay", "list", *where)
+        assert batch_id in table.stdout  # never cut, whatever the width
+        shown = cli("replay", "show", batch_id, *where)
+        assert shown.returncode == 0 and shown.stdout.startswith(f"batch {batch_id} done: 1 of 1")
+        over_http = httpx.get(f"{server.url}/api/replays").json()["batches"]
+        assert [b["id"] for b in over_http] == [batch_id]
+        missing = cli("replay", "show", "01NOSUCHBATCH", "--db", db)
+        assert missing.returncode == 2
+        assert missing.stderr.strip() == f"hookyard: error: no replay batch '01NOSUCHBATCH' in {db}"
+        helped = cli("replay", "--help")
+        assert helped.returncode == 0 and "replay list" in helped.stdout
+        assert "--to" in helped.stdout  # still the replay command's own help
+    finally:
+        server.stop()

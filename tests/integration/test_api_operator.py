@@ -111,3 +111,16 @@ async def test_the_legacy_admin_token_operates_as_admin(store: Store) -> None:
         ).status_code == 200
     [entry] = await store.list_audit()
     assert entry.actor == "admin"
+
+
+async def test_replay_batches_are_listed_newest_first(api: httpx.AsyncClient, store: Store) -> None:
+    from hookyard.models import ReplayBatch
+
+    for n in range(2):
+        batch = ReplayBatch(f"01B{n}", 1_000 + n, {"ids": []}, "app", 0, "done")
+        await store.create_replay_batch(batch)
+    page = (await api.get("/api/replays?limit=1", headers=READ)).json()
+    assert [b["id"] for b in page["batches"]] == ["01B1"] and page["next_cursor"] == "01B1"
+    rest = (await api.get("/api/replays?cursor=01B1", headers=READ)).json()
+    assert [b["id"] for b in rest["batches"]] == ["01B0"] and rest["next_cursor"] is None
+    assert (await api.get("/api/replays?limit=-1", headers=READ)).status_code == 400

@@ -304,3 +304,29 @@ async def test_a_circuit_opening_and_closing_is_logged_once_each_and_stored(
 
 async def _is(read: Any, value: str) -> bool:
     return bool(await read() == value)
+
+
+# -- replay batches are listable -------------------------------------------------------------
+
+
+async def test_replay_batches_list_newest_first_with_a_cursor(store: Store) -> None:
+    from hookyard.models import ReplayBatch
+
+    for n in range(3):
+        await store.create_replay_batch(
+            ReplayBatch(
+                id=f"01BATCH{n}",
+                created_us=1_000 + n,
+                selection={"ids": [f"e{n}"]},
+                target="app",
+                total=1,
+                status="running",
+                options={"rate": None},
+            )
+        )
+    batches = await store.list_replay_batches()
+    assert [b.id for b in batches] == ["01BATCH2", "01BATCH1", "01BATCH0"]
+    assert batches[0].selection == {"ids": ["e2"]} and batches[0].options == {"rate": None}
+    assert [b.id for b in await store.list_replay_batches(cursor="01BATCH2", limit=1)] == [
+        "01BATCH1"
+    ]

@@ -15,7 +15,7 @@ from hookyard.cli.destinations import destinations
 from hookyard.cli.dlq import dlq
 from hookyard.cli.events import events
 from hookyard.cli.export import export
-from hookyard.cli.replay import replay
+from hookyard.cli.replay_batches import replay
 from hookyard.cli.serve import migrate, serve
 from hookyard.cli.signatures import sign, verify
 from hookyard.cli.worker import worker

@@ -36,7 +36,7 @@ from hookyard.store.base import AuditedReplayStore
 FAILURES_SHOWN = 10
 
 
-@click.command()
+@click.command("replay")
 @config_option
 @db_option
 @click.argument("event_ids", nargs=-1)
@@ -71,7 +71,7 @@ FAILURES_SHOWN = 10
     "--sign-secret", default=None, help="Secret to sign with: a literal, env:NAME or file:PATH."
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON document for machines.")
-def replay(
+def replay_events(
     config_path: str | None,
     database: str | None,
     event_ids: tuple[str, ...],
@@ -99,6 +99,7 @@ def replay(
     Each event is sent once, byte-identical, with its original idempotency key and
     X-Hookyard-Replay-Of, re-signed with a fresh timestamp when the target signs.
     The run is recorded as a batch. Exits 1 when any replayed delivery failed.
+    Batches: `hookyard replay list`, `hookyard replay show BATCH_ID`.
     """
     settings = load(config_path, database=database)
     filters: dict[str, object] = {
@@ -197,7 +198,7 @@ async def _replay(
     if as_json:
         click.echo(json.dumps(batch_json(final, failures), indent=2))
     else:
-        _show_summary(final, failures)
+        show_summary(final, failures)
     return 1 if final.failed else 0
 
 
@@ -255,7 +256,7 @@ def _show_preview(plan: ReplayPlan, total: int, preview: list[Any], as_json: boo
     Console().print(table)
 
 
-def _show_summary(batch: ReplayBatch, failures: list[Any]) -> None:
+def show_summary(batch: ReplayBatch, failures: list[Any]) -> None:
     data = batch_json(batch, failures)
     speed = f", {data['events_per_second']:.0f}/s" if data["events_per_second"] else ""
     click.echo(

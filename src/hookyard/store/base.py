@@ -246,9 +246,19 @@ class ReplayStore(EventReader, ReplayLog, ProcessedKeys, Protocol):
     already processed and records the batch."""
 
 
-class AuditedReplayStore(ReplayStore, AuditLog, Protocol):
+class ReplayBatches(Protocol):
+    @abstractmethod
+    async def list_replay_batches(
+        self, *, cursor: str | None = None, limit: int = 50
+    ) -> list[ReplayBatch]:
+        """Replay batches newest first, ``limit`` after ``cursor`` (a batch id)."""
+
+
+class AuditedReplayStore(ReplayStore, AuditLog, ReplayBatches, Protocol):
     """A replay run that records itself in the audit trail (the CLI, the API)."""
 
 
-class Store(Lifecycle, Ingest, EventReader, DispatchQueue, ReplayLog, AuditLog, Protocol):
+class Store(
+    Lifecycle, Ingest, EventReader, DispatchQueue, ReplayLog, AuditLog, ReplayBatches, Protocol
+):
     """Everything a backend provides: what ingest, workers, replay, the API and the CLI need."""

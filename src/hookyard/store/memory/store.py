@@ -439,6 +439,19 @@ class MemoryStore(Store):
             batch, selection=json_copy(batch.selection), options=json_copy(batch.options)
         )
 
+    async def list_replay_batches(
+        self, *, cursor: str | None = None, limit: int = 50
+    ) -> list[ReplayBatch]:
+        found = [
+            b
+            for b in sorted(self.tables.replay_batches.values(), key=lambda b: b.id, reverse=True)
+            if cursor is None or b.id < cursor
+        ]
+        return [
+            dataclasses.replace(b, selection=json_copy(b.selection), options=json_copy(b.options))
+            for b in limited(found, limit)
+        ]
+
     async def replay_batch_dispatches(
         self, batch_id: str, *, status: str, limit: int = 20
     ) -> list[DispatchRecord]:

@@ -294,6 +294,12 @@ class PostgresStore(Store):
         row = await self.pool.fetchrow(Q["get_replay_batch"], batch_id)
         return None if row is None else replay_batch_from_row(row)
 
+    async def list_replay_batches(
+        self, *, cursor: str | None = None, limit: int = 50
+    ) -> list[ReplayBatch]:
+        rows = await self.pool.fetch(Q["list_replay_batches"], cursor, limit)
+        return [replay_batch_from_row(row) for row in rows]
+
     async def replay_batch_dispatches(
         self, batch_id: str, *, status: str, limit: int = 20
     ) -> list[DispatchRecord]:

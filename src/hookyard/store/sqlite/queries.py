@@ -141,6 +141,13 @@ def list_audit(
     return [audit_from_row(row) for row in rows]
 
 
+def list_replay_batches(
+    conn: sqlite3.Connection, *, cursor: str | None, limit: int
+) -> list[ReplayBatch]:
+    rows = conn.execute(Q["list_replay_batches"], {"cursor": cursor, "limit": limit}).fetchall()
+    return [replay_batch_from_row(row) for row in rows]
+
+
 def replay_payloads(conn: sqlite3.Connection, event_ids: Sequence[str]) -> list[DeliveryEvent]:
     rows = conn.execute(Q["replay_payloads"], (json.dumps(list(event_ids)),)).fetchall()
     return [replay_payload_from_row(row) for row in rows]

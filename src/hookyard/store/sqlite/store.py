@@ -334,6 +334,13 @@ class SqliteStore(Store):
     async def get_replay_batch(self, batch_id: str) -> ReplayBatch | None:
         return await self.read(lambda conn: queries.get_replay_batch(conn, batch_id))
 
+    async def list_replay_batches(
+        self, *, cursor: str | None = None, limit: int = 50
+    ) -> list[ReplayBatch]:
+        return await self.read(
+            lambda conn: queries.list_replay_batches(conn, cursor=cursor, limit=limit)
+        )
+
     async def replay_batch_dispatches(
         self, batch_id: str, *, status: str, limit: int = 20
     ) -> list[DispatchRecord]:

@@ -1,4 +1,5 @@
--- Named statements for destination state (operator controls) and the audit trail.
+-- Named statements for operator controls: destination state, the audit trail, the list of
+-- replay batches.
 
 -- name: set_destination_mode
 -- active, paused or disabled, with why and when; ``disabled`` kept in step for old readers.
@@ -66,4 +67,10 @@ SELECT id, at_us, actor, action, target, count, detail FROM audit_log
 WHERE (:action IS NULL OR action = :action)
   AND (:since IS NULL OR at_us >= :since)
   AND (:cursor IS NULL OR id < :cursor)
+ORDER BY id DESC LIMIT :limit;
+
+-- name: list_replay_batches
+SELECT id, created_us, filter, target, total, status, delivered, failed, skipped, updated_us,
+       finished_us, options, error
+FROM replay_batches WHERE (:cursor IS NULL OR id < :cursor)
 ORDER BY id DESC LIMIT :limit;

@@ -1,4 +1,5 @@
--- Named statements for destination state (operator controls) and the audit trail.
+-- Named statements for operator controls: destination state, the audit trail, the list of
+-- replay batches.
 
 -- name: set_destination_mode
 -- active, paused or disabled, with why and when; ``disabled`` kept in step for old readers.
@@ -63,3 +64,9 @@ WHERE ($1::text IS NULL OR action = $1::text)
   AND ($2::bigint IS NULL OR at_us >= $2::bigint)
   AND ($3::text IS NULL OR id < $3::text)
 ORDER BY id DESC LIMIT $4;
+
+-- name: list_replay_batches
+SELECT id, created_us, filter, target, total, status, delivered, failed, skipped, updated_us,
+       finished_us, options, error
+FROM replay_batches WHERE ($1::text IS NULL OR id < $1::text)
+ORDER BY id DESC LIMIT $2;
