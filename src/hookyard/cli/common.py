@@ -11,7 +11,9 @@ import click
 
 from hookyard.config import Settings, default_settings, load_settings, with_overrides
 from hookyard.delivery.guard import check_at_start, outbound_urls
+from hookyard.exceptions import UnknownName
 from hookyard.store import Store, open_store
+from hookyard.urls import mask_url
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -65,10 +67,16 @@ async def store_session(database: str) -> AsyncIterator[Store]:
 
 
 def run_with_store(database: str, work: Callable[[Store], Awaitable[T]]) -> T:
-    """Run ``work`` in a store session, on a new event loop: a short-lived command."""
+    """Run ``work`` in a store session, on a new event loop: a short-lived command.
+
+    Whatever it cannot find is reported with the database it looked in (password
+    masked): the default ``./hookyard.db`` of another directory is a common surprise."""
 
     async def run() -> T:
         async with store_session(database) as store:
             return await work(store)
 
-    return asyncio.run(run())
+    try:
+        return asyncio.run(run())
+    except UnknownName as exc:
+        raise UnknownName(f"{exc} in {mask_url(database)}") from None

@@ -8,7 +8,8 @@ markup in a payload is ever interpreted. Credential headers and query parameters
 masked on display, ``--json`` too; ``show --raw`` writes the stored body, byte for byte.
 
 Exit codes: 0 done; ``explain`` exits 1 when the request does not verify with the
-current configuration; 2 for a usage error (bad filter, unknown id).
+current configuration, ``diff`` exits 1 when the two differ (as ``diff`` does); 2 for a
+usage error (bad filter, unknown id).
 """
 
 from __future__ import annotations
@@ -302,6 +303,9 @@ def diff(
 
     JSON bodies are compared as trees (paths added, removed, changed, type changes);
     other text as a unified diff; binary as sizes and hashes. Headers too.
+
+    Exits 0 when the two are the same, 1 when they differ (as diff does; with
+    --hide-volatile, volatile headers alone do not count), 2 on error.
     """
     settings = load(config_path, database=database)
 
@@ -311,10 +315,13 @@ def diff(
     result = run_with_store(settings.server.database, work)
     if as_json:
         click.echo(result.to_json())
-        return
-    out = console()
-    out.print(Text(f"A {a}\nB {b}", style="bold"))
-    out.print(render_diff(result, show_volatile=not hide_volatile))
+    else:
+        out = console()
+        out.print(Text(f"A {a}\nB {b}", style="bold"))
+        out.print(render_diff(result, show_volatile=not hide_volatile))
+    headers = [h for h in result.headers if not (hide_volatile and h.volatile)]
+    if headers or not result.body.is_empty or result.content_type_changed:
+        sys.exit(1)
 
 
 # ---------------------------------------------------------------------------- explain

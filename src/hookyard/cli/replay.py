@@ -19,7 +19,7 @@ from hookyard.cli.common import config_option, db_option, load, store_session
 from hookyard.cli.filtering import filter_options
 from hookyard.control import audit
 from hookyard.delivery.netpolicy import NetPolicy
-from hookyard.exceptions import UsageError
+from hookyard.exceptions import UnknownName, UsageError
 from hookyard.filtering import filter_from_params
 from hookyard.models import ReplayBatch
 from hookyard.replay.batches import batch_json, preview_json
@@ -32,6 +32,7 @@ from hookyard.replay.plan import (
 )
 from hookyard.replay.runner import PREVIEW_COUNT, Replayer, Tally
 from hookyard.store.base import AuditedReplayStore
+from hookyard.urls import mask_url
 
 FAILURES_SHOWN = 10
 
@@ -143,6 +144,8 @@ def replay_events(
         code = asyncio.run(
             _main(settings.server.database, plan, policy, dry_run=dry_run, as_json=as_json)
         )
+    except UnknownName as exc:  # as run_with_store says it: where it looked
+        raise UnknownName(f"{exc} in {mask_url(settings.server.database)}") from None
     except asyncio.CancelledError:  # SIGTERM: the batch was marked cancelled on the way out
         sys.exit(128 + signal.SIGTERM)
     sys.exit(code)

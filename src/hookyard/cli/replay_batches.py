@@ -21,6 +21,7 @@ from hookyard.models import DispatchRecord, ReplayBatch
 from hookyard.replay.batches import batch_json, shown_status
 from hookyard.store import Store
 from hookyard.timeparse import iso_from_us
+from hookyard.urls import mask_url
 
 SUBCOMMANDS = ("list", "show")
 
@@ -106,7 +107,7 @@ def show_batch(config_path: str | None, database: str | None, batch_id: str, as_
 
     batch, failures = run_with_store(where, work)
     if batch is None:
-        raise UnknownName(f"no replay batch {batch_id!r} in {where}")
+        raise UnknownName(f"no replay batch {batch_id!r} in {mask_url(where)}")
     if as_json:
         data: dict[str, Any] = batch_json(batch, failures)
         click.echo(json.dumps(data, indent=2))
