@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
+import httpx
 import pytest
 
-from support.server import hookyard_command
+from support.server import hookyard_command, start_server
+from support.sink import Reply, ScriptedServer
+from support.waiting import eventually
 
 pytestmark = pytest.mark.slow
 
@@ -46,3 +50,46 @@ def test_a_database_password_is_masked_where_it_is_named(pg_database: str) -> No
     done = cli("events", "show", "01NOSUCHEVENT", "--db", with_password)
     assert done.returncode == 2 and "hunter2" not in done.stderr
     assert "postgres:***@" in done.stderr
+
+
+def test_list_commands_never_cut_an_id_however_narrow_the_terminal(
+    tmp_path: Path, sink: ScriptedServer
+) -> None:
+    sink.then(Reply(422))  # not retryable: dead at once
+    server = start_server(tmp_path, config=DEAD_CONFIG.format(url=sink.url()))
+    db = ("--db", f"sqlite:///{tmp_path / 'hookyard.db'}")
+    assert server.config_path is not None
+    try:
+        event_id = httpx.post(f"{server.url}/in/demo", content=b'{"type": "a.b"}').json()["id"]
+        dead = eventually(lambda: httpx.get(f"{server.url}/api/dlq").json()["dispatches"])
+        dispatch_id = dead[0]["id"]
+        replayed = cli("replay", event_id, "--to", "sink", "--config", str(server.config_path), *db)
+        assert replayed.returncode in (0, 1), replayed.stderr
+        batch_id = httpx.get(f"{server.url}/api/replays").json()["batches"][0]["id"]
+    finally:
+        server.stop()
+    narrow = {**os.environ, "COLUMNS": "40"}
+    for args, ids in [
+        (("events", "list"), [event_id]),
+        (("dlq", "list"), [dispatch_id, event_id]),
+        (("replay", "list"), [batch_id]),
+    ]:
+        done = subprocess.run(
+            hookyard_command(*args, *db), capture_output=True, text=True, timeout=30, env=narrow
+        )
+        assert done.returncode == 0, done.stderr
+        lines = done.stdout.splitlines()
+        for wanted in ids:
+            assert any(wanted in line for line in lines), (args, wanted, done.stdout)
+
+
+DEAD_CONFIG = """
+[server]
+allow_networks = ["127.0.0.0/8"]
+
+[sources.demo]
+scheme = "none"
+
+[destinations.sink]
+url = "{url}"
+"""

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from hookyard.cli.common import config_option, db_option, load, run_with_store
+from hookyard.cli.render import print_table
 from hookyard.control.audit import entry_json
 from hookyard.filtering import BadFilter, cli_flag, parse_page_filter
 from hookyard.timeparse import iso_from_us
@@ -72,4 +72,4 @@ def list_audit(
             str(e.count),
             json.dumps(e.detail, sort_keys=True),
         )
-    Console().print(table)
+    print_table(table)

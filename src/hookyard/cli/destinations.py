@@ -10,10 +10,10 @@ import json
 from collections.abc import Callable
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from hookyard.cli.common import config_option, db_option, load, run_with_store
+from hookyard.cli.render import print_table
 from hookyard.control.audit import cli_actor
 from hookyard.control.destinations import (
     Change,
@@ -63,7 +63,7 @@ def list_destinations(config_path: str | None, database: str | None, as_json: bo
             iso_from_us(view.last_success_us) or "-",
             _last_error(view),
         )
-    Console().print(table)
+    print_table(table)
 
 
 def _state(view: DestinationView) -> str:

@@ -6,11 +6,12 @@ import json
 from typing import TypeVar
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from hookyard.api.serialize import dispatch_json
 from hookyard.cli.common import config_option, db_option, load, run_with_store
+from hookyard.cli.events import ID_WIDTH
+from hookyard.cli.render import print_table
 from hookyard.clock import now_us
 from hookyard.control import audit
 from hookyard.exceptions import UsageError
@@ -82,8 +83,11 @@ def list_dead(
         click.echo(json.dumps({"dispatches": [dispatch_json(d) for d in dead]}, indent=2))
         return
     table = Table(title=f"dead-letter queue ({len(dead)})")
-    for column in ("dispatch", "event", "destination", "attempts", "last failure", "died at"):
-        table.add_column(column)
+    # Ids are copied from here: never cut, whatever the width; the other columns give way.
+    table.add_column("dispatch", no_wrap=True, min_width=ID_WIDTH)
+    table.add_column("event", no_wrap=True, min_width=ID_WIDTH)
+    for column in ("destination", "attempts", "last failure", "died at"):
+        table.add_column(column, overflow="fold")
     for d in dead:
         table.add_row(
             d.id,
@@ -93,7 +97,7 @@ def list_dead(
             last_failure(d),
             iso_from_us(d.updated_us) or "",
         )
-    Console().print(table)
+    print_table(table)
 
 
 @dlq.command("retry")

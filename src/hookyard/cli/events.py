@@ -27,7 +27,7 @@ from hookyard.api.inspect import explanation_json
 from hookyard.api.serialize import record_json, summary_json
 from hookyard.cli.common import config_option, db_option, load, run_with_store
 from hookyard.cli.filtering import event_filter, filter_options
-from hookyard.cli.render import render_body, render_headers
+from hookyard.cli.render import print_table, render_body, render_headers
 from hookyard.exceptions import UsageError
 from hookyard.inspect.bodies import pretty_body
 from hookyard.inspect.diff import EventDiff, render_diff
@@ -80,6 +80,9 @@ def fetch(database: str, event_id: str) -> StoredEvent:
     return run_with_store(database, work)
 
 
+ID_WIDTH = 26  # a ULID
+
+
 @click.group()
 def events() -> None:
     """Find, show, compare and explain stored requests."""
@@ -90,7 +93,9 @@ def events() -> None:
 
 def events_table(rows: list[EventSummary]) -> Table:
     table = Table(title=f"events ({len(rows)})", title_justify="left")
-    for column in ("id", "received", "source", "type", "verdict", "status", "bytes"):
+    # Ids are copied from here: never cut, whatever the width; the other columns give way.
+    table.add_column("id", no_wrap=True, min_width=ID_WIDTH)
+    for column in ("received", "source", "type", "verdict", "status", "bytes"):
         table.add_column(column, no_wrap=column != "type", overflow="fold")
     for row in rows:
         table.add_row(
@@ -129,7 +134,7 @@ def list_events(
         )
         return
     out = console()
-    out.print(events_table(rows))
+    print_table(events_table(rows), out)
     if next_cursor:
         out.print(Text(f"more: add --cursor {next_cursor}", style="dim"))
 

@@ -10,10 +10,10 @@ import json
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from hookyard.cli.common import config_option, db_option, load, run_with_store
+from hookyard.cli.render import print_table
 from hookyard.cli.replay import FAILURES_SHOWN, replay_events, show_summary
 from hookyard.clock import now_us
 from hookyard.exceptions import UnknownName
@@ -84,7 +84,7 @@ def list_batches(
             str(b.failed),
             str(b.skipped),
         )
-    Console().print(table)
+    print_table(table)
 
 
 @replay.command("show")
