@@ -76,7 +76,8 @@ def test_pause_and_resume_from_the_cli_hold_and_release_deliveries(
         unknown = cli("destinations", "pause", "nope", *where)
         assert unknown.returncode == 2
         assert (
-            unknown.stderr.strip() == "hookyard: error: no destination 'nope' (destinations: sink)"
+            unknown.stderr.strip()
+            == f"hookyard: error: no destination 'nope' (destinations: sink) in {where[-1]}"
         )
     finally:
         server.stop()
