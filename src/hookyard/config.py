@@ -312,7 +312,9 @@ def _source(
     )
 
 
-def settings_from_mapping(data: Mapping[str, Any], origin: str = "<config>") -> Settings:
+def settings_from_mapping(
+    data: Mapping[str, Any], origin: str = "<config>", *, load_handlers: bool = True
+) -> Settings:
     reader = _Reader(origin)
     unknown = sorted(set(data) - set(TABLES))
     if unknown:
@@ -321,7 +323,9 @@ def settings_from_mapping(data: Mapping[str, Any], origin: str = "<config>") -> 
     sources_table = reader.table(data, "sources")
     sources = {name: _source(reader, name, table, server) for name, table in sources_table.items()}
     try:
-        destinations = parse_destinations(reader.table(data, "destinations"), sources=sources)
+        destinations = parse_destinations(
+            reader.table(data, "destinations"), sources=sources, load_handlers=load_handlers
+        )
         alerts = parse_alerts(reader.table(data, "alerts"))
     except ConfigError as exc:
         raise ConfigError(f"{origin}: {exc}") from None
@@ -335,7 +339,9 @@ def settings_from_mapping(data: Mapping[str, Any], origin: str = "<config>") -> 
     )
 
 
-def load_settings(path: str | os.PathLike[str]) -> Settings:
+def load_settings(path: str | os.PathLike[str], *, load_handlers: bool = True) -> Settings:
+    """The settings of the TOML file at ``path``; ``load_handlers=False`` leaves Python
+    handler modules unimported (see ``parse_destinations``)."""
     origin = str(path)
     try:
         with open(path, "rb") as handle:
@@ -346,7 +352,7 @@ def load_settings(path: str | os.PathLike[str]) -> Settings:
         raise ConfigError(f"{origin}: cannot read: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{origin}: not valid TOML: {exc}") from None
-    return settings_from_mapping(data, origin)
+    return settings_from_mapping(data, origin, load_handlers=load_handlers)
 
 
 def literal_secret_warning(settings: Settings) -> str | None:

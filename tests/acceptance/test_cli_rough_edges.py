@@ -93,3 +93,55 @@ scheme = "none"
 [destinations.sink]
 url = "{url}"
 """
+
+
+def test_read_only_commands_never_import_a_python_handler(tmp_path: Path) -> None:
+    """The handler's module is on no PYTHONPATH here; only delivering commands need it."""
+    marker = tmp_path / "imported"
+    config = tmp_path / "hookyard.toml"
+    config.write_text(
+        f"""
+[server]
+database = "sqlite:///{tmp_path / "h.db"}"
+
+[sources.demo]
+scheme = "none"
+
+[destinations.local]
+handler = "hy_only_elsewhere:handle"
+"""
+    )
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "hy_only_elsewhere.py").write_text(
+        f"open({str(marker)!r}, 'w').close()\ndef handle(event):\n    pass\n"
+    )
+    where = ("--config", str(config))
+    for args in [
+        ("events", "list"),
+        ("dlq", "list"),
+        ("replay", "list"),
+        ("audit", "list"),
+        ("destinations", "list"),
+        ("migrate",),
+    ]:
+        done = cli(*args, *where)
+        assert done.returncode == 0, (args, done.stderr)
+    done = cli("events", "show", "01NOSUCHEVENT", *where)
+    assert done.returncode == 2 and "no event with id" in done.stderr
+    assert not marker.exists()
+    worker = cli("worker", *where)
+    assert worker.returncode == 2
+    assert worker.stderr.startswith("hookyard: error: ") and "hy_only_elsewhere" in worker.stderr
+    assert len(worker.stderr.splitlines()) == 1
+    # With the module on its path, the worker imports it (and so would deliver).
+    found = subprocess.Popen(
+        hookyard_command("worker", *where),
+        env={**os.environ, "PYTHONPATH": str(tmp_path / "elsewhere")},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        eventually(marker.exists, timeout=20)
+    finally:
+        found.terminate()
+        found.wait(timeout=30)

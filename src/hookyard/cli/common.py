@@ -41,8 +41,14 @@ def load(
     database: str | None = None,
     host: str | None = None,
     port: int | None = None,
+    handlers: bool = False,
 ) -> Settings:
-    settings = load_settings(config_path) if config_path else default_settings()
+    """The settings for a command. Only commands that deliver (``serve``, ``worker``,
+    ``replay``) pass ``handlers=True``: the rest never import a Python handler."""
+    if config_path:
+        settings = load_settings(config_path, load_handlers=handlers)
+    else:
+        settings = default_settings()
     return with_overrides(settings, host=host, port=port, database=database)
 
 

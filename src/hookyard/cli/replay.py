@@ -102,7 +102,7 @@ def replay_events(
     The run is recorded as a batch. Exits 1 when any replayed delivery failed.
     Batches: `hookyard replay list`, `hookyard replay show BATCH_ID`.
     """
-    settings = load(config_path, database=database)
+    settings = load(config_path, database=database, handlers=True)
     filters: dict[str, object] = {
         "source": source,
         "type": type,

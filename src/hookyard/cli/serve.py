@@ -57,7 +57,7 @@ def serve(
     from hookyard.app import create_app
     from hookyard.server import serve as run_server
 
-    settings = load(config_path, database=database, host=host, port=port)
+    settings = load(config_path, database=database, host=host, port=port, handlers=True)
     if warning := literal_secret_warning(settings):
         click.echo(warning, err=True)
     configure_logging()

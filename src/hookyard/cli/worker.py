@@ -64,7 +64,7 @@ def worker(
     config_path: str | None, database: str | None, concurrency: int, lease_seconds: float | None
 ) -> None:
     """Run delivery workers only (many may run, on many machines, with PostgreSQL)."""
-    settings = load(config_path, database=database)
+    settings = load(config_path, database=database, handlers=True)
     if not settings.destinations:
         raise UsageError("no [destinations] configured: nothing to deliver")
     if warning := literal_secret_warning(settings):
