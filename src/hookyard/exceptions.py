@@ -7,6 +7,8 @@
     │   ├── UnknownName           no destination (or batch) of that name; the API answers 404
     │   └── Refused               an operator action the current state forbids (API 409)
     ├── SchemeError               a signature scheme misused: unknown name, bad key format (exit 2)
+    ├── StartError                serve or worker cannot start: port in use, database
+    │                             unreachable or not permitted (exit 2)
     └── StoreError                the storage backend failed (exit 1)
         ├── MigrationError        the schema could not be brought up to date
         ├── StoreSaturated        the write queue is full; ingest answers 503
@@ -40,6 +42,10 @@ class Refused(UsageError):
 
 
 class SchemeError(HookyardError):
+    exit_code = 2
+
+
+class StartError(HookyardError):
     exit_code = 2
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 from pathlib import Path
 
@@ -145,3 +146,49 @@ handler = "hy_only_elsewhere:handle"
     finally:
         found.terminate()
         found.wait(timeout=30)
+
+
+def one_line_error(done: subprocess.CompletedProcess[str]) -> str:
+    lines = [ln for ln in done.stderr.splitlines() if not ln.startswith("{")]  # JSON logs
+    assert len(lines) == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    return lines[0]
+
+
+def test_a_port_in_use_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = cli("serve", "--port", str(port), "--db", f"sqlite:///{tmp_path / 'p.db'}")
+    assert done.returncode == 2
+    assert one_line_error(done) == (
+        f"hookyard: error: cannot listen on 127.0.0.1:{port}: address already in use; "
+        "is another hookyard running? choose another with --port"
+    )
+
+
+def test_an_unreachable_database_at_start_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    url = f"postgresql://postgres:hunter2@127.0.0.1:{port}/hookyard"
+    config = tmp_path / "w.toml"
+    config.write_text('[destinations.d]\nurl = "https://example.com/"\n')
+    for args in (("serve", "--port", "0"), ("worker", "--config", str(config)), ("migrate",)):
+        done = cli(*args, "--db", url)
+        assert done.returncode == 2, (args, done.stderr)
+        line = one_line_error(done)
+        assert line.startswith(f"hookyard: error: cannot connect to PostgreSQL at 127.0.0.1:{port}")
+        assert "Connection refused" in line and "hunter2" not in line
+
+
+def test_a_database_file_that_cannot_be_written_is_one_line_and_exit_2() -> None:
+    # /proc refuses new files to everyone, root included (a chmod 000 would not stop root).
+    for args in (("serve", "--port", "0"), ("migrate",)):
+        done = cli(*args, "--db", "sqlite:////proc/hookyard-test.db")
+        assert done.returncode == 2, (args, done.stderr)
+        assert one_line_error(done) == (
+            "hookyard: error: cannot open database /proc/hookyard-test.db: unable to open "
+            "database file (does its directory exist, and may this user write there?)"
+        )

@@ -11,7 +11,7 @@ import click
 
 from hookyard.config import Settings, default_settings, load_settings, with_overrides
 from hookyard.delivery.guard import check_at_start, outbound_urls
-from hookyard.exceptions import UnknownName
+from hookyard.exceptions import StartError, StoreError, UnknownName
 from hookyard.store import Store, open_store
 from hookyard.urls import mask_url
 
@@ -86,3 +86,18 @@ def run_with_store(database: str, work: Callable[[Store], Awaitable[T]]) -> T:
         return asyncio.run(run())
     except UnknownName as exc:
         raise UnknownName(f"{exc} in {mask_url(database)}") from None
+
+
+def open_at_start(database: str) -> list[int]:
+    """Open the database and bring its schema up to date before a long-running command
+    starts: a database that is unreachable or refused is one ``StartError`` line (exit 2)
+    naming it, not a failure inside the server. Returns the migrations applied."""
+
+    async def migrate() -> list[int]:
+        return await open_store(database).migrate()
+
+    try:
+        return asyncio.run(migrate())
+    except StoreError as exc:
+        named = database.removeprefix("sqlite:///") in str(exc)
+        raise StartError(str(exc) if named else f"{exc} (database {mask_url(database)})") from None

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import click
 
 from hookyard.api.guard import open_admin_refusal
-from hookyard.cli.common import check_outbound, config_option, db_option, load
+from hookyard.cli.common import check_outbound, config_option, db_option, load, open_at_start
 from hookyard.config import ServerConfig, literal_secret_warning
 from hookyard.exceptions import ConfigError
 from hookyard.logs import configure_logging, log_event
-from hookyard.store import open_store
 
 log = logging.getLogger("hookyard")
 
@@ -33,11 +31,6 @@ def check_admin_exposure(server: ServerConfig) -> None:
     )
 
 
-async def _migrate(url: str) -> list[int]:
-    store = open_store(url)
-    return await store.migrate()
-
-
 @click.command()
 @config_option
 @db_option
@@ -55,6 +48,7 @@ def serve(
 ) -> None:
     """Run ingest, the admin API and delivery workers in one process."""
     from hookyard.app import create_app
+    from hookyard.server import listen_socket
     from hookyard.server import serve as run_server
 
     settings = load(config_path, database=database, host=host, port=port, handlers=True)
@@ -64,9 +58,11 @@ def serve(
     # What refuses to start goes first, so a refusal is the one line printed.
     check_outbound(settings)
     check_admin_exposure(settings.server)
-    asyncio.run(_migrate(settings.server.database))  # fail here, in one line, not in the server
+    open_at_start(settings.server.database)  # fail here, in one line, not in the server
+    # Bound before anything starts: a port in use is one line, not uvicorn's log and exit 1.
+    sock = listen_socket(settings.server.host, settings.server.port)
     app = create_app(settings, with_workers=not no_worker)
-    run_server(app, settings.server.host, settings.server.port)
+    run_server(app, settings.server.host, settings.server.port, sock=sock)
 
 
 @click.command()
@@ -75,7 +71,7 @@ def serve(
 def migrate(config_path: str | None, database: str | None) -> None:
     """Create or upgrade the database schema."""
     settings = load(config_path, database=database)
-    applied = asyncio.run(_migrate(settings.server.database))
+    applied = open_at_start(settings.server.database)
     if applied:
         click.echo(f"applied migrations {', '.join(map(str, applied))}")
     else:

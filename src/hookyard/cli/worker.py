@@ -8,7 +8,14 @@ import signal
 import click
 import uvloop
 
-from hookyard.cli.common import check_outbound, config_option, db_option, load, store_session
+from hookyard.cli.common import (
+    check_outbound,
+    config_option,
+    db_option,
+    load,
+    open_at_start,
+    store_session,
+)
 from hookyard.config import Settings, literal_secret_warning
 from hookyard.delivery.worker import DeliveryService
 from hookyard.exceptions import UsageError
@@ -71,5 +78,6 @@ def worker(
         click.echo(warning, err=True)
     configure_logging()
     check_outbound(settings)
+    open_at_start(settings.server.database)
     # uvloop, as under `serve`: the stdlib loop's socket writes were half the worker's CPU.
     uvloop.run(run_workers(settings, concurrency, lease_seconds))

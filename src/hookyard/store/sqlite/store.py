@@ -61,8 +61,13 @@ class SqliteStore(Store):
             try:
                 parent.mkdir(parents=True, exist_ok=True)
                 conn = connect(self.path)
-            except (OSError, sqlite3.Error) as exc:
-                raise StoreError(f"cannot open database {self.path}: {exc}") from None
+            except OSError as exc:
+                raise StoreError(f"cannot open database {self.path}: {exc.strerror}") from None
+            except sqlite3.Error as exc:
+                raise StoreError(
+                    f"cannot open database {self.path}: {exc} "
+                    "(does its directory exist, and may this user write there?)"
+                ) from None
             try:
                 return apply_migrations(conn)
             finally:
