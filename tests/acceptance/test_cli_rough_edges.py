@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 import socket
 import subprocess
@@ -192,3 +193,52 @@ def test_a_database_file_that_cannot_be_written_is_one_line_and_exit_2() -> None
             "hookyard: error: cannot open database /proc/hookyard-test.db: unable to open "
             "database file (does its directory exist, and may this user write there?)"
         )
+
+
+GZIP_CONFIG = """
+[server]
+allow_networks = ["127.0.0.0/8"]
+
+[sources.shop]
+scheme = "none"
+id_field = "id"
+type_field = "type"
+
+[destinations.orders]
+url = "{url}"
+events = ["order.*"]
+"""
+
+
+def test_a_gzip_sender_is_deduplicated_routed_and_delivered_as_it_sent(
+    tmp_path: Path, sink: ScriptedServer
+) -> None:
+    body = gzip.compress(b'{"id": "evt_9", "type": "order.paid", "total": 12}')
+    headers = {"content-type": "application/json", "content-encoding": "gzip"}
+    server = start_server(tmp_path, config=GZIP_CONFIG.format(url=sink.url()))
+    assert server.config_path is not None
+    try:
+        first = httpx.post(f"{server.url}/in/shop", content=body, headers=headers)
+        assert first.status_code == 202
+        event_id = first.json()["id"]
+        again = httpx.post(f"{server.url}/in/shop", content=body, headers=headers)
+        assert again.status_code == 200 and again.json() == {"id": event_id, "duplicate": True}
+        stored = httpx.get(f"{server.url}/api/events/{event_id}").json()
+        assert (stored["provider_event_id"], stored["event_type"]) == ("evt_9", "order.paid")
+        assert httpx.get(f"{server.url}/api/events/{event_id}/body").content == body
+        eventually(lambda: len(sink.received) == 1)
+        [got] = sink.received
+        assert got.body == body  # the bytes as they arrived, labelled as they arrived
+        assert (got.header("Content-Encoding"), got.header("Content-Type")) == (
+            "gzip",
+            "application/json",
+        )
+        replayed = cli(
+            "replay", event_id, "--to", "orders", "--config", str(server.config_path), cwd=tmp_path
+        )
+        assert replayed.returncode == 0, replayed.stderr
+        eventually(lambda: len(sink.received) == 2)
+        assert sink.received[1].header("Content-Encoding") == "gzip"
+        assert sink.received[1].body == body
+    finally:
+        server.stop()
