@@ -33,6 +33,9 @@ class _Server(uvicorn.Server):
         self.banner = banner
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        app = self.config.app
+        if isinstance(app, HookyardApp):
+            app.note_draining(signal.Signals(sig).name)
         super().handle_exit(sig, frame)
         # uvicorn re-raises the signal after shutdown; a drained SIGTERM is a clean exit (0).
         if sig == signal.SIGTERM:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import json
 import os
+import signal
 import socket
 import subprocess
 from pathlib import Path
@@ -242,3 +244,24 @@ def test_a_gzip_sender_is_deduplicated_routed_and_delivered_as_it_sent(
         assert sink.received[1].body == body
     finally:
         server.stop()
+
+
+def test_sigterm_logs_one_line_when_draining_starts_and_one_when_done(
+    tmp_path: Path, sink: ScriptedServer
+) -> None:
+    sink.then(Reply(200, delay=1.5))  # in flight when the SIGTERM comes
+    server = start_server(tmp_path, config=DEAD_CONFIG.format(url=sink.url()))
+    try:
+        httpx.post(f"{server.url}/in/demo", content=b"{}")
+        eventually(lambda: len(sink.received) == 1)
+    finally:
+        assert server.stop(signal.SIGTERM) == 0
+    lines = [json.loads(ln) for ln in server.logs().splitlines() if ln.startswith("{")]
+    draining = [ln for ln in lines if ln["msg"] == "draining"]
+    drained = [ln for ln in lines if ln["msg"] == "drained"]
+    assert len(draining) == 1 and len(drained) == 1
+    assert draining[0]["signal"] == "SIGTERM"
+    assert (draining[0]["deliveries_in_flight"], draining[0]["replays_running"]) == (1, 0)
+    assert drained[0]["deliveries_finished"] == 1 and drained[0]["leases_released"] == 0
+    assert drained[0]["seconds"] >= 0 and "writes_committed" in drained[0]
+    assert lines.index(draining[0]) < lines.index(drained[0])

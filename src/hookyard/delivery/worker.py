@@ -96,6 +96,8 @@ class DeliveryService:
         self._loop_task: asyncio.Task[None] | None = None
         self._unlisten: Callable[[], Awaitable[None]] | None = None
         self._disabled: dict[str, str] = {}
+        #: Claims handed back by the last ``stop`` (unsent, due again at once).
+        self.released = 0
         self._states_task: asyncio.Task[None] | None = None
         #: What this worker saw of each destination since its last report to the store.
         self._activity: dict[str, DestinationActivity] = {}
@@ -142,6 +144,7 @@ class DeliveryService:
         await self._report()
         with contextlib.suppress(StoreError):
             released = await self.store.release_leases(self.worker_id, now_us=now_us())
+            self.released = released
             if released:
                 log_event(
                     log, logging.INFO, "leases released", worker=self.worker_id, count=released
@@ -155,6 +158,11 @@ class DeliveryService:
 
     def wake(self) -> None:
         self._wake.set()
+
+    @property
+    def in_flight(self) -> int:
+        """Deliveries being attempted now (``serve`` logs it when draining)."""
+        return len(self._tasks)
 
     # -- claiming ------------------------------------------------------------------------
 
