@@ -146,6 +146,7 @@ def create_app(
             settings.destinations,
             alerts=settings.alerts,
             policy=settings.server.net_policy,
+            lease_seconds=settings.server.lease_seconds,
         )
         app.services.append(service)
     return app

@@ -42,6 +42,7 @@ SERVER_KEYS = frozenset(
         "access_log",
         "allow_networks",
         "admin_tokens",
+        "lease_seconds",
     }
 )
 #: Who may reach the admin API (``hookyard.api.guard`` and ``serve``'s start-up check).
@@ -90,6 +91,8 @@ class ServerConfig:
     allow_networks: tuple[IPNetwork, ...] = ()
     #: Named admin tokens, ``admin_token`` first (as ``admin``); empty: /api is open.
     admin_tokens: tuple[AdminToken, ...] = ()
+    #: How long a worker's claim lasts unless renewed; None: the worker's default.
+    lease_seconds: float | None = None
 
     @property
     def net_policy(self) -> NetPolicy:
@@ -190,7 +193,17 @@ def _server(reader: _Reader, data: Mapping[str, Any]) -> ServerConfig:
         allowed_origins=_allowed_origins(reader, table),
         allow_networks=allow_networks,
         admin_tokens=_admin_tokens(reader, table, legacy),
+        lease_seconds=_lease(reader, table),
     )
+
+
+def _lease(reader: _Reader, table: Mapping[str, Any]) -> float | None:
+    if "lease_seconds" not in table:
+        return None
+    seconds = _timeout(reader, table, "server.lease_seconds", 0)
+    if seconds < 1:
+        raise reader.fail("server.lease_seconds", f"must be at least 1 second, got {seconds:g}")
+    return seconds
 
 
 def _admin_tokens(

@@ -30,7 +30,7 @@ async def run_workers(settings: Settings, concurrency: int, lease_seconds: float
             settings.destinations,
             alerts=settings.alerts,
             concurrency=concurrency,
-            lease_seconds=lease_seconds,
+            lease_seconds=lease_seconds or settings.server.lease_seconds,
             policy=settings.server.net_policy,
         )
         stop = asyncio.Event()
@@ -64,8 +64,8 @@ async def run_workers(settings: Settings, concurrency: int, lease_seconds: float
     "--lease-seconds",
     type=click.FloatRange(1, 86_400),
     default=None,
-    help="How long a claim lasts before another worker may take it over "
-    "(default: twice the longest destination timeout plus 30 s).",
+    help="How long a claim lasts unless this worker renews it (once a second); a stopped "
+    "worker's claims go out again after it (default: [server] lease_seconds, else 10).",
 )
 def worker(
     config_path: str | None, database: str | None, concurrency: int, lease_seconds: float | None

@@ -42,6 +42,8 @@ from hookyard.store.base import DispatchQueue
 log = logging.getLogger("hookyard.delivery")
 STATUS_FOR = {"delivered": "delivered", "retry": "retrying", "dead": "dead", "disable": "disabled"}
 SHUTDOWN_GRACE_SECONDS = 10.0
+#: How long a claim lasts unless renewed (``[server] lease_seconds``, ``--lease-seconds``).
+DEFAULT_LEASE_SECONDS = 10.0
 
 
 def new_worker_id() -> str:
@@ -106,9 +108,9 @@ class DeliveryService:
         # One line per attempt: buffered like ingest's access log, not a logging call each.
         self._attempt_log = AccessLog(log, "attempt")
         if self.lease_seconds is None:
-            # Longer than any send can take, so a live worker never loses its lease.
-            longest = max((d.timeout_seconds for d in self.destinations.values()), default=10)
-            self.lease_seconds = 2 * longest + 30
+            # Renewed every state_interval while the worker lives, so a send of any length
+            # keeps it; a stopped worker's claims are due again within this.
+            self.lease_seconds = max(DEFAULT_LEASE_SECONDS, 3 * self.state_interval)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -181,15 +183,28 @@ class DeliveryService:
 
     async def _state_loop(self) -> None:
         """Every ``state_interval``: learn which destinations are paused or disabled (by
-        an operator or another process), hold what ingest queued for them since, and
-        report this worker's successes, errors and circuits."""
+        an operator or another process), hold what ingest queued for them since, renew
+        this worker's leases and expire stopped workers', and report this worker's
+        successes, errors and circuits."""
         while True:
             await asyncio.sleep(self.state_interval)
             try:
                 await self._sync_states()
+                await self._keep_leases()
                 await self._report()
             except StoreError as exc:
                 log.error("reading destination state failed: %s", exc)
+
+    async def _keep_leases(self) -> None:
+        """Renew this worker's leases; make any other's that ran out due again (its
+        worker stopped), with the lost attempt recorded."""
+        at = now_us()
+        if self._tasks:
+            lease_us = int((self.lease_seconds or DEFAULT_LEASE_SECONDS) * 1_000_000)
+            await self.store.renew_leases(self.worker_id, now_us=at, lease_us=lease_us)
+        expired = await self.store.expire_leases(now_us=at)
+        if expired:
+            log_event(log, logging.WARNING, "leases expired", count=expired)
 
     async def _sync_states(self) -> None:
         states = await self.store.destination_states()
@@ -249,7 +264,7 @@ class DeliveryService:
                     claimed = await self.store.claim_due(
                         self.worker_id,
                         now_us=now_us(),
-                        lease_us=int((self.lease_seconds or 60) * 1_000_000),
+                        lease_us=int((self.lease_seconds or DEFAULT_LEASE_SECONDS) * 1_000_000),
                         limit=free,
                         destinations=names,
                     )

@@ -181,6 +181,15 @@ class DispatchQueue(ProcessedKeys, DestinationControl, Protocol):
         """
 
     @abstractmethod
+    async def renew_leases(self, worker_id: str, *, now_us: int, lease_us: int) -> int:
+        """Extend every lease ``worker_id`` holds to ``now_us + lease_us`` (a heartbeat)."""
+
+    @abstractmethod
+    async def expire_leases(self, *, now_us: int) -> int:
+        """Make dispatches whose lease ran out (their worker stopped) due now, recording
+        the lost attempt (outcome unknown) so the next one carries the next number."""
+
+    @abstractmethod
     async def release_leases(self, worker_id: str, *, now_us: int) -> int:
         """Hand back everything ``worker_id`` holds, due now (graceful shutdown)."""
 

@@ -259,6 +259,17 @@ class MemoryStore(Store):
             )
         )
 
+    async def renew_leases(self, worker_id: str, *, now_us: int, lease_us: int) -> int:
+        return await self.run_in_writer(
+            lambda t: tables_.renew_leases(t, worker_id, expires_us=now_us + lease_us)
+        )
+
+    async def expire_leases(self, *, now_us: int) -> int:
+        moved = await self.run_in_writer(lambda t: tables_.expire_leases(t, now_us=now_us))
+        if moved:
+            self._wake()
+        return moved
+
     async def release_leases(self, worker_id: str, *, now_us: int) -> int:
         def run(t: Tables) -> int:
             held = [

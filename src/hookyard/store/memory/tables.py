@@ -300,8 +300,8 @@ def claim_due(
     limit: int,
     destinations: Sequence[str],
 ) -> list[ClaimedDispatch]:
-    """Pending ones first, then retrying ones (each in due order), then expired leases;
-    never a paused or disabled destination's."""
+    """Pending ones first, then retrying ones (each in due order); never a paused or
+    disabled destination's (run-out leases are made due by ``expire_leases``)."""
     held = {n for n, st in tables.destination_state.items() if st.state != "active"}
     wanted = set(destinations) - held
     candidates = [d for d in tables.dispatches.values() if d.destination in wanted]
@@ -314,16 +314,7 @@ def claim_due(
         ]
         return limited(sorted(rows, key=_due_order), limit)
 
-    expired = [
-        d
-        for d in candidates
-        if d.status == "in_flight"
-        and d.lease_expires_us is not None
-        and d.lease_expires_us < now_us
-    ]
-    chosen = limited(
-        due("pending") + due("retrying") + limited(sorted(expired, key=_due_order), limit), limit
-    )
+    chosen = limited(due("pending") + due("retrying"), limit)
     for d in chosen:
         d.status = "in_flight"
         d.lease_owner = worker_id
@@ -517,3 +508,53 @@ def matcher(query: EventFilter, tables: Tables) -> Callable[[EventRow], bool]:
 
         checks.append(lambda e: any(one_dispatch(d) for d in tables.dispatches_of(e.id)))
     return lambda e: all(check(e) for check in checks)
+
+
+def renew_leases(tables: Tables, worker_id: str, *, expires_us: int) -> int:
+    held = [
+        d
+        for d in tables.dispatches.values()
+        if d.lease_owner == worker_id and d.status == "in_flight"
+    ]
+    for d in held:
+        d.lease_expires_us = expires_us
+    return len(held)
+
+
+def expire_leases(tables: Tables, *, now_us: int) -> int:
+    """``lost_attempts`` and ``expire_leases``: a stopped worker's attempt is recorded
+    (outcome unknown) and the dispatch is due again, its next attempt numbered after it."""
+    lost = [
+        d
+        for d in tables.dispatches.values()
+        if d.status == "in_flight"
+        and d.lease_expires_us is not None
+        and d.lease_expires_us < now_us
+    ]
+    for d in lost:
+        number = d.attempts + 1
+        if number in tables.attempts.get(d.id, {}):
+            raise refused("attempts.dispatch_id, attempts.number")
+    for d in lost:
+        d.attempts += 1
+        tables.attempts.setdefault(d.id, {})[d.attempts] = AttemptRecord(
+            dispatch_id=d.id,
+            number=d.attempts,
+            started_us=now_us,
+            latency_ms=0.0,
+            status_code=None,
+            response_headers=(),
+            response_excerpt=b"",
+            error_class="LeaseExpired",
+            error_message=LOST_MESSAGE,
+            decision="retry: lease expired, outcome unknown",
+            next_attempt_us=now_us,
+        )
+        d.status, d.next_attempt_us, d.updated_us = "retrying", now_us, now_us
+        d.lease_owner = d.lease_expires_us = None
+    return len(lost)
+
+
+LOST_MESSAGE = (
+    "the worker that claimed it stopped before recording an outcome (it may have sent it)"
+)

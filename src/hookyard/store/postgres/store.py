@@ -172,6 +172,18 @@ class PostgresStore(Store):
         """Calls that recorded more than one attempt."""
         return self.recorder.groups
 
+    async def renew_leases(self, worker_id: str, *, now_us: int, lease_us: int) -> int:
+        result = await self.pool.execute(Q["renew_leases"], now_us + lease_us, worker_id)
+        return int(result.split()[-1])
+
+    async def expire_leases(self, *, now_us: int) -> int:
+        async with self.pool.acquire() as conn, conn.transaction():
+            result = await conn.execute(Q["expire_leases"], now_us)
+            moved = int(result.split()[-1])
+            if moved:
+                await conn.execute("SELECT pg_notify($1, '')", DISPATCH_CHANNEL)
+        return moved
+
     async def release_leases(self, worker_id: str, *, now_us: int) -> int:
         result = await self.pool.execute(Q["release_leases"], now_us, worker_id)
         return int(result.split()[-1])

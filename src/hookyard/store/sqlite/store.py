@@ -203,6 +203,23 @@ class SqliteStore(Store):
             )
         )
 
+    async def renew_leases(self, worker_id: str, *, now_us: int, lease_us: int) -> int:
+        params = {"owner": worker_id, "expires": now_us + lease_us}
+        return await self.run_in_writer(
+            lambda conn: conn.execute(Q["renew_leases"], params).rowcount
+        )
+
+    async def expire_leases(self, *, now_us: int) -> int:
+        def run(conn: sqlite3.Connection) -> int:
+            conn.execute(Q["lost_attempts"], {"now": now_us})
+            return conn.execute(Q["expire_leases"], {"now": now_us}).rowcount
+
+        moved = await self.run_in_writer(run)
+        if moved:
+            for wake in self.on_dispatch:
+                wake()
+        return moved
+
     async def release_leases(self, worker_id: str, *, now_us: int) -> int:
         return await self.run_in_writer(
             lambda conn: commands.release_leases(conn, worker_id, now_us=now_us)

@@ -70,3 +70,30 @@ SELECT id, created_us, filter, target, total, status, delivered, failed, skipped
        finished_us, options, error
 FROM replay_batches WHERE ($1::text IS NULL OR id < $1::text)
 ORDER BY id DESC LIMIT $2;
+
+-- name: renew_leases
+-- A live worker extends what it holds, once a second: a lease only runs out when its
+-- worker stopped (crashed, killed, hung), and then soon.
+UPDATE dispatches SET lease_expires_us = $1
+WHERE lease_owner = $2 AND status = 'in_flight';
+
+-- name: expire_leases
+-- The attempt a stopped worker made (or was about to make) is recorded as one: its
+-- outcome is unknown, and the redelivery carries the next attempt number.
+WITH lost AS (
+    UPDATE dispatches
+    SET status = 'retrying', attempts = attempts + 1, next_attempt_us = $1,
+        lease_owner = NULL, lease_expires_us = NULL, updated_us = $1
+    WHERE id IN (
+        SELECT id FROM dispatches WHERE status = 'in_flight' AND lease_expires_us < $1
+        FOR UPDATE SKIP LOCKED
+    )
+    RETURNING id, attempts
+)
+INSERT INTO attempts (dispatch_id, number, started_us, latency_ms, status_code,
+                      response_headers, response_excerpt, error_class, error_message,
+                      decision, next_attempt_us)
+SELECT id, attempts, $1, 0, NULL, '[]', ''::bytea, 'LeaseExpired',
+       'the worker that claimed it stopped before recording an outcome (it may have sent it)',
+       'retry: lease expired, outcome unknown', $1
+FROM lost;

@@ -145,19 +145,9 @@ retrying AS (
         FOR UPDATE SKIP LOCKED
     ) AS r
 ),
-expired AS (
-    SELECT x.id FROM wanted CROSS JOIN LATERAL (
-        SELECT id FROM dispatches
-        WHERE destination = wanted.destination AND status = 'in_flight'
-          AND lease_expires_us < $3
-        LIMIT $5
-        FOR UPDATE SKIP LOCKED
-    ) AS x
-),
 due AS (
     (SELECT id FROM pending ORDER BY next_attempt_us LIMIT $5)
     UNION ALL (SELECT id FROM retrying ORDER BY next_attempt_us LIMIT $5)
-    UNION ALL (SELECT id FROM expired LIMIT $5)
     LIMIT $5
 ),
 claimed AS (

@@ -74,3 +74,26 @@ SELECT id, created_us, filter, target, total, status, delivered, failed, skipped
        finished_us, options, error
 FROM replay_batches WHERE (:cursor IS NULL OR id < :cursor)
 ORDER BY id DESC LIMIT :limit;
+
+-- name: renew_leases
+-- A live worker extends what it holds, once a second: a lease only runs out when its
+-- worker stopped (crashed, killed, hung), and then soon.
+UPDATE dispatches SET lease_expires_us = :expires
+WHERE lease_owner = :owner AND status = 'in_flight';
+
+-- name: lost_attempts
+-- The attempt a stopped worker made (or was about to make) is recorded as one: its
+-- outcome is unknown, and the redelivery carries the next attempt number.
+INSERT INTO attempts (dispatch_id, number, started_us, latency_ms, status_code,
+                      response_headers, response_excerpt, error_class, error_message,
+                      decision, next_attempt_us)
+SELECT id, attempts + 1, :now, 0, NULL, '[]', X'', 'LeaseExpired',
+       'the worker that claimed it stopped before recording an outcome (it may have sent it)',
+       'retry: lease expired, outcome unknown', :now
+FROM dispatches WHERE status = 'in_flight' AND lease_expires_us < :now;
+
+-- name: expire_leases
+UPDATE dispatches
+SET status = 'retrying', attempts = attempts + 1, next_attempt_us = :now,
+    lease_owner = NULL, lease_expires_us = NULL, updated_us = :now
+WHERE status = 'in_flight' AND lease_expires_us < :now;

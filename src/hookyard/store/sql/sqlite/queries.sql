@@ -58,7 +58,7 @@ SELECT dispatch_id, number, started_us, latency_ms, status_code, response_header
 FROM attempts WHERE dispatch_id IN (SELECT value FROM json_each(?)) ORDER BY dispatch_id, number;
 
 -- name: claim_due
--- Due dispatches, or ones whose worker's lease has run out (a crashed worker).
+-- Due dispatches (a stopped worker's run-out leases are made due by expire_leases).
 -- One index-ordered query per state: an OR across states made SQLite sort every due row.
 -- A paused or disabled destination (destination_state, shared by every process) is
 -- never claimed, whatever the worker believes.
@@ -81,13 +81,6 @@ WHERE id IN (
         WHERE status = 'retrying' AND next_attempt_us <= :now
           AND destination IN (SELECT name FROM wanted)
         ORDER BY next_attempt_us LIMIT :limit
-    )
-    UNION ALL
-    SELECT id FROM (
-        SELECT id FROM dispatches
-        WHERE status = 'in_flight' AND lease_expires_us < :now
-          AND destination IN (SELECT name FROM wanted)
-        LIMIT :limit
     )
     LIMIT :limit
 )
