@@ -265,3 +265,36 @@ def test_sigterm_logs_one_line_when_draining_starts_and_one_when_done(
     assert drained[0]["deliveries_finished"] == 1 and drained[0]["leases_released"] == 0
     assert drained[0]["seconds"] >= 0 and "writes_committed" in drained[0]
     assert lines.index(draining[0]) < lines.index(drained[0])
+
+
+SIGNED = """
+[sources.app]
+scheme = "standard-webhooks"
+secrets = ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]
+"""
+
+
+def test_the_signed_example_runs_as_pasted_with_curl(tmp_path: Path) -> None:
+    """``hookyard sign -o`` writes what ``curl -H @FILE`` reads: no value to copy by hand."""
+    server = start_server(tmp_path, config=SIGNED)
+    try:
+        script = f"""
+set -e
+echo '{{"type": "invoice.paid", "id": "evt_1"}}' > body.json
+{" ".join(hookyard_command())} sign --scheme standard-webhooks \\
+    --secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw --body-file body.json -o headers.txt
+curl -s http://127.0.0.1:{server.port}/in/app -H @headers.txt --data-binary @body.json
+"""
+        done = subprocess.run(
+            ["bash", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=30
+        )
+        assert done.returncode == 0, done.stderr
+        event_id = json.loads(done.stdout)["id"]
+        stored = httpx.get(f"{server.url}/api/events/{event_id}").json()
+        assert (stored["verdict"], stored["event_type"]) == ("valid", "invoice.paid")
+    finally:
+        server.stop()
+    body = str(tmp_path / "body.json")
+    refused = cli("sign", "--scheme", "hmac", "--secret", "s", "--body-file", body, "-o", "/proc/h")
+    assert refused.returncode == 2
+    assert one_line_error(refused).startswith("hookyard: error: --output: cannot write /proc/h")
