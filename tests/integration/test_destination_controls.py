@@ -330,3 +330,18 @@ async def test_replay_batches_list_newest_first_with_a_cursor(store: Store) -> N
     assert [b.id for b in await store.list_replay_batches(cursor="01BATCH2", limit=1)] == [
         "01BATCH1"
     ]
+
+
+async def test_an_audit_entry_the_store_refuses_is_logged_not_raised(
+    store_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from hookyard.control import audit
+
+    closed = open_store(store_url)
+    await closed.start()
+    await closed.close()  # writes are refused from now on
+    caplog.set_level(logging.ERROR, "hookyard.audit")
+    entry = await audit.record(closed, actor="ops", action="destination.pause", target="app")
+    assert entry.actor == "ops"
+    [line] = [r for r in caplog.records if r.getMessage() == "audit entry not recorded"]
+    assert line.fields["target"] == "app"  # type: ignore[attr-defined]

@@ -7,14 +7,18 @@ configured) and ``cli:USER`` for local commands.
 from __future__ import annotations
 
 import getpass
+import logging
 from typing import Any
 
 from hookyard.clock import now_us
+from hookyard.exceptions import StoreError
 from hookyard.ids import new_id
+from hookyard.logs import log_event
 from hookyard.models import AuditEntry
 from hookyard.store.base import AuditLog
 from hookyard.timeparse import iso_from_us
 
+log = logging.getLogger("hookyard.audit")
 #: The actor of API calls when no admin token is configured (nobody to name).
 OPEN_API_ACTOR = "api"
 
@@ -45,7 +49,18 @@ async def record(
         count=count,
         detail=detail or {},
     )
-    await store.record_audit(entry)
+    try:
+        await store.record_audit(entry)
+    except StoreError as exc:
+        # The action is done; refusing to say so would be worse than a missing entry.
+        log_event(
+            log,
+            logging.ERROR,
+            "audit entry not recorded",
+            action=action,
+            target=target,
+            error=str(exc),
+        )
     return entry
 
 
