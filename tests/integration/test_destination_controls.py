@@ -345,3 +345,15 @@ async def test_an_audit_entry_the_store_refuses_is_logged_not_raised(
     assert entry.actor == "ops"
     [line] = [r for r in caplog.records if r.getMessage() == "audit entry not recorded"]
     assert line.fields["target"] == "app"  # type: ignore[attr-defined]
+
+
+async def test_held_events_and_dispatches_are_found_by_their_status(store: Store) -> None:
+    from hookyard.models import EventFilter
+
+    held = await store.submit(submission(destinations=("app",)))
+    await store.submit(submission(destinations=("other",)))
+    await store.set_destination_mode("app", "paused", reason="", now_us=now())
+    found = await store.list_events(EventFilter(status="paused"))
+    assert [e.id for e in found] == [held.id]
+    dispatches = await store.list_dispatches(status="paused")
+    assert [(d.event_id, d.destination) for d in dispatches] == [(held.id, "app")]
