@@ -9,18 +9,23 @@ acknowledged is committed before the process exits.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from hookyard.api.app import create_admin_app
 from hookyard.api.guard import GuardPolicy
 from hookyard.asgi import Receive, Scope, Send
 from hookyard.config import Settings
 from hookyard.ingest.app import IngestApp, Router, no_routes
+from hookyard.logs import log_event
 from hookyard.metrics import watch_store
 from hookyard.replay.batches import ReplayManager
 from hookyard.store import Store, open_store
 from hookyard.supervision import Supervisor
+
+if TYPE_CHECKING:
+    from hookyard.delivery.worker import DeliveryService
 
 log = logging.getLogger("hookyard")
 
@@ -62,6 +67,8 @@ class HookyardApp:
                 settings.server.host, settings.server.allowed_hosts, settings.server.allowed_origins
             ),
             supervisors=[self.supervisor],
+            destinations=tuple(settings.destinations),
+            admin_tokens=settings.server.admin_tokens,
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -80,9 +87,47 @@ class HookyardApp:
             await service.start()
 
     async def shutdown(self) -> None:
+        if self._draining is None:  # shut down without a signal (tests, lifespan)
+            self.note_draining(None)
         for service in reversed(self.services):
             await service.stop()
         await self.store.close()
+        self._log_drained()
+
+    # -- draining (one line when it starts, one when done) -------------------------------
+
+    _draining: dict[str, int] | None = None
+    _draining_since = 0.0
+
+    def note_draining(self, signal_name: str | None) -> None:
+        """Log what is left to finish, once, when shutdown begins (``serve`` on SIGTERM)."""
+        if self._draining is not None:
+            return
+        self._draining_since = time.monotonic()
+        self._draining = {
+            "pending_writes": self.store.pending,
+            "deliveries_in_flight": sum(w.in_flight for w in self._workers()),
+            "replays_running": len(self.replays.running),
+        }
+        log_event(log, logging.INFO, "draining", signal=signal_name, **self._draining)
+
+    def _log_drained(self) -> None:
+        counts = self._draining or {}
+        log_event(
+            log,
+            logging.INFO,
+            "drained",
+            writes_committed=counts.get("pending_writes", 0),
+            deliveries_finished=counts.get("deliveries_in_flight", 0),
+            leases_released=sum(w.released for w in self._workers()),
+            replays_cancelled=counts.get("replays_running", 0),
+            seconds=round(time.monotonic() - self._draining_since, 3),
+        )
+
+    def _workers(self) -> list[DeliveryService]:
+        from hookyard.delivery.worker import DeliveryService
+
+        return [s for s in self.services if isinstance(s, DeliveryService)]
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -118,6 +163,7 @@ def create_app(
             alerts=settings.alerts,
             policy=settings.server.net_policy,
             supervisor=app.supervisor,
+            lease_seconds=settings.server.lease_seconds,
         )
         app.services.append(service)
     # Retention and redaction: the background purge, when there is ever work for it.

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from hookyard.admin_tokens import AdminToken, parse_admin_tokens
 from hookyard.canary import NAME as CANARY_NAME
 from hookyard.canary import SCHEME as CANARY_SCHEME
 from hookyard.canary import CanaryConfig, canary_destination, parse_canary
@@ -48,6 +49,8 @@ SERVER_KEYS = frozenset(
         "queue_size",
         "access_log",
         "allow_networks",
+        "admin_tokens",
+        "lease_seconds",
     }
 )
 #: Who may reach the admin API (``hookyard.api.guard`` and ``serve``'s start-up check).
@@ -57,7 +60,7 @@ ADMIN_EXPOSURE_KEYS = frozenset({"allow_open_admin", "allowed_hosts", "allowed_o
 #: A source name is a path segment (``/in/{name}``) and shows in logs and metrics.
 SOURCE_NAME = re.compile(r"[A-Za-z0-9._-]+")
 #: Keys whose values are secrets; a value without ``env:``/``file:`` is one in clear.
-SECRET_KEYS = frozenset({"secrets", "secret", "admin_token"})
+SECRET_KEYS = frozenset({"secrets", "secret", "admin_token", "token"})
 
 # Encryption at rest (hookyard.keyring): the keys, first seals, all open (see _keyring).
 SERVER_KEYS |= {"encryption_key"}
@@ -126,6 +129,10 @@ class ServerConfig:
     # -- operations
     metrics: bool = True
     sample_interval: float = DEFAULT_SAMPLE_SECONDS
+    #: Named admin tokens, ``admin_token`` first (as ``admin``); empty: /api is open.
+    admin_tokens: tuple[AdminToken, ...] = ()
+    #: How long a worker's claim lasts unless renewed; None: the worker's default.
+    lease_seconds: float | None = None
 
     @property
     def net_policy(self) -> NetPolicy:
@@ -218,6 +225,7 @@ def _server(reader: _Reader, data: Mapping[str, Any]) -> ServerConfig:
     except ValueError as exc:
         raise reader.fail("server.database", str(exc)) from None
     token = table.get("admin_token")
+    legacy = None if token is None else _admin_token(reader, token)
     access_log = table.get("access_log", True)
     if not isinstance(access_log, bool):
         raise reader.fail("server.access_log", "must be true or false")
@@ -241,7 +249,7 @@ def _server(reader: _Reader, data: Mapping[str, Any]) -> ServerConfig:
         host=reader.string(table, "server.host", "127.0.0.1") or "127.0.0.1",
         port=reader.integer(table, "server.port", 8000, minimum=0),
         database=database,
-        admin_token=None if token is None else _admin_token(reader, token),
+        admin_token=legacy,
         max_body_bytes=reader.integer(table, "server.max_body_bytes", DEFAULT_MAX_BODY, minimum=1),
         limits=_limits(reader, table),
         queue_size=reader.integer(table, "server.queue_size", 10_000, minimum=1),
@@ -252,6 +260,8 @@ def _server(reader: _Reader, data: Mapping[str, Any]) -> ServerConfig:
         allow_networks=allow_networks,
         **_retention(reader, table),
         keyring=_keyring(reader, table.get("encryption_key")),
+        admin_tokens=_admin_tokens(reader, table, legacy),
+        lease_seconds=_lease(reader, table),
     )
 
 
@@ -273,6 +283,30 @@ def _retention_value(reader: _Reader, value: object, key: str) -> float | Litera
         return parse_retention(value)
     except ValueError as exc:
         raise reader.fail(key, str(exc)) from None
+
+
+def _lease(reader: _Reader, table: Mapping[str, Any]) -> float | None:
+    if "lease_seconds" not in table:
+        return None
+    seconds = _timeout(reader, table, "server.lease_seconds", 0)
+    if seconds < 1:
+        raise reader.fail("server.lease_seconds", f"must be at least 1 second, got {seconds:g}")
+    return seconds
+
+
+def _admin_tokens(
+    reader: _Reader, table: Mapping[str, Any], legacy: str | None
+) -> tuple[AdminToken, ...]:
+    def resolve(value: object, key: str) -> str:
+        try:
+            return resolve_secret_value(value)
+        except ValueError as exc:
+            raise ConfigError(f"{key}: {exc}") from None
+
+    try:
+        return parse_admin_tokens(table.get("admin_tokens"), legacy=legacy, resolve=resolve)
+    except ConfigError as exc:
+        raise ConfigError(f"{reader.origin}: {exc}") from None
 
 
 def _admin_token(reader: _Reader, value: object) -> str:
@@ -438,7 +472,9 @@ def _redaction(reader: _Reader, table: Mapping[str, Any], key: str) -> dict[str,
     return values
 
 
-def settings_from_mapping(data: Mapping[str, Any], origin: str = "<config>") -> Settings:
+def settings_from_mapping(
+    data: Mapping[str, Any], origin: str = "<config>", *, load_handlers: bool = True
+) -> Settings:
     reader = _Reader(origin)
     unknown = sorted(set(data) - set(TABLES))
     if unknown:
@@ -447,7 +483,9 @@ def settings_from_mapping(data: Mapping[str, Any], origin: str = "<config>") -> 
     sources_table = reader.table(data, "sources")
     sources = {name: _source(reader, name, table, server) for name, table in sources_table.items()}
     try:
-        destinations = parse_destinations(reader.table(data, "destinations"), sources=sources)
+        destinations = parse_destinations(
+            reader.table(data, "destinations"), sources=sources, load_handlers=load_handlers
+        )
         alerts = parse_alerts(reader.table(data, "alerts"))
         mirrors = parse_mirrors(
             reader.table(data, "mirrors"), sources=sources, destinations=destinations
@@ -495,7 +533,9 @@ def _with_canary(
     return {**sources, CANARY_NAME: own}, {**narrowed, CANARY_NAME: canary_destination()}
 
 
-def load_settings(path: str | os.PathLike[str]) -> Settings:
+def load_settings(path: str | os.PathLike[str], *, load_handlers: bool = True) -> Settings:
+    """The settings of the TOML file at ``path``; ``load_handlers=False`` leaves Python
+    handler modules unimported (see ``parse_destinations``)."""
     origin = str(path)
     try:
         with open(path, "rb") as handle:
@@ -506,7 +546,7 @@ def load_settings(path: str | os.PathLike[str]) -> Settings:
         raise ConfigError(f"{origin}: cannot read: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{origin}: not valid TOML: {exc}") from None
-    return settings_from_mapping(data, origin)
+    return settings_from_mapping(data, origin, load_handlers=load_handlers)
 
 
 def literal_secret_warning(settings: Settings) -> str | None:
@@ -535,6 +575,12 @@ def _literal_secret(data: Mapping[str, Any], prefix: str) -> str | None:
             found = _literal_secret(value, f"{key}.")
             if found is not None:
                 return found
+        elif isinstance(value, list) and any(isinstance(v, Mapping) for v in value):
+            for i, item in enumerate(value):  # admin_tokens = [{token = ...}]
+                if isinstance(item, Mapping):
+                    found = _literal_secret(item, f"{key}[{i}].")
+                    if found is not None:
+                        return found
         elif name in SECRET_KEYS:
             values = value if isinstance(value, list) else [value]
             if any(_in_clear(v) for v in values):

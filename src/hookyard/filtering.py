@@ -273,3 +273,32 @@ def parse_dead_letter_filter(
         cursor=_text(values, "cursor"),
         limit=_limit(_text(values, "limit"), default_limit, max_limit),
     )
+
+
+# -- the audit trail and replay batches (operator controls) ---------------------------------
+
+
+@dataclass(frozen=True)
+class PageFilter:
+    """``GET /api/audit`` and ``/api/replays``, ``hookyard audit list`` and ``replay
+    list``: an optional ``action`` (audit only), ``since``, ``cursor`` and ``limit``."""
+
+    action: str | None = None
+    since_us: int | None = None
+    cursor: str | None = None
+    limit: int = DEFAULT_LIMIT
+
+
+def parse_page_filter(
+    values: Mapping[str, str | None],
+    *,
+    default_limit: int = DEFAULT_LIMIT,
+    max_limit: int = MAX_LIMIT,
+    now: float | None = None,
+) -> PageFilter:
+    return PageFilter(
+        action=_text(values, "action"),
+        since_us=_moment("since", _text(values, "since"), now),
+        cursor=_text(values, "cursor"),
+        limit=_limit(_text(values, "limit"), default_limit, max_limit),
+    )

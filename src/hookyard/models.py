@@ -13,7 +13,15 @@ HeaderList = tuple[tuple[bytes, bytes], ...]
 
 VerdictStatus = Literal["valid", "invalid", "unsigned"]
 EventStatus = Literal[
-    "pending", "delivered", "retrying", "dead", "disabled", "dry_run", "rejected", "stored"
+    "pending",
+    "delivered",
+    "retrying",
+    "dead",
+    "disabled",
+    "paused",
+    "dry_run",
+    "rejected",
+    "stored",
 ]
 
 
@@ -267,7 +275,7 @@ class ClaimedDispatch:
 
 
 DispatchStatus = Literal[
-    "pending", "in_flight", "delivered", "retrying", "dead", "disabled", "dry_run"
+    "pending", "in_flight", "delivered", "retrying", "dead", "disabled", "paused", "dry_run"
 ]
 
 
@@ -422,3 +430,55 @@ class BodyRedaction:
     event_id: str
     body: bytes
     redaction: Redaction
+
+
+# -- operator controls -----------------------------------------------------------------------
+
+DestinationMode = Literal["active", "paused", "disabled"]
+"""Whether a destination is delivered to: ``paused`` by an operator, ``disabled`` by a
+``disable_on`` answer (410 Gone). Shared by every process through the store."""
+CircuitState = Literal["closed", "open", "half_open"]
+#: Dispatch statuses that still owe a delivery (a destination's backlog).
+BACKLOG_STATUSES = ("pending", "retrying", "in_flight", "paused", "disabled")
+
+
+@dataclass(frozen=True, slots=True)
+class DestinationState:
+    """What the store knows of one destination. The circuit and the last outcomes are
+    what the workers last reported (each process has its own breaker; the latest wins)."""
+
+    name: str
+    state: DestinationMode = "active"
+    reason: str = ""
+    updated_us: int | None = None
+    circuit: CircuitState = "closed"
+    circuit_until_us: int | None = None
+    last_success_us: int | None = None
+    last_error_us: int | None = None
+    last_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DestinationActivity:
+    """A worker's report on one destination since its last: the newest success, the
+    newest error, and the circuit (None when unchanged)."""
+
+    name: str
+    last_success_us: int | None = None
+    last_error_us: int | None = None
+    last_error: str | None = None
+    circuit: CircuitState | None = None
+    circuit_until_us: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One state-changing operator action: who, when, what, on what, how many."""
+
+    id: str
+    at_us: int
+    actor: str
+    action: str
+    target: str
+    count: int = 0
+    detail: dict[str, Any] = field(default_factory=dict)

@@ -6,7 +6,9 @@ The HTTP protocol (``hookyard.protocol``) keeps header case and enforces the
 
 from __future__ import annotations
 
+import errno
 import signal
+import socket
 import sys
 from types import FrameType
 from typing import Any
@@ -16,6 +18,7 @@ import uvicorn
 from hookyard.app import HookyardApp
 from hookyard.asgi import ASGIApp
 from hookyard.canary import NAME as CANARY_NAME
+from hookyard.exceptions import StartError
 from hookyard.http_limits import HttpLimits
 from hookyard.protocol import protocol_class
 from hookyard.urls import mask_url
@@ -31,8 +34,10 @@ class _Server(uvicorn.Server):
         self.banner = banner
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        if isinstance(self.config.app, HookyardApp):
-            self.config.app.draining = True  # the listener closes before services stop
+        app = self.config.app
+        if isinstance(app, HookyardApp):
+            app.draining = True  # the listener closes before services stop
+            app.note_draining(signal.Signals(sig).name)
         super().handle_exit(sig, frame)
         # uvicorn re-raises the signal after shutdown; a drained SIGTERM is a clean exit (0).
         if sig == signal.SIGTERM:
@@ -88,7 +93,42 @@ def server_config(
     )
 
 
-def serve(app: HookyardApp, host: str, port: int, *, banner: bool = True) -> None:
+def listen_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` for uvicorn to listen on; a port in use or not
+    permitted raises ``StartError`` (one line, exit 2)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except (OSError, UnicodeError) as exc:
+        raise StartError(f"cannot listen on {host}:{port}: {exc}") from None
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        why = (exc.strerror or str(exc)).lower()
+        hint = (
+            "; is another hookyard running? choose another with --port"
+            if exc.errno == errno.EADDRINUSE
+            else ""
+        )
+        raise StartError(f"cannot listen on {host}:{port}: {why}{hint}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(
+    app: HookyardApp,
+    host: str,
+    port: int,
+    *,
+    banner: bool = True,
+    sock: socket.socket | None = None,
+) -> None:
     config = server_config(app, host, port, app.settings.server.limits)
     server = _Server(config, banner)
-    server.run()
+    server.run(sockets=[sock] if sock is not None else None)

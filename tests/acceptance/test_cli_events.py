@@ -249,7 +249,7 @@ def test_show_json(deployment: Deployment) -> None:
 def test_diff_in_the_terminal_and_as_json_matches_the_api(deployment: Deployment) -> None:
     a, b = deployment.ids["created_1"], deployment.ids["created_2"]
     done = deployment.cli("events", "diff", a, b, "--json")
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1, done.stderr  # they differ, as diff(1) says it
     from_cli = json.loads(done.stdout)
     response = deployment.api("/api/diff", a=a, b=b)
     assert response.status_code == 200
@@ -263,8 +263,13 @@ def test_diff_in_the_terminal_and_as_json_matches_the_api(deployment: Deployment
     removed = {h["name"] for h in from_cli["headers"] if h["kind"] == "removed"}
     assert {"authorization", "cookie"} <= removed
     assert all("tok_live" not in v for h in from_cli["headers"] for v in h["old"])
-    screen = deployment.cli("events", "diff", a, b).stdout.decode()
-    assert "/order/total" in screen and "number → string" in screen
+    screen = deployment.cli("events", "diff", a, b)
+    assert screen.returncode == 1
+    assert "/order/total" in screen.stdout.decode() and "number → string" in screen.stdout.decode()
+    same = deployment.cli("events", "diff", a, a)
+    assert same.returncode == 0, same.stderr
+    helped = deployment.cli("events", "diff", "--help")
+    assert b"1 when they differ" in helped.stdout
 
 
 def explain(deployment: Deployment, event_id: str, config: Path | None = None) -> tuple[int, Any]:

@@ -17,6 +17,7 @@ import pytest
 from hookyard.signatures.base import SignedMessage
 from hookyard.signatures.standard_webhooks import StandardWebhooks
 from hookyard.store import open_store
+from hookyard.urls import mask_url
 from support.factories import submission
 from support.netguard import LOOPBACK_SERVER_TABLE
 from support.server import hookyard_command, start_server
@@ -162,7 +163,9 @@ def test_an_unknown_id_is_a_usage_error_on_every_backend(
     ids = seed(database_url, [b"x"])
     done = hookyard("replay", ids[0], "NOPE", "--db", database_url, "--url", sink.url())
     assert done.returncode == 2
-    assert done.stderr.strip() == "hookyard: error: no event with id 'NOPE'"
+    assert done.stderr.strip() == (
+        f"hookyard: error: no event with id 'NOPE' in {mask_url(database_url)}"
+    )
     assert sink.received == []
 
 

@@ -209,8 +209,57 @@ def test_kill_9_of_a_worker_mid_delivery_is_redelivered_after_the_lease(
         try:
             eventually(lambda: event(server.url, event_id)["status"] == "delivered", timeout=20)
             assert [r.header("X-Hookyard-Id") for r in sink.received] == [event_id, event_id]
+            # The redelivery is the next attempt, and the lost one is recorded as such.
+            assert [r.header("X-Hookyard-Attempt") for r in sink.received] == ["1", "2"]
             dispatch = event(server.url, event_id)["dispatches"][0]  # type: ignore[index]
-            assert len(dispatch["attempt_log"]) == 1  # the killed worker recorded nothing
+            lost, done = dispatch["attempt_log"]
+            assert (lost["number"], lost["error_class"]) == (1, "LeaseExpired")
+            assert (done["number"], done["status_code"]) == (2, 200)
+        finally:
+            second.send_signal(signal.SIGTERM)
+            second.wait(timeout=30)
+    finally:
+        server.stop()
+
+
+def test_what_a_killed_worker_claimed_but_never_sent_goes_out_after_the_configured_lease(
+    tmp_path: Path, sink: ScriptedServer, pg_database: str
+) -> None:
+    """``[server] lease_seconds`` reaches ``hookyard worker``; a live worker renews its
+    claims, so a short lease is safe, and a killed one's are due again soon after it."""
+    truncate_postgres(pg_database)
+    sink.then(Reply(200, delay=4.0))  # the first send hangs; the rest wait their turn
+    server = start_server(
+        tmp_path,
+        config=config(sink.url(), max_in_flight="1"),
+        database=pg_database,
+        extra_args=("--no-worker",),
+    )
+    assert server.config_path is not None
+    config_path = server.config_path
+    config_path.write_text(
+        config_path.read_text().replace(
+            "[server]", f'[server]\ndatabase = "{pg_database}"\nlease_seconds = 3'
+        )
+    )
+    first = start_worker(tmp_path, config_path)
+    with httpx.Client() as client:
+        ids = [client.post(f"{server.url}/in/demo", content=b"{}").json()["id"] for _ in range(4)]
+    try:
+        eventually(lambda: len(sink.received) == 1)
+        time.sleep(0.5)  # the other three are claimed by now, waiting for the one slot
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+        killed_at = time.monotonic()
+        second = start_worker(tmp_path, config_path)
+        try:
+            for event_id in ids:
+                eventually(lambda: event(server.url, event_id)["status"] == "delivered")  # noqa: B023
+            assert time.monotonic() - killed_at < 20  # a 40 s lease would show here
+            for event_id in ids:
+                dispatch = event(server.url, event_id)["dispatches"][0]  # type: ignore[index]
+                numbers = [(a["number"], a["error_class"]) for a in dispatch["attempt_log"]]
+                assert numbers == [(1, "LeaseExpired"), (2, None)]
         finally:
             second.send_signal(signal.SIGTERM)
             second.wait(timeout=30)

@@ -133,9 +133,9 @@ async def test_gone_disables_the_destination_and_holds_its_dispatches(
     await settle(store, first.id, {"disabled"})
     assert "app" in await store.disabled_destinations()
     second = await store.submit(submission(BODY, destinations=("app",)))
-    await asyncio.sleep(0.3)
-    held = await store.get_event(second.id)
-    assert held is not None and held.dispatches[0].status == "pending"
+    # Queued after the 410: held too, and shown as such once the worker looks (1 s).
+    held = await settle(store, second.id, {"disabled"})
+    assert held.summary.status == "disabled"
     assert len(sink.received) == 1  # nothing more was sent to a gone destination
     await service.stop(grace=1)
     running.remove(service)
@@ -238,19 +238,35 @@ async def test_expired_lease_is_reclaimed_and_the_late_worker_cannot_record(
         == []
     )
     later = now + 200_000  # the crashed worker's lease has run out
+    assert await store.renew_leases("other", now_us=later, lease_us=1) == 0  # not its own
+    assert await store.expire_leases(now_us=later) == 1
+    assert await store.expire_leases(now_us=later) == 0
     [again] = await store.claim_due(
         "other", now_us=later, lease_us=10_000_000, limit=10, destinations=["app"]
     )
     assert again.dispatch_id == claimed.dispatch_id
+    assert again.attempts == 1  # the lost one counts: the redelivery is attempt 2
     from hookyard.models import AttemptRecord
 
     late = AttemptRecord(
-        claimed.dispatch_id, 1, later, 1.0, 200, (), b"", None, None, "delivered", None
+        claimed.dispatch_id, 2, later, 1.0, 200, (), b"", None, None, "delivered", None
     )
     assert await store.record_attempt("crashed", late, status="delivered") is False
     assert await store.record_attempt("other", late, status="delivered") is True
     record = await store.get_event(written.id)
     assert record is not None and record.summary.status == "delivered"
+    lost, done = record.dispatches[0].attempt_log
+    assert (lost.number, lost.error_class, lost.status_code) == (1, "LeaseExpired", None)
+    assert lost.decision == "retry: lease expired, outcome unknown"
+    assert (done.number, done.status_code) == (2, 200)
+
+
+async def test_a_live_worker_renews_its_leases_and_keeps_them(store: Store) -> None:
+    await store.submit(submission(BODY, destinations=("app",)))
+    now = time.time_ns() // 1000
+    await store.claim_due("live", now_us=now, lease_us=100_000, limit=10, destinations=["app"])
+    assert await store.renew_leases("live", now_us=now, lease_us=10_000_000) == 1
+    assert await store.expire_leases(now_us=now + 200_000) == 0  # renewed past it
 
 
 async def test_release_leases_on_shutdown(store: Store) -> None:

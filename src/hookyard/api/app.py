@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -14,7 +14,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from hookyard.api.guard import GuardPolicy, RequestGuard
+from hookyard.admin_tokens import LEGACY_NAME, AdminToken
+from hookyard.api.control import ACTOR_KEY, control_routes
+from hookyard.api.guard import SAFE_METHODS, GuardPolicy, RequestGuard
 from hookyard.api.inputs import path_id
 from hookyard.api.inspect import inspect_routes
 from hookyard.api.mirrors import mirror_routes
@@ -38,25 +40,38 @@ def error(status: int, code: str, detail: str) -> JSONResponse:
 
 
 class TokenAuth:
-    """Pure ASGI middleware: ``/api/...`` answers 401 unless the bearer token matches.
+    """Pure ASGI middleware: ``/api/...`` answers 401 unless the bearer token is one of
+    the admin tokens, and 403 when a ``read`` token asks to change state.
 
-    ``/healthz``, ``/readyz`` and ``/metrics`` stay open for probes and scrapers. The comparison is
-    constant-time. The scheme word is case-insensitive (RFC 7235), the token is not.
-    Without a token configured, every request passes.
+    ``/healthz``, ``/readyz`` and ``/metrics`` stay open for probes and scrapers. Every
+    token is compared, in constant time, whichever matches. The scheme word is
+    case-insensitive (RFC 7235), the token is not. The matching token's name is left in
+    the scope (``ACTOR_KEY``) for the audit trail. Without tokens, every request passes.
     """
 
-    def __init__(self, app: ASGIApp, token: str | None) -> None:
+    def __init__(
+        self, app: ASGIApp, token: str | None = None, tokens: Sequence[AdminToken] = ()
+    ) -> None:
         self.app = app
-        self.expected = token.encode() if token else None
+        if not tokens and token:
+            tokens = (AdminToken(LEGACY_NAME, token, "operate"),)
+        self.tokens = [(t.token.encode(), t) for t in tokens]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        expected = self.expected
         # Like the BaseHTTPMiddleware it replaces: HTTP only (there are no websocket routes).
-        if expected is not None and scope["type"] == "http" and scope["path"].startswith("/api"):
+        if self.tokens and scope["type"] == "http" and scope["path"].startswith("/api"):
             given = Headers(scope=scope).get("authorization", "").encode("latin-1")
-            if not _bearer_matches(given, expected):
+            found = None
+            for expected, token in self.tokens:  # no early exit: time says nothing
+                if _bearer_matches(given, expected):
+                    found = token
+            if found is None:
                 await _unauthorized()(scope, receive, send)
                 return
+            if not found.may_change and scope["method"].upper() not in SAFE_METHODS:
+                await _read_only(found)(scope, receive, send)
+                return
+            scope[ACTOR_KEY] = found.name
         await self.app(scope, receive, send)
 
 
@@ -64,6 +79,16 @@ def _bearer_matches(given: bytes, expected: bytes) -> bool:
     scheme, _, credentials = given.partition(b" ")
     # The scheme word is no secret; the token is compared in constant time.
     return scheme.lower() == b"bearer" and hmac.compare_digest(credentials.lstrip(b" "), expected)
+
+
+def _read_only(token: AdminToken) -> JSONResponse:
+    return JSONResponse(
+        {
+            "error": "forbidden",
+            "detail": f"token {token.name!r} has role read; this request changes state",
+        },
+        status_code=403,
+    )
 
 
 def _unauthorized() -> JSONResponse:
@@ -83,6 +108,8 @@ def create_admin_app(
     guard: GuardPolicy | None = None,
     mirrors: Mapping[str, Mirror] | None = None,
     supervisors: Sequence[Supervisor] = (),
+    destinations: Collection[str] = (),
+    admin_tokens: Sequence[AdminToken] = (),
 ) -> Starlette:
     """``replays`` runs ``POST /api/replays``; without one, replays may only use ``url``.
 
@@ -175,12 +202,13 @@ def create_admin_app(
     routes.extend(replay_routes(store, replays or ReplayManager(store, {})))
     routes.extend(inspect_routes(store, sources or {}))
     routes.extend(mirror_routes(store, mirrors or {}))
+    routes.extend(control_routes(store, destinations))
     return Starlette(
         routes=routes,
         # The guard first: a rebinding or cross-site request is refused before any token check.
         middleware=[
             Middleware(RequestGuard, policy=guard or GuardPolicy()),
-            Middleware(TokenAuth, token=admin_token),
+            Middleware(TokenAuth, token=admin_token, tokens=admin_tokens),
         ],
         exception_handlers={
             404: not_found,

@@ -1,4 +1,5 @@
-"""``POST /api/replays`` and ``GET /api/replays/{id}``: replays run by the server.
+"""``POST /api/replays``, ``GET /api/replays`` (newest first, ``cursor``, ``limit``) and
+``GET /api/replays/{id}``: replays run by the server.
 
 A replay started here runs as a background task of the server process (see
 ``hookyard.replay``); the POST answers ``202 {"id": BATCH_ID}`` at once and the GET
@@ -12,11 +13,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from hookyard.api.control import actor_of
 from hookyard.api.inputs import BadBody, path_id, read_json
+from hookyard.control import audit
 from hookyard.exceptions import UsageError
+from hookyard.filtering import MAX_LIMIT, BadFilter, parse_page_filter
 from hookyard.replay.batches import ReplayManager, batch_json, preview_json
 from hookyard.replay.runner import PREVIEW_COUNT, Replayer
-from hookyard.store.base import ReplayStore
+from hookyard.store.base import AuditedReplayStore
 
 FAILURES_SHOWN = 20
 
@@ -25,7 +29,7 @@ def _error(status: int, code: str, detail: str) -> JSONResponse:
     return JSONResponse({"error": code, "detail": detail}, status_code=status)
 
 
-def replay_routes(store: ReplayStore, replays: ReplayManager) -> list[Route]:
+def replay_routes(store: AuditedReplayStore, replays: ReplayManager) -> list[Route]:
     async def start_replay(request: Request) -> Response:
         try:
             payload = await read_json(request)
@@ -50,6 +54,14 @@ def replay_routes(store: ReplayStore, replays: ReplayManager) -> list[Route]:
             batch = await replays.launch(plan)
         except UsageError as exc:
             return _error(400, "bad_request", str(exc))
+        await audit.record(
+            store,
+            actor=actor_of(request),
+            action="replay",
+            target=batch.id,
+            count=batch.total,
+            detail={"to": batch.target, "filter": dict(plan.selection)},
+        )
         return JSONResponse(
             {"id": batch.id, "status": batch.status, "total": batch.total, "target": batch.target},
             status_code=202,
@@ -68,7 +80,19 @@ def replay_routes(store: ReplayStore, replays: ReplayManager) -> list[Route]:
         )
         return JSONResponse(batch_json(batch, failures))
 
+    async def list_replays(request: Request) -> Response:
+        try:
+            query = parse_page_filter(request.query_params, max_limit=MAX_LIMIT)
+        except BadFilter as exc:
+            return _error(400, "bad_query", str(exc))
+        batches = await store.list_replay_batches(cursor=query.cursor, limit=query.limit)
+        next_cursor = batches[-1].id if len(batches) == query.limit else None
+        return JSONResponse(
+            {"batches": [batch_json(b) for b in batches], "next_cursor": next_cursor}
+        )
+
     return [
+        Route("/api/replays", list_replays, methods=["GET"]),
         Route("/api/replays", start_replay, methods=["POST"]),
         Route("/api/replays/{batch_id}", get_replay, methods=["GET"]),
     ]

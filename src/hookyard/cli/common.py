@@ -11,8 +11,10 @@ import click
 
 from hookyard.config import Settings, default_settings, load_settings, with_overrides
 from hookyard.delivery.guard import check_at_start, outbound_urls
+from hookyard.exceptions import StartError, StoreError, UnknownName
 from hookyard.keyring import PLAIN, Keyring
 from hookyard.store import Store, open_store
+from hookyard.urls import mask_url
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -40,8 +42,14 @@ def load(
     database: str | None = None,
     host: str | None = None,
     port: int | None = None,
+    handlers: bool = False,
 ) -> Settings:
-    settings = load_settings(config_path) if config_path else default_settings()
+    """The settings for a command. Only commands that deliver (``serve``, ``worker``,
+    ``replay``) pass ``handlers=True``: the rest never import a Python handler."""
+    if config_path:
+        settings = load_settings(config_path, load_handlers=handlers)
+    else:
+        settings = default_settings()
     return with_overrides(settings, host=host, port=port, database=database)
 
 
@@ -75,10 +83,31 @@ async def store_session(database: str, *, keyring: Keyring = PLAIN) -> AsyncIter
 def run_with_store(
     database: str, work: Callable[[Store], Awaitable[T]], *, keyring: Keyring = PLAIN
 ) -> T:
-    """Run ``work`` in a store session, on a new event loop: a short-lived command."""
+    """Run ``work`` in a store session, on a new event loop: a short-lived command.
+
+    Whatever it cannot find is reported with the database it looked in (password
+    masked): the default ``./hookyard.db`` of another directory is a common surprise."""
 
     async def run() -> T:
         async with store_session(database, keyring=keyring) as store:
             return await work(store)
 
-    return asyncio.run(run())
+    try:
+        return asyncio.run(run())
+    except UnknownName as exc:
+        raise UnknownName(f"{exc} in {mask_url(database)}") from None
+
+
+def open_at_start(database: str) -> list[int]:
+    """Open the database and bring its schema up to date before a long-running command
+    starts: a database that is unreachable or refused is one ``StartError`` line (exit 2)
+    naming it, not a failure inside the server. Returns the migrations applied."""
+
+    async def migrate() -> list[int]:
+        return await open_store(database).migrate()
+
+    try:
+        return asyncio.run(migrate())
+    except StoreError as exc:
+        named = database.removeprefix("sqlite:///") in str(exc)
+        raise StartError(str(exc) if named else f"{exc} (database {mask_url(database)})") from None

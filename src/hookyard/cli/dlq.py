@@ -6,12 +6,14 @@ import json
 from typing import TypeVar
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from hookyard.api.serialize import dispatch_json
 from hookyard.cli.common import config_option, db_option, load, run_with_store
+from hookyard.cli.events import ID_WIDTH
+from hookyard.cli.render import print_table
 from hookyard.clock import now_us
+from hookyard.control import audit
 from hookyard.exceptions import UsageError
 from hookyard.filtering import BadFilter, DeadLetterFilter, cli_flag, parse_dead_letter_filter
 from hookyard.models import DispatchRecord
@@ -82,8 +84,11 @@ def list_dead(
         click.echo(json.dumps({"dispatches": [dispatch_json(d) for d in dead]}, indent=2))
         return
     table = Table(title=f"dead-letter queue ({len(dead)})")
-    for column in ("dispatch", "event", "destination", "attempts", "last failure", "died at"):
-        table.add_column(column)
+    # Ids are copied from here: never cut, whatever the width; the other columns give way.
+    table.add_column("dispatch", no_wrap=True, min_width=ID_WIDTH)
+    table.add_column("event", no_wrap=True, min_width=ID_WIDTH)
+    for column in ("destination", "attempts", "last failure", "died at"):
+        table.add_column(column, overflow="fold")
     for d in dead:
         table.add_row(
             d.id,
@@ -93,7 +98,7 @@ def list_dead(
             last_failure(d),
             iso_from_us(d.updated_us) or "",
         )
-    Console().print(table)
+    print_table(table)
 
 
 @dlq.command("retry")
@@ -120,7 +125,7 @@ def retry(
         raise UsageError("give dispatch ids, or --destination/--since/--until to choose them")
     settings = load(config_path, database=database)
 
-    async def work(store: Store) -> tuple[int, int]:
+    async def work(store: Store) -> tuple[int, int, str | None]:
         ids = list(dispatch_ids)
         if not ids:
             found = await store.list_dispatches(
@@ -132,9 +137,48 @@ def retry(
             )
             ids = [d.id for d in found]
         moved = await store.retry_dead(ids, now_us=now_us()) if ids else 0
-        return len(ids), moved
+        selection = (
+            {"ids": len(dispatch_ids)}
+            if dispatch_ids
+            else {
+                k: v
+                for k, v in (("destination", destination), ("since", since), ("until", until))
+                if v
+            }
+        )
+        await audit.record(
+            store,
+            actor=audit.cli_actor(),
+            action="dlq.retry",
+            target=chosen.destination or ("ids" if dispatch_ids else "dead letters"),
+            count=moved,
+            detail=selection,
+        )
+        return len(ids), moved, await _held_note(store, chosen.destination)
 
-    asked, moved = run_with_store(settings.server.database, work, keyring=settings.server.keyring)
+    asked, moved, note = run_with_store(
+        settings.server.database, work, keyring=settings.server.keyring
+    )
     click.echo(f"{moved} dispatch(es) queued for delivery")
+    if note:
+        click.echo(note, err=True)
     if dispatch_ids and moved < asked:
         raise UsageError(f"{asked - moved} of the given ids are not dead dispatches")
+
+
+async def _held_note(store: Store, destination: str | None) -> str | None:
+    """Why ``--destination`` found fewer than the operator expects: dispatches a paused
+    or disabled destination holds are not dead letters, and no retry sends them."""
+    if destination is None:
+        return None
+    state = (await store.destination_states()).get(destination)
+    if state is None or state.state == "active":
+        return None
+    held = (await store.destination_backlog()).get(destination, {}).get(state.state, 0)
+    why = f" ({state.reason})" if state.reason else ""
+    command = "enable" if state.state == "disabled" else "resume"
+    return (
+        f"note: destination {destination!r} is {state.state}{why}; its {held} held "
+        f"dispatch(es) are not dead letters: `hookyard destinations {command} {destination}` "
+        "sends them"
+    )

@@ -8,7 +8,8 @@ markup in a payload is ever interpreted. Credential headers and query parameters
 masked on display, ``--json`` too; ``show --raw`` writes the stored body, byte for byte.
 
 Exit codes: 0 done; ``explain`` exits 1 when the request does not verify with the
-current configuration; 2 for a usage error (bad filter, unknown id).
+current configuration, ``diff`` exits 1 when the two differ (as ``diff`` does); 2 for a
+usage error (bad filter, unknown id).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from hookyard.api.inspect import explanation_json
 from hookyard.api.serialize import record_json, summary_json
 from hookyard.cli.common import config_option, db_option, load, run_with_store
 from hookyard.cli.filtering import event_filter, filter_options
-from hookyard.cli.render import render_body, render_headers
+from hookyard.cli.render import print_table, render_body, render_headers
 from hookyard.exceptions import UsageError
 from hookyard.inspect.bodies import pretty_body
 from hookyard.inspect.diff import EventDiff, render_diff
@@ -80,6 +81,9 @@ def fetch(database: str, event_id: str, keyring: Keyring = PLAIN) -> StoredEvent
     return run_with_store(database, work, keyring=keyring)
 
 
+ID_WIDTH = 26  # a ULID
+
+
 @click.group()
 def events() -> None:
     """Find, show, compare and explain stored requests."""
@@ -90,7 +94,9 @@ def events() -> None:
 
 def events_table(rows: list[EventSummary]) -> Table:
     table = Table(title=f"events ({len(rows)})", title_justify="left")
-    for column in ("id", "received", "source", "type", "verdict", "status", "bytes"):
+    # Ids are copied from here: never cut, whatever the width; the other columns give way.
+    table.add_column("id", no_wrap=True, min_width=ID_WIDTH)
+    for column in ("received", "source", "type", "verdict", "status", "bytes"):
         table.add_column(column, no_wrap=column != "type", overflow="fold")
     for row in rows:
         table.add_row(
@@ -133,7 +139,7 @@ def list_events(
         )
         return
     out = console()
-    out.print(events_table(rows))
+    print_table(events_table(rows), out)
     if next_cursor:
         out.print(Text(f"more: add --cursor {next_cursor}", style="dim"))
 
@@ -315,6 +321,9 @@ def diff(
 
     JSON bodies are compared as trees (paths added, removed, changed, type changes);
     other text as a unified diff; binary as sizes and hashes. Headers too.
+
+    Exits 0 when the two are the same, 1 when they differ (as diff does; with
+    --hide-volatile, volatile headers alone do not count), 2 on error.
     """
     settings = load(config_path, database=database)
 
@@ -324,10 +333,13 @@ def diff(
     result = run_with_store(settings.server.database, work, keyring=settings.server.keyring)
     if as_json:
         click.echo(result.to_json())
-        return
-    out = console()
-    out.print(Text(f"A {a}\nB {b}", style="bold"))
-    out.print(render_diff(result, show_volatile=not hide_volatile))
+    else:
+        out = console()
+        out.print(Text(f"A {a}\nB {b}", style="bold"))
+        out.print(render_diff(result, show_volatile=not hide_volatile))
+    headers = [h for h in result.headers if not (hide_volatile and h.volatile)]
+    if headers or not result.body.is_empty or result.content_type_changed:
+        sys.exit(1)
 
 
 # ---------------------------------------------------------------------------- explain

@@ -7,16 +7,18 @@ import sys
 import click
 
 from hookyard import __version__
+from hookyard.cli.audit import audit
 from hookyard.cli.checkurl import check_url
 from hookyard.cli.conformance import conformance
 from hookyard.cli.corpus import replay_corpus
+from hookyard.cli.destinations import destinations
 from hookyard.cli.dlq import dlq
 from hookyard.cli.events import events
 from hookyard.cli.export import export
 from hookyard.cli.keys import keys
 from hookyard.cli.mirror import mirror
 from hookyard.cli.purge import purge
-from hookyard.cli.replay import replay
+from hookyard.cli.replay_batches import replay
 from hookyard.cli.serve import migrate, serve
 from hookyard.cli.signatures import sign, verify
 from hookyard.cli.worker import worker
@@ -30,8 +32,10 @@ def cli() -> None:
 
 
 for command in (
+    audit,
     check_url,
     conformance,
+    destinations,
     dlq,
     events,
     export,

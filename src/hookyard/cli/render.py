@@ -6,7 +6,8 @@ only lays them out for a terminal, every text already made safe.
 
 from __future__ import annotations
 
-from rich.console import Group, RenderableType
+from rich.console import Console, Group, RenderableType
+from rich.measure import Measurement
 from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
@@ -46,3 +47,14 @@ def render_body(pretty: PrettyBody) -> RenderableType:
     else:
         parts.append(Text(pretty.text))
     return Group(*parts)
+
+
+def print_table(table: Table, console: Console | None = None) -> None:
+    """Print ``table`` at least as wide as it needs to be whole: a terminal narrower than
+    its never-cut columns (ids) gets longer lines, which it wraps, never a cropped id."""
+    console = console or Console()
+    # Measured without the terminal's bound, which would clamp the answer to it.
+    needed = Measurement.get(console, console.options.update_width(10_000), table).minimum
+    if needed > console.width:
+        console = Console(width=needed, highlight=False)
+    console.print(table)

@@ -18,8 +18,9 @@ from rich.table import Table
 from hookyard.cli.common import config_option, db_option, load, store_session
 from hookyard.cli.filtering import filter_options
 from hookyard.config import Settings
+from hookyard.control import audit
 from hookyard.delivery.netpolicy import NetPolicy
-from hookyard.exceptions import UsageError
+from hookyard.exceptions import UnknownName, UsageError
 from hookyard.filtering import filter_from_params
 from hookyard.models import ReplayBatch
 from hookyard.replay.batches import batch_json, preview_json
@@ -31,12 +32,13 @@ from hookyard.replay.plan import (
     resolve_target,
 )
 from hookyard.replay.runner import PREVIEW_COUNT, Replayer, Tally
-from hookyard.store import ReplayStore
+from hookyard.store.base import AuditedReplayStore
+from hookyard.urls import mask_url
 
 FAILURES_SHOWN = 10
 
 
-@click.command()
+@click.command("replay")
 @config_option
 @db_option
 @click.argument("event_ids", nargs=-1)
@@ -71,7 +73,7 @@ FAILURES_SHOWN = 10
     "--sign-secret", default=None, help="Secret to sign with: a literal, env:NAME or file:PATH."
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON document for machines.")
-def replay(
+def replay_events(
     config_path: str | None,
     database: str | None,
     event_ids: tuple[str, ...],
@@ -99,8 +101,9 @@ def replay(
     Each event is sent once, byte-identical, with its original idempotency key and
     X-Hookyard-Replay-Of, re-signed with a fresh timestamp when the target signs.
     The run is recorded as a batch. Exits 1 when any replayed delivery failed.
+    Batches: `hookyard replay list`, `hookyard replay show BATCH_ID`.
     """
-    settings = load(config_path, database=database)
+    settings = load(config_path, database=database, handlers=True)
     filters: dict[str, object] = {
         "source": source,
         "type": type,
@@ -140,6 +143,8 @@ def replay(
         # The CLI acts on the user's own machine: their receivers on localhost are theirs.
         policy = settings.server.net_policy.with_loopback()
         code = asyncio.run(_main(settings, plan, policy, dry_run=dry_run, as_json=as_json))
+    except UnknownName as exc:  # as run_with_store says it: where it looked
+        raise UnknownName(f"{exc} in {mask_url(settings.server.database)}") from None
     except asyncio.CancelledError:  # SIGTERM: the batch was marked cancelled on the way out
         sys.exit(128 + signal.SIGTERM)
     sys.exit(code)
@@ -155,7 +160,7 @@ async def _main(
 
 
 async def _replay(
-    store: ReplayStore, plan: ReplayPlan, policy: NetPolicy, *, dry_run: bool, as_json: bool
+    store: AuditedReplayStore, plan: ReplayPlan, policy: NetPolicy, *, dry_run: bool, as_json: bool
 ) -> int:
     replayer = Replayer(store, policy=policy)
     ids = await replayer.select(plan)
@@ -163,6 +168,14 @@ async def _replay(
         _show_preview(plan, len(ids), await replayer.preview(ids, PREVIEW_COUNT), as_json)
         return 0
     batch = await replayer.begin(plan, ids)
+    await audit.record(
+        store,
+        actor=audit.cli_actor(),
+        action="replay",
+        target=batch.id,
+        count=batch.total,
+        detail={"to": batch.target, "filter": dict(plan.selection)},
+    )
     err = Console(stderr=True)
     if not as_json:
         click.echo(f"replay batch {batch.id}: {batch.total} event(s) to {batch.target}", err=True)
@@ -188,7 +201,7 @@ async def _replay(
     if as_json:
         click.echo(json.dumps(batch_json(final, failures), indent=2))
     else:
-        _show_summary(final, failures)
+        show_summary(final, failures)
     return 1 if final.failed else 0
 
 
@@ -246,7 +259,7 @@ def _show_preview(plan: ReplayPlan, total: int, preview: list[Any], as_json: boo
     Console().print(table)
 
 
-def _show_summary(batch: ReplayBatch, failures: list[Any]) -> None:
+def show_summary(batch: ReplayBatch, failures: list[Any]) -> None:
     data = batch_json(batch, failures)
     speed = f", {data['events_per_second']:.0f}/s" if data["events_per_second"] else ""
     click.echo(

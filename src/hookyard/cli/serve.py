@@ -8,7 +8,7 @@ import logging
 import click
 
 from hookyard.api.guard import open_admin_refusal
-from hookyard.cli.common import check_outbound, config_option, db_option, load
+from hookyard.cli.common import check_outbound, config_option, db_option, load, open_at_start
 from hookyard.config import ServerConfig, literal_secret_warning
 from hookyard.exceptions import ConfigError
 from hookyard.logs import configure_logging, log_event
@@ -19,7 +19,7 @@ log = logging.getLogger("hookyard")
 
 def check_admin_exposure(server: ServerConfig) -> None:
     """Refuse an open admin API off loopback; warn, on every start, that it is open."""
-    if server.admin_token:
+    if server.admin_token or server.admin_tokens:
         return
     refusal = open_admin_refusal(server.host, allow_open_admin=server.allow_open_admin)
     if refusal is not None:
@@ -31,11 +31,6 @@ def check_admin_exposure(server: ServerConfig) -> None:
         host=server.host,
         port=server.port,
     )
-
-
-async def _migrate(url: str) -> list[int]:
-    store = open_store(url)
-    return await store.migrate()
 
 
 async def check_keys(server: ServerConfig) -> None:
@@ -68,17 +63,20 @@ def serve(
     """Run ingest, the admin API and delivery workers in one process (and the mirror
     lanes, when configured, in a supervised child process)."""
     from hookyard.app import create_app
+    from hookyard.server import listen_socket
     from hookyard.server import serve as run_server
 
-    settings = load(config_path, database=database, host=host, port=port)
+    settings = load(config_path, database=database, host=host, port=port, handlers=True)
     if warning := literal_secret_warning(settings):
         click.echo(warning, err=True)
     configure_logging()
     # What refuses to start goes first, so a refusal is the one line printed.
     check_outbound(settings)
-    asyncio.run(_migrate(settings.server.database))  # fail here, in one line, not in the server
+    open_at_start(settings.server.database)  # fail here, in one line, not in the server
     asyncio.run(check_keys(settings.server))
     check_admin_exposure(settings.server)  # last: it may warn, and a refusal prints alone
+    # Bound before anything starts: a port in use is one line, not uvicorn's log and exit 1.
+    sock = listen_socket(settings.server.host, settings.server.port)
     app = create_app(settings, with_workers=not no_worker)
     if settings.mirrors and not no_mirror and config_path is not None:
         from hookyard.mirror.process import MirrorChild
@@ -91,7 +89,7 @@ def serve(
             app.store, settings.mirrors, alerts=settings.alerts, policy=settings.server.net_policy
         )
         app.services.append(watch)
-    run_server(app, settings.server.host, settings.server.port)
+    run_server(app, settings.server.host, settings.server.port, sock=sock)
 
 
 @click.command()
@@ -100,7 +98,7 @@ def serve(
 def migrate(config_path: str | None, database: str | None) -> None:
     """Create or upgrade the database schema."""
     settings = load(config_path, database=database)
-    applied = asyncio.run(_migrate(settings.server.database))
+    applied = open_at_start(settings.server.database)
     if applied:
         click.echo(f"applied migrations {', '.join(map(str, applied))}")
     else:

@@ -176,6 +176,14 @@ def verify(
 @click.option("--url", default=None, help="The URL the request will be sent to.")
 @click.option("--option", "options", multiple=True, help="Scheme option key=value.")
 @click.option("--body-file", required=True, help="File with the raw body, or - for stdin.")
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Write the headers to this file instead, for curl -H @FILE.",
+)
 def sign(
     scheme_name: str,
     secret: str,
@@ -184,10 +192,24 @@ def sign(
     url: str | None,
     options: tuple[str, ...],
     body_file: str,
+    output: str | None,
 ) -> None:
-    """Print the headers a provider would send with this body, one 'Name: value' a line."""
+    """Print the headers a provider would send with this body, one 'Name: value' a line:
+    the form curl reads with -H @FILE, e.g.
+
+    \b
+      hookyard sign --scheme stripe --secret whsec_x --body-file b.json -o h.txt
+      curl http://127.0.0.1:8000/in/stripe -H @h.txt --data-binary @b.json
+    """
     scheme = build_scheme(scheme_name, options, url)
     body = read_body(body_file)
     headers = scheme.sign(body, secret_option(secret), msg_id=msg_id, timestamp=timestamp, url=url)
-    for name, value in headers:
-        click.echo(f"{name}: {value}")
+    lines = "".join(f"{name}: {value}\n" for name, value in headers)
+    if output is None:
+        click.echo(lines, nl=False)
+        return
+    try:
+        with open(output, "w", encoding="latin-1", newline="\n") as handle:
+            handle.write(lines)
+    except OSError as exc:
+        raise UsageError(f"--output: cannot write {output}: {exc.strerror}") from None

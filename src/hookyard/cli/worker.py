@@ -9,7 +9,14 @@ import click
 import uvloop
 from prometheus_client import start_http_server
 
-from hookyard.cli.common import check_outbound, config_option, db_option, load, store_session
+from hookyard.cli.common import (
+    check_outbound,
+    config_option,
+    db_option,
+    load,
+    open_at_start,
+    store_session,
+)
 from hookyard.config import Settings, literal_secret_warning
 from hookyard.delivery.worker import DeliveryService
 from hookyard.exceptions import UsageError
@@ -30,7 +37,7 @@ async def run_workers(
             settings.destinations,
             alerts=settings.alerts,
             concurrency=concurrency,
-            lease_seconds=lease_seconds,
+            lease_seconds=lease_seconds or settings.server.lease_seconds,
             policy=settings.server.net_policy,
         )
         stop = asyncio.Event()
@@ -66,8 +73,8 @@ async def run_workers(
     "--lease-seconds",
     type=click.FloatRange(1, 86_400),
     default=None,
-    help="How long a claim lasts before another worker may take it over "
-    "(default: twice the longest destination timeout plus 30 s).",
+    help="How long a claim lasts unless this worker renews it (once a second); a stopped "
+    "worker's claims go out again after it (default: [server] lease_seconds, else 10).",
 )
 @click.option(
     "--metrics-port",
@@ -83,13 +90,14 @@ def worker(
     metrics_port: int | None,
 ) -> None:
     """Run delivery workers only (many may run, on many machines, with PostgreSQL)."""
-    settings = load(config_path, database=database)
+    settings = load(config_path, database=database, handlers=True)
     if not settings.destinations:
         raise UsageError("no [destinations] configured: nothing to deliver")
     if warning := literal_secret_warning(settings):
         click.echo(warning, err=True)
     configure_logging()
     check_outbound(settings)
+    open_at_start(settings.server.database)
     # uvloop, as under `serve`: the stdlib loop's socket writes were half the worker's CPU.
     uvloop.run(run_workers(settings, concurrency, lease_seconds, metrics_port))
 

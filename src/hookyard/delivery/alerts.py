@@ -1,5 +1,6 @@
 """``[alerts]``: JSON notices to a webhook: a dispatch dead-lettered (each one, or a daily
-summary), and the backlog growing old (``hookyard.alerting`` decides when)."""
+summary), a destination that disabled itself (410), and the backlog growing old
+(``hookyard.alerting`` decides when)."""
 
 from __future__ import annotations
 
@@ -84,10 +85,20 @@ def _positive(value: object, key: str) -> float:
 
 
 def dead_notice(
-    *, dispatch_id: str, event_id: str, destination: str, attempts: int, reason: str, at_us: int
+    *,
+    dispatch_id: str,
+    event_id: str,
+    destination: str,
+    attempts: int,
+    reason: str,
+    at_us: int,
+    status: str = "dead",
 ) -> dict[str, Any]:
+    """The JSON posted to ``[alerts] url`` (format in docs/operator.md). ``status`` is
+    ``dead`` (dead-lettered) or ``disabled`` (held: the destination answered 410)."""
     return {
-        "type": "hookyard.dispatch.dead",
+        "type": f"hookyard.dispatch.{status}",
+        "status": status,
         "dispatch_id": dispatch_id,
         "event_id": event_id,
         "destination": destination,

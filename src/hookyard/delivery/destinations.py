@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from hookyard.delivery.handlers import Handler, load_handler
+from hookyard.delivery.handlers import Handler, check_handler_spec, load_handler
 from hookyard.delivery.retry import (
     BreakerConfig,
     RetryPolicy,
@@ -116,18 +116,31 @@ class Destination:
 
 
 def parse_destinations(
-    raw: Mapping[str, Any], *, sources: Collection[str] | None = None
+    raw: Mapping[str, Any],
+    *,
+    sources: Collection[str] | None = None,
+    load_handlers: bool = True,
 ) -> dict[str, Destination]:
     """Every ``[destinations.NAME]`` table, in file order.
 
     ``sources``, when given, are the configured source names; a destination that
     names any other source is an error (a typo would otherwise silently route nothing).
+    Without ``load_handlers`` a handler's module is not imported (``handler_func`` is
+    None): only the processes that deliver need it, and a read-only command must not
+    fail because a handler is not on its ``PYTHONPATH``.
     """
-    return {name: parse_destination(name, table, sources=sources) for name, table in raw.items()}
+    return {
+        name: parse_destination(name, table, sources=sources, load_handlers=load_handlers)
+        for name, table in raw.items()
+    }
 
 
 def parse_destination(
-    name: str, table: object, *, sources: Collection[str] | None = None
+    name: str,
+    table: object,
+    *,
+    sources: Collection[str] | None = None,
+    load_handlers: bool = True,
 ) -> Destination:
     key = f"destinations.{name}"
     if not isinstance(table, Mapping):
@@ -147,7 +160,8 @@ def parse_destination(
         if not isinstance(handler, str):
             raise ConfigError(f"{key}.handler: must be a string like 'package.module:function'")
         try:
-            handler_func = load_handler(handler)
+            handler_func = load_handler(handler) if load_handlers else None
+            check_handler_spec(handler)
         except ValueError as exc:
             raise ConfigError(f"{key}.handler: {exc}") from None
 

@@ -92,15 +92,21 @@ class Event:
         return f"Event(id={self.id!r}, source={self.source!r}, type={self.type!r})"
 
 
+def check_handler_spec(spec: str) -> None:
+    """Raise ``ValueError`` unless ``spec`` reads ``package.module:function`` (no import)."""
+    module_name, sep, attr_path = spec.partition(":")
+    if not sep or not module_name or not attr_path:
+        raise ValueError(f"expected 'package.module:function', got {spec!r}")
+
+
 def load_handler(spec: str) -> Handler:
     """Import ``"package.module:function"`` (the part after ``:`` may be dotted).
 
     Raises ``ValueError`` with a one-line reason; configuration loading turns it into
     a ``ConfigError`` naming the key.
     """
-    module_name, sep, attr_path = spec.partition(":")
-    if not sep or not module_name or not attr_path:
-        raise ValueError(f"expected 'package.module:function', got {spec!r}")
+    check_handler_spec(spec)
+    module_name, _, attr_path = spec.partition(":")
     try:
         target: Any = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:

@@ -67,6 +67,11 @@ def build_request(
         content_type = event.content_type.encode("latin-1", "replace")
     if content_type is not None:
         headers.append((b"Content-Type", content_type))
+    # The body is sent as it arrived: a gzip-encoded one must say so, or no receiver can
+    # read it.
+    content_encoding = header_value(event.headers, "content-encoding")
+    if content_encoding is not None:
+        headers.append((b"Content-Encoding", content_encoding))
 
     signing = destination.signing
     forwarded = list(destination.forward_headers)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import random
@@ -34,14 +35,17 @@ from hookyard.delivery.ratelimit import TokenBucket
 from hookyard.delivery.retry import CircuitBreaker, Decision, decide
 from hookyard.delivery.sender import make_client
 from hookyard.delivery.transport import Transport
+from hookyard.exceptions import StoreError
 from hookyard.logs import AccessLog, log_event
-from hookyard.models import ClaimedDispatch
+from hookyard.models import ClaimedDispatch, DestinationActivity
 from hookyard.store.base import DispatchQueue
 from hookyard.supervision import Streak, Supervisor
 
 log = logging.getLogger("hookyard.delivery")
 STATUS_FOR = {"delivered": "delivered", "retry": "retrying", "dead": "dead", "disable": "disabled"}
 SHUTDOWN_GRACE_SECONDS = 10.0
+#: How long a claim lasts unless renewed (``[server] lease_seconds``, ``--lease-seconds``).
+DEFAULT_LEASE_SECONDS = 10.0
 
 
 def new_worker_id() -> str:
@@ -86,6 +90,9 @@ class DeliveryService:
     policy: NetPolicy = field(default_factory=NetPolicy)
     #: Runs the claim loop and keeps its state for ``/readyz`` (the app's, when in one).
     supervisor: Supervisor = field(default_factory=Supervisor)
+    #: How often destination state is read (paused elsewhere, new arrivals to hold) and
+    #: what this worker saw is reported to the store.
+    state_interval: float = 1.0
 
     def __post_init__(self) -> None:
         self._lanes = {n: _Lane.for_destination(d) for n, d in self.destinations.items()}
@@ -95,6 +102,11 @@ class DeliveryService:
         self._loop_task: asyncio.Task[None] | None = None
         self._unlisten: Callable[[], Awaitable[None]] | None = None
         self._disabled: dict[str, str] = {}
+        #: Claims handed back by the last ``stop`` (unsent, due again at once).
+        self.released = 0
+        self._states_task: asyncio.Task[None] | None = None
+        #: What this worker saw of each destination since its last report to the store.
+        self._activity: dict[str, DestinationActivity] = {}
         self._own_client = self.client is None
         self._own_transport = self.transport is None
         # One line per attempt: buffered like ingest's access log, not a logging call each.
@@ -103,9 +115,9 @@ class DeliveryService:
         self._recording = Streak("recording attempts", log)
         self._delivering = Streak("delivery tasks", log)
         if self.lease_seconds is None:
-            # Longer than any send can take, so a live worker never loses its lease.
-            longest = max((d.timeout_seconds for d in self.destinations.values()), default=10)
-            self.lease_seconds = 2 * longest + 30
+            # Renewed every state_interval while the worker lives, so a send of any length
+            # keeps it; a stopped worker's claims are due again within this.
+            self.lease_seconds = max(DEFAULT_LEASE_SECONDS, 3 * self.state_interval)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -127,6 +139,9 @@ class DeliveryService:
         self._loop_task = self.supervisor.start(
             "claim-loop", self._claim_pass, stopping=lambda: self._stopping, logger=log
         )
+        self._states_task = self.supervisor.start(
+            "destination-states", self._state_pass, stopping=lambda: self._stopping, logger=log
+        )
 
     async def stop(self, grace: float = SHUTDOWN_GRACE_SECONDS) -> None:
         """Stop claiming, let in-flight sends finish within ``grace``, release the rest."""
@@ -139,8 +154,15 @@ class DeliveryService:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        if self._states_task is not None:
+            self._states_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._states_task
+        with contextlib.suppress(Exception):  # the database may be gone
+            await self._report()
         with contextlib.suppress(Exception):  # the database may be gone: leases expire anyway
             released = await self.store.release_leases(self.worker_id, now_us=now_us())
+            self.released = released
             if released:
                 log_event(
                     log, logging.INFO, "leases released", worker=self.worker_id, count=released
@@ -154,6 +176,11 @@ class DeliveryService:
 
     def wake(self) -> None:
         self._wake.set()
+
+    @property
+    def in_flight(self) -> int:
+        """Deliveries being attempted now (``serve`` logs it when draining)."""
+        return len(self._tasks)
 
     # -- claiming ------------------------------------------------------------------------
 
@@ -183,7 +210,7 @@ class DeliveryService:
             claimed = await self.store.claim_due(
                 self.worker_id,
                 now_us=now_us(),
-                lease_us=int((self.lease_seconds or 60) * 1_000_000),
+                lease_us=int((self.lease_seconds or DEFAULT_LEASE_SECONDS) * 1_000_000),
                 limit=free,
                 destinations=names,
             )
@@ -195,6 +222,73 @@ class DeliveryService:
             # Nothing more is due, or every slot is busy: sleep until woken or polled.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+
+    # -- destination state shared with other processes -----------------------------------
+
+    async def _state_pass(self) -> None:
+        """Every ``state_interval``: learn which destinations are paused or disabled (by
+        an operator or another process), hold what ingest queued for them since, renew
+        this worker's leases and expire stopped workers', and report this worker's
+        successes, errors and circuits. Run by the supervisor: a failure is logged once
+        and backed off."""
+        await asyncio.sleep(self.state_interval)
+        await self._sync_states()
+        await self._keep_leases()
+        await self._report()
+
+    async def _keep_leases(self) -> None:
+        """Renew this worker's leases; make any other's that ran out due again (its
+        worker stopped), with the lost attempt recorded."""
+        at = now_us()
+        if self._tasks:
+            lease_us = int((self.lease_seconds or DEFAULT_LEASE_SECONDS) * 1_000_000)
+            await self.store.renew_leases(self.worker_id, now_us=at, lease_us=lease_us)
+        expired = await self.store.expire_leases(now_us=at)
+        if expired:
+            log_event(log, logging.WARNING, "leases expired", count=expired)
+
+    async def _sync_states(self) -> None:
+        states = await self.store.destination_states()
+        held = {n: st for n, st in states.items() if n in self._lanes and st.state != "active"}
+        self._disabled = {n: st.reason for n, st in held.items()}
+        for name, st in held.items():
+            await self.store.hold_dispatches(name, st.state, now_us=now_us())
+
+    async def _report(self) -> None:
+        reports, self._activity = list(self._activity.values()), {}
+        if reports:
+            with contextlib.suppress(StoreError):
+                await self.store.note_destination_activity(reports, now_us=now_us())
+
+    def _saw(self, name: str, decision: Decision, describe: str) -> None:
+        seen = self._activity.get(name) or DestinationActivity(name)
+        at = now_us()
+        if decision.kind == "delivered":
+            seen = dataclasses.replace(seen, last_success_us=at)
+        else:
+            seen = dataclasses.replace(seen, last_error_us=at, last_error=describe[:500])
+        self._activity[name] = seen
+
+    async def _circuit_moved(self, name: str, before: str, breaker: CircuitBreaker) -> None:
+        """One log line when a circuit opens or closes; the store hears of it at once."""
+        after = breaker.state
+        if after == before:
+            return
+        until = int(breaker.open_until * 1_000_000) if after == "open" else None
+        if after == "open":
+            log_event(
+                log,
+                logging.WARNING,
+                "circuit opened",
+                destination=name,
+                failures=breaker.failures,
+                open_seconds=breaker.open_seconds,
+            )
+        elif after == "closed":
+            log_event(log, logging.INFO, "circuit closed", destination=name)
+        report = DestinationActivity(name, circuit=after, circuit_until_us=until)
+        with contextlib.suppress(StoreError):
+            await self.store.note_destination_activity([report], now_us=now_us())
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
@@ -223,6 +317,7 @@ class DeliveryService:
             await self._record_unroutable(dispatch)
             return
         breaker = lane.breaker
+        before = breaker.state if breaker is not None else "closed"
         allowed = breaker is None or breaker.allow(time.time())
         if breaker is not None:
             metrics.set_circuit(dispatch.destination, breaker.state)  # allow() may half-open it
@@ -232,6 +327,8 @@ class DeliveryService:
                 self.worker_id, dispatch.dispatch_id, next_attempt_us=retry_at, now_us=now_us()
             )
             return
+        if breaker is not None:
+            await self._circuit_moved(lane.destination.name, before, breaker)
         async with lane.slots:
             if lane.bucket is not None:
                 await lane.bucket.acquire()
@@ -257,9 +354,12 @@ class DeliveryService:
             return
         decision = decide(destination.retry, number, done.result.outcome, time.time(), self.rng)
         lane = self._lanes[destination.name]
+        self._saw(destination.name, decision, decision.reason)
         if lane.breaker is not None:
+            before = lane.breaker.state
             lane.breaker.record(decision.destination_ok, time.time())
             metrics.set_circuit(destination.name, lane.breaker.state)
+            await self._circuit_moved(destination.name, before, lane.breaker)
         status = STATUS_FOR[decision.kind]
         await self._record(
             dispatch,
@@ -305,6 +405,7 @@ class DeliveryService:
             each = self.alerts is not None and self.alerts.dead_letters == "each"
             if each and self.alerts is not None and self.client is not None:
                 notice = dead_notice(
+                    status="dead" if decision.kind == "dead" else "disabled",
                     dispatch_id=dispatch.dispatch_id,
                     event_id=dispatch.event_id,
                     destination=destination.name,

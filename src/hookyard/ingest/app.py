@@ -24,6 +24,7 @@ from hookyard.ingest.capture import (
     raw_headers,
     read_body,
 )
+from hookyard.ingest.encoding import for_fields
 from hookyard.ingest.responses import send_error, send_json, send_text
 from hookyard.logs import AccessLog
 from hookyard.metrics import UNKNOWN_SOURCE, count_ingest, observe_body
@@ -177,7 +178,8 @@ class IngestApp:
         if source.scheme.needs_url:
             message = SignedMessage(request.headers, request.body, request_url(scope, source))
         verdict = judge(source, message, request.received_us / 1e6)
-        event_id, event_type = extract(source, message)
+        # A gzip sender's id and type are read from the inflated body (dedup and routing).
+        event_id, event_type = extract(source, for_fields(message, source.max_body_bytes))
         accepted = verdict.status != "invalid"
         handshake = handshake_answer(source, message) if verdict.status == "valid" else None
         # Verified on what arrived; credentials are stored as a marker (redact_headers).

@@ -2,7 +2,7 @@
 
 The rest of ``hookyard.inspect`` never touches a store; this module is the one place
 that reads a record and its exact body and hands them to ``diff_events`` or
-``explain_event``. A missing id raises :class:`EventNotFound` (a ``UsageError``), which
+``explain_event``. A missing id raises :class:`EventNotFound` (an ``UnknownName``), which
 the API answers with 404 and the CLI reports in one line, exit 2.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from hookyard.exceptions import UsageError
+from hookyard.exceptions import UnknownName
 from hookyard.filtering import text_problem
 from hookyard.inspect.diff import DiffSide, EventDiff, diff_events
 from hookyard.inspect.explain import Explanation, explain_event
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from hookyard.config import SourceConfig
 
 
-class EventNotFound(UsageError):
+class EventNotFound(UnknownName):
     def __init__(self, event_id: str) -> None:
         super().__init__(f"no event with id {event_id!r}")
         self.event_id = event_id

@@ -24,7 +24,7 @@ from hookyard.delivery.exchange import SendResult
 from hookyard.delivery.netpolicy import NetPolicy
 from hookyard.delivery.ratelimit import TokenBucket
 from hookyard.delivery.transport import Transport
-from hookyard.exceptions import StoreSaturated, UsageError
+from hookyard.exceptions import StoreSaturated, UnknownName
 from hookyard.ids import new_id
 from hookyard.logs import log_event
 from hookyard.models import DeliveryEvent, ReplayBatch, ReplayDispatchStatus, ReplayResult
@@ -177,7 +177,7 @@ class Replayer:
             missing = [event_id for event_id in ids if event_id not in known]
             if missing:
                 more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
-                raise UsageError(f"no event with id {missing[0]!r}{more}")
+                raise UnknownName(f"no event with id {missing[0]!r}{more}")
             return ids
         found: list[str] = []
         cursor: str | None = None

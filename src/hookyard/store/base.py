@@ -26,9 +26,13 @@ from typing import Protocol
 from hookyard.mirror.records import MirrorCopyRecord, MirrorCursor, MirrorLaneState, MirrorPair
 from hookyard.models import (
     AttemptRecord,
+    AuditEntry,
     BodyRedaction,
     ClaimedDispatch,
     DeliveryEvent,
+    DestinationActivity,
+    DestinationMode,
+    DestinationState,
     DispatchRecord,
     EventFilter,
     EventRecord,
@@ -126,7 +130,55 @@ class ProcessedKeys(Protocol):
         """Whether the Python handler ``destination`` has processed the idempotency ``key``."""
 
 
-class DispatchQueue(ProcessedKeys, Protocol):
+# -- operator controls: destination state shared by every process, the audit trail ---------
+
+
+class DestinationControl(Protocol):
+    @abstractmethod
+    async def set_destination_mode(
+        self, name: str, state: DestinationMode, *, reason: str, now_us: int
+    ) -> int:
+        """Make ``name`` active, paused or disabled for every process, in one transaction
+        with its owed dispatches: held (status ``paused``/``disabled``) or, when active,
+        released (due now). Returns how many dispatches moved."""
+
+    @abstractmethod
+    async def destination_states(self) -> dict[str, DestinationState]:
+        """Every destination the store has state for (one never paused may have none)."""
+
+    @abstractmethod
+    async def hold_dispatches(self, name: str, state: DestinationMode, *, now_us: int) -> int:
+        """Mark ``name``'s pending and retrying dispatches ``state`` (the ones ingest added
+        after it was paused or disabled); returns how many."""
+
+    @abstractmethod
+    async def note_destination_activity(
+        self, reports: Sequence[DestinationActivity], *, now_us: int
+    ) -> None:
+        """Store what workers saw: newest success and error, circuit changes."""
+
+    @abstractmethod
+    async def destination_backlog(self) -> dict[str, dict[str, int]]:
+        """Owed dispatches (``BACKLOG_STATUSES``) as destination → status → count."""
+
+
+class AuditLog(Protocol):
+    @abstractmethod
+    async def record_audit(self, entry: AuditEntry) -> None: ...
+
+    @abstractmethod
+    async def list_audit(
+        self,
+        *,
+        action: str | None = None,
+        since_us: int | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> list[AuditEntry]:
+        """Newest first, ``limit`` entries after ``cursor`` (an entry id)."""
+
+
+class DispatchQueue(ProcessedKeys, DestinationControl, Protocol):
     @abstractmethod
     async def claim_due(
         self, worker_id: str, *, now_us: int, lease_us: int, limit: int, destinations: Sequence[str]
@@ -147,6 +199,15 @@ class DispatchQueue(ProcessedKeys, Protocol):
         ``processed_key`` (destination, key, event id) is committed with it, which is what
         makes Python handlers effectively-once. Returns False when the lease was lost.
         """
+
+    @abstractmethod
+    async def renew_leases(self, worker_id: str, *, now_us: int, lease_us: int) -> int:
+        """Extend every lease ``worker_id`` holds to ``now_us + lease_us`` (a heartbeat)."""
+
+    @abstractmethod
+    async def expire_leases(self, *, now_us: int) -> int:
+        """Make dispatches whose lease ran out (their worker stopped) due now, recording
+        the lost attempt (outcome unknown) so the next one carries the next number."""
 
     @abstractmethod
     async def release_leases(self, worker_id: str, *, now_us: int) -> int:
@@ -360,6 +421,18 @@ class Backlog(Protocol):
         holder of an advisory lock), so one process, not every one, reads them."""
 
 
+class ReplayBatches(Protocol):
+    @abstractmethod
+    async def list_replay_batches(
+        self, *, cursor: str | None = None, limit: int = 50
+    ) -> list[ReplayBatch]:
+        """Replay batches newest first, ``limit`` after ``cursor`` (a batch id)."""
+
+
+class AuditedReplayStore(ReplayStore, AuditLog, ReplayBatches, Protocol):
+    """A replay run that records itself in the audit trail (the CLI, the API)."""
+
+
 class Store(
     Lifecycle,
     Ingest,
@@ -371,6 +444,8 @@ class Store(
     Redactions,
     KeyRotation,
     Backlog,
+    AuditLog,
+    ReplayBatches,
     Protocol,
 ):
     """Everything a backend provides: what ingest, workers, replay, the API and the CLI need."""

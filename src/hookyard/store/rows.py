@@ -18,9 +18,11 @@ from hookyard.exceptions import UnreadablePayload
 from hookyard.keyring import Keyring
 from hookyard.models import (
     AttemptRecord,
+    AuditEntry,
     BodyRedaction,
     ClaimedDispatch,
     DeliveryEvent,
+    DestinationState,
     DispatchRecord,
     EventRecord,
     EventSummary,
@@ -320,4 +322,55 @@ def redaction_row(item: BodyRedaction) -> tuple[Any, ...]:
         r.replaced,
         r.body_sha256,
         r.body_size,
+    )
+
+
+# -- operator controls: destination state and the audit trail -----------------------------
+
+
+def destination_state_from_row(row: Row) -> DestinationState:
+    """A ``destination_states`` row."""
+    return DestinationState(
+        name=row[0],
+        state=row[1],
+        reason=row[2],
+        updated_us=row[3],
+        circuit=row[4],
+        circuit_until_us=row[5],
+        last_success_us=row[6],
+        last_error_us=row[7],
+        last_error=row[8],
+    )
+
+
+def backlog_from_rows(rows: Iterable[Row]) -> dict[str, dict[str, int]]:
+    """``destination_backlog`` rows as destination → status → count."""
+    backlog: dict[str, dict[str, int]] = {}
+    for row in rows:
+        backlog.setdefault(row[0], {})[row[1]] = int(row[2])
+    return backlog
+
+
+def audit_row(entry: AuditEntry) -> tuple[Any, ...]:
+    """Column values in the order of ``insert_audit``."""
+    return (
+        entry.id,
+        entry.at_us,
+        entry.actor,
+        entry.action,
+        entry.target,
+        entry.count,
+        json.dumps(entry.detail),
+    )
+
+
+def audit_from_row(row: Row) -> AuditEntry:
+    return AuditEntry(
+        id=row[0],
+        at_us=row[1],
+        actor=row[2],
+        action=row[3],
+        target=row[4],
+        count=row[5],
+        detail=json.loads(row[6]),
     )

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from hookyard.admin_tokens import AdminToken
 from hookyard.config import ServerConfig, load_settings
 from hookyard.exceptions import ConfigError
 
@@ -64,6 +65,7 @@ def test_accepted_values(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         allow_open_admin=True,
         allowed_hosts=("hooks.example.com", "*"),
         allowed_origins=("https://admin.example.com", "HTTP://localhost:3000/"),
+        admin_tokens=(AdminToken("admin", "t0ken", "operate"),),
     )
 
 

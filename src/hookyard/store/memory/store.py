@@ -18,10 +18,15 @@ from hookyard.exceptions import ConfigError, StoreError, StoreSaturated
 from hookyard.keyring import PLAIN, Keyring
 from hookyard.mirror.records import MirrorCopyRecord, MirrorCursor, MirrorLaneState, MirrorPair
 from hookyard.models import (
+    BACKLOG_STATUSES,
     AttemptRecord,
+    AuditEntry,
     BodyRedaction,
     ClaimedDispatch,
     DeliveryEvent,
+    DestinationActivity,
+    DestinationMode,
+    DestinationState,
     DispatchRecord,
     EventFilter,
     EventRecord,
@@ -295,6 +300,17 @@ class MemoryStore(Store):
             )
         )
 
+    async def renew_leases(self, worker_id: str, *, now_us: int, lease_us: int) -> int:
+        return await self.run_in_writer(
+            lambda t: tables_.renew_leases(t, worker_id, expires_us=now_us + lease_us)
+        )
+
+    async def expire_leases(self, *, now_us: int) -> int:
+        moved = await self.run_in_writer(lambda t: tables_.expire_leases(t, now_us=now_us))
+        if moved:
+            self._wake()
+        return moved
+
     async def release_leases(self, worker_id: str, *, now_us: int) -> int:
         def run(t: Tables) -> int:
             held = [
@@ -324,18 +340,73 @@ class MemoryStore(Store):
     async def set_destination_disabled(
         self, name: str, disabled: bool, *, reason: str, now_us: int
     ) -> None:
-        await self.run_in_writer(
-            lambda t: tables_.set_destination_disabled(
-                t, name, disabled, reason=reason, now_us=now_us
-            )
+        await self.set_destination_mode(
+            name, "disabled" if disabled else "active", reason=reason, now_us=now_us
         )
-        if not disabled:
-            for listen in self.tables.listeners:  # as a commit wakes SQLite's watcher
-                listen()
 
     async def disabled_destinations(self) -> dict[str, str]:
         state = self.tables.destination_state
-        return {name: reason for name, (disabled, reason) in state.items() if disabled}
+        return {name: st.reason for name, st in state.items() if st.state == "disabled"}
+
+    # -- operator controls ---------------------------------------------------------------
+
+    async def set_destination_mode(
+        self, name: str, state: DestinationMode, *, reason: str, now_us: int
+    ) -> int:
+        moved = await self.run_in_writer(
+            lambda t: tables_.set_destination_mode(t, name, state, reason=reason, now_us=now_us)
+        )
+        if state == "active" and moved:
+            self._wake()
+        return moved
+
+    async def destination_states(self) -> dict[str, DestinationState]:
+        return dict(sorted(self.tables.destination_state.items()))
+
+    async def hold_dispatches(self, name: str, state: DestinationMode, *, now_us: int) -> int:
+        return await self.run_in_writer(
+            lambda t: tables_.hold_dispatches(t, name, state, now_us=now_us)
+        )
+
+    async def note_destination_activity(
+        self, reports: Sequence[DestinationActivity], *, now_us: int
+    ) -> None:
+        await self.run_in_writer(
+            lambda t: tables_.note_destination_activity(t, reports, now_us=now_us)
+        )
+
+    async def destination_backlog(self) -> dict[str, dict[str, int]]:
+        backlog: dict[str, dict[str, int]] = {}
+        for d in self.tables.dispatches.values():
+            if d.status in BACKLOG_STATUSES:
+                counts = backlog.setdefault(d.destination, {})
+                counts[d.status] = counts.get(d.status, 0) + 1
+        return backlog
+
+    async def record_audit(self, entry: AuditEntry) -> None:
+        def run(t: Tables) -> None:
+            if entry.id in t.audit_log:
+                raise tables_.refused("audit_log.id")
+            t.audit_log[entry.id] = dataclasses.replace(entry, detail=json_copy(entry.detail))
+
+        await self.run_in_writer(run)
+
+    async def list_audit(
+        self,
+        *,
+        action: str | None = None,
+        since_us: int | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> list[AuditEntry]:
+        found = [
+            e
+            for e in sorted(self.tables.audit_log.values(), key=lambda e: e.id, reverse=True)
+            if (action is None or e.action == action)
+            and (since_us is None or e.at_us >= since_us)
+            and (cursor is None or e.id < cursor)
+        ]
+        return limited(found, limit)
 
     async def list_dispatches(
         self,
@@ -423,6 +494,19 @@ class MemoryStore(Store):
         return dataclasses.replace(
             batch, selection=json_copy(batch.selection), options=json_copy(batch.options)
         )
+
+    async def list_replay_batches(
+        self, *, cursor: str | None = None, limit: int = 50
+    ) -> list[ReplayBatch]:
+        found = [
+            b
+            for b in sorted(self.tables.replay_batches.values(), key=lambda b: b.id, reverse=True)
+            if cursor is None or b.id < cursor
+        ]
+        return [
+            dataclasses.replace(b, selection=json_copy(b.selection), options=json_copy(b.options))
+            for b in limited(found, limit)
+        ]
 
     async def replay_batch_dispatches(
         self, batch_id: str, *, status: str, limit: int = 20

@@ -21,9 +21,13 @@ from hookyard.keyring import Keyring
 from hookyard.mirror.records import MirrorCopyRecord, MirrorLaneState
 from hookyard.models import (
     AttemptRecord,
+    AuditEntry,
     BodyRedaction,
     ClaimedDispatch,
     DeliveryEvent,
+    DestinationActivity,
+    DestinationMode,
+    DestinationState,
     DispatchRecord,
     EventFilter,
     EventRecord,
@@ -113,8 +117,9 @@ class Tables:
     event_dispatches: dict[str, list[str]] = field(default_factory=dict)
     #: dispatch id → attempt number → attempt
     attempts: dict[str, dict[int, AttemptRecord]] = field(default_factory=dict)
-    #: destination → (disabled, reason)
-    destination_state: dict[str, tuple[bool, str]] = field(default_factory=dict)
+    destination_state: dict[str, DestinationState] = field(default_factory=dict)
+    #: audit entry id → entry
+    audit_log: dict[str, AuditEntry] = field(default_factory=dict)
     #: (destination, key) → event id
     processed_keys: dict[tuple[str, str], str] = field(default_factory=dict)
     replay_batches: dict[str, ReplayBatch] = field(default_factory=dict)
@@ -313,6 +318,7 @@ def event_status(dispatch_statuses: Iterable[str]) -> str:
         ({"dead"}, "dead"),
         ({"retrying", "in_flight"}, "retrying"),
         ({"disabled"}, "disabled"),
+        ({"paused"}, "paused"),
         ({"pending"}, "pending"),
         ({"delivered"}, "delivered"),
     ):
@@ -349,8 +355,10 @@ def claim_due(
     destinations: Sequence[str],
     keyring: Keyring,
 ) -> list[ClaimedDispatch]:
-    """Pending ones first, then retrying ones (each in due order), then expired leases."""
-    wanted = set(destinations)
+    """Pending ones first, then retrying ones (each in due order); never a paused or
+    disabled destination's (run-out leases are made due by ``expire_leases``)."""
+    held = {n for n, st in tables.destination_state.items() if st.state != "active"}
+    wanted = set(destinations) - held
     candidates = [d for d in tables.dispatches.values() if d.destination in wanted]
 
     def due(status: str) -> list[DispatchRow]:
@@ -361,16 +369,7 @@ def claim_due(
         ]
         return limited(sorted(rows, key=_due_order), limit)
 
-    expired = [
-        d
-        for d in candidates
-        if d.status == "in_flight"
-        and d.lease_expires_us is not None
-        and d.lease_expires_us < now_us
-    ]
-    chosen = limited(
-        due("pending") + due("retrying") + limited(sorted(expired, key=_due_order), limit), limit
-    )
+    chosen = limited(due("pending") + due("retrying"), limit)
     for d in chosen:
         d.status = "in_flight"
         d.lease_owner = worker_id
@@ -410,23 +409,58 @@ def record_attempt(
     return True
 
 
-def set_destination_disabled(
-    tables: Tables, name: str, disabled: bool, *, reason: str, now_us: int
-) -> None:
-    tables.destination_state[name] = (disabled, reason)
-    mine = [d for d in tables.dispatches.values() if d.destination == name]
-    if disabled:
-        for d in mine:
-            if d.status in ("pending", "retrying"):
-                d.status, d.updated_us = "disabled", now_us
-        status = "disabled"
-    else:
-        for d in mine:
-            if d.status == "disabled":
-                d.status, d.next_attempt_us, d.updated_us = "pending", now_us, now_us
-        status = "pending"
-    for event_id in {d.event_id for d in mine if d.status == status}:
+def set_destination_mode(
+    tables: Tables, name: str, state: DestinationMode, *, reason: str, now_us: int
+) -> int:
+    current = tables.destination_state.get(name, DestinationState(name))
+    tables.destination_state[name] = dataclasses.replace(
+        current, state=state, reason=reason, updated_us=now_us
+    )
+    if state != "active":
+        return hold_dispatches(tables, name, state, now_us=now_us)
+    moved = [
+        d
+        for d in tables.dispatches.values()
+        if d.destination == name and d.status in ("paused", "disabled")
+    ]
+    for d in moved:
+        d.status = "pending" if d.attempts == 0 else "retrying"
+        d.next_attempt_us, d.updated_us = now_us, now_us
+    for event_id in {d.event_id for d in moved}:
         refresh_status(tables, event_id)
+    return len(moved)
+
+
+def hold_dispatches(tables: Tables, name: str, state: str, *, now_us: int) -> int:
+    """Only while ``name`` still is ``state`` (a worker's look may be out of date)."""
+    current = tables.destination_state.get(name)
+    if current is None or current.state != state:
+        return 0
+    moved = [
+        d
+        for d in tables.dispatches.values()
+        if d.destination == name and d.status in ("pending", "retrying")
+    ]
+    for d in moved:
+        d.status, d.updated_us = state, now_us
+    for event_id in {d.event_id for d in moved}:
+        refresh_status(tables, event_id)
+    return len(moved)
+
+
+def note_destination_activity(
+    tables: Tables, reports: Sequence[DestinationActivity], *, now_us: int
+) -> None:
+    """``note_destination_activity``: the newest success and error win."""
+    for r in reports:
+        st = tables.destination_state.get(r.name) or DestinationState(r.name, updated_us=now_us)
+        if r.circuit is not None:
+            st = dataclasses.replace(st, circuit=r.circuit, circuit_until_us=r.circuit_until_us)
+        if r.last_success_us is not None and (st.last_success_us or -1) < r.last_success_us:
+            st = dataclasses.replace(st, last_success_us=r.last_success_us)
+        if r.last_error_us is not None and (st.last_error_us or -1) < r.last_error_us:
+            st = dataclasses.replace(st, last_error_us=r.last_error_us, last_error=r.last_error)
+        tables.destination_state[r.name] = st
 
 
 def retry_dead(tables: Tables, dispatch_ids: Sequence[str], *, now_us: int) -> int:
@@ -711,3 +745,53 @@ def reseal_events(
 
 def forget_keys(tables: Tables, key_ids: Sequence[str]) -> int:
     return sum(tables.encryption_keys.pop(key_id, None) is not None for key_id in key_ids)
+
+
+def renew_leases(tables: Tables, worker_id: str, *, expires_us: int) -> int:
+    held = [
+        d
+        for d in tables.dispatches.values()
+        if d.lease_owner == worker_id and d.status == "in_flight"
+    ]
+    for d in held:
+        d.lease_expires_us = expires_us
+    return len(held)
+
+
+def expire_leases(tables: Tables, *, now_us: int) -> int:
+    """``lost_attempts`` and ``expire_leases``: a stopped worker's attempt is recorded
+    (outcome unknown) and the dispatch is due again, its next attempt numbered after it."""
+    lost = [
+        d
+        for d in tables.dispatches.values()
+        if d.status == "in_flight"
+        and d.lease_expires_us is not None
+        and d.lease_expires_us < now_us
+    ]
+    for d in lost:
+        number = d.attempts + 1
+        if number in tables.attempts.get(d.id, {}):
+            raise refused("attempts.dispatch_id, attempts.number")
+    for d in lost:
+        d.attempts += 1
+        tables.attempts.setdefault(d.id, {})[d.attempts] = AttemptRecord(
+            dispatch_id=d.id,
+            number=d.attempts,
+            started_us=now_us,
+            latency_ms=0.0,
+            status_code=None,
+            response_headers=(),
+            response_excerpt=b"",
+            error_class="LeaseExpired",
+            error_message=LOST_MESSAGE,
+            decision="retry: lease expired, outcome unknown",
+            next_attempt_us=now_us,
+        )
+        d.status, d.next_attempt_us, d.updated_us = "retrying", now_us, now_us
+        d.lease_owner = d.lease_expires_us = None
+    return len(lost)
+
+
+LOST_MESSAGE = (
+    "the worker that claimed it stopped before recording an outcome (it may have sent it)"
+)

@@ -1,7 +1,7 @@
 """PostgreSQL writes of more than one statement, run inside the caller's transaction.
 
 Ingest batches and attempts go through ``writer``; these are the rest: destination
-state, the dead-letter retry, and a group of replay results.
+state (with its held dispatches), the dead-letter retry, and a group of replay results.
 """
 
 from __future__ import annotations
@@ -24,15 +24,26 @@ async def refresh_event_status(conn: Conn, event_id: str) -> None:
     await conn.execute(Q["refresh_event_status"], event_id)
 
 
-async def set_destination_disabled(
-    conn: Conn, name: str, disabled: bool, *, reason: str, now_us: int
-) -> None:
-    await conn.execute(Q["set_destination_state"], name, disabled, reason, now_us)
-    query = Q["hold_destination"] if disabled else Q["resume_destination"]
-    for event_id in {r[0] for r in await conn.fetch(query, now_us, name)}:
+async def set_destination_mode(
+    conn: Conn, name: str, state: str, *, reason: str, now_us: int
+) -> int:
+    await conn.execute(Q["set_destination_mode"], name, state, state == "disabled", reason, now_us)
+    if state == "active":
+        rows = await conn.fetch(Q["release_held"], now_us, now_us, name)
+    else:
+        rows = await conn.fetch(Q["hold_dispatches"], state, now_us, name)
+    for event_id in {r[0] for r in rows}:
         await refresh_event_status(conn, event_id)
-    if not disabled:
+    if state == "active" and rows:
         await conn.execute("SELECT pg_notify($1, '')", DISPATCH_CHANNEL)
+    return len(rows)
+
+
+async def hold_dispatches(conn: Conn, name: str, state: str, *, now_us: int) -> int:
+    rows = await conn.fetch(Q["hold_dispatches"], state, now_us, name)
+    for event_id in {r[0] for r in rows}:
+        await refresh_event_status(conn, event_id)
+    return len(rows)
 
 
 async def retry_dead(conn: Conn, dispatch_ids: Sequence[str], *, now_us: int) -> int:

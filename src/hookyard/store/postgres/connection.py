@@ -3,6 +3,9 @@ processes starting together apply each migration once)."""
 
 from __future__ import annotations
 
+import os
+from urllib.parse import urlsplit
+
 import asyncpg
 
 from hookyard.clock import now_us
@@ -15,8 +18,20 @@ MIGRATION_LOCK = 0x686F6F6B  # "hook"
 async def connect(url: str) -> asyncpg.Connection:
     try:
         return await asyncpg.connect(url)
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        raise StoreError(f"cannot connect to PostgreSQL: {exc}") from None
+    except OSError as exc:
+        # "[Errno 111] Connect call failed (...)" says less than the errno's own words.
+        why = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise StoreError(f"cannot connect to PostgreSQL at {_where(url)}: {why}") from None
+    except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        raise StoreError(f"cannot connect to PostgreSQL at {_where(url)}: {exc}") from None
+
+
+def _where(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+        return f"{parts.hostname or 'localhost'}:{parts.port or 5432}"
+    except ValueError:
+        return "the configured address"
 
 
 async def apply_migrations(conn: asyncpg.Connection) -> list[int]:

@@ -17,9 +17,13 @@ from hookyard.keyring import PLAIN, Keyring
 from hookyard.mirror.records import MirrorCopyRecord, MirrorCursor, MirrorLaneState, MirrorPair
 from hookyard.models import (
     AttemptRecord,
+    AuditEntry,
     BodyRedaction,
     ClaimedDispatch,
     DeliveryEvent,
+    DestinationActivity,
+    DestinationMode,
+    DestinationState,
     DispatchRecord,
     EventFilter,
     EventRecord,
@@ -47,8 +51,12 @@ from hookyard.store.postgres.queries import DISPATCH_CHANNEL, Q
 from hookyard.store.postgres.writer import AttemptRecorder, IngestWriter
 from hookyard.store.rows import (
     attempt_row,
+    audit_from_row,
+    audit_row,
+    backlog_from_rows,
     body_from_row,
     claimed_from_row,
+    destination_state_from_row,
     redaction_row,
     replay_batch_from_row,
     replay_batch_row,
@@ -213,6 +221,18 @@ class PostgresStore(Store):
         """Calls that recorded more than one attempt."""
         return self.recorder.groups
 
+    async def renew_leases(self, worker_id: str, *, now_us: int, lease_us: int) -> int:
+        result = await self.pool.execute(Q["renew_leases"], now_us + lease_us, worker_id)
+        return int(result.split()[-1])
+
+    async def expire_leases(self, *, now_us: int) -> int:
+        async with self.pool.acquire() as conn, conn.transaction():
+            result = await conn.execute(Q["expire_leases"], now_us)
+            moved = int(result.split()[-1])
+            if moved:
+                await conn.execute("SELECT pg_notify($1, '')", DISPATCH_CHANNEL)
+        return moved
+
     async def release_leases(self, worker_id: str, *, now_us: int) -> int:
         result = await self.pool.execute(Q["release_leases"], now_us, worker_id)
         return int(result.split()[-1])
@@ -228,13 +248,67 @@ class PostgresStore(Store):
     async def set_destination_disabled(
         self, name: str, disabled: bool, *, reason: str, now_us: int
     ) -> None:
-        async with self.pool.acquire() as conn, conn.transaction():
-            await commands.set_destination_disabled(
-                conn, name, disabled, reason=reason, now_us=now_us
-            )
+        await self.set_destination_mode(
+            name, "disabled" if disabled else "active", reason=reason, now_us=now_us
+        )
 
     async def disabled_destinations(self) -> dict[str, str]:
         return {r[0]: r[1] for r in await self.pool.fetch(Q["disabled_destinations"])}
+
+    # -- operator controls ---------------------------------------------------------------
+
+    async def set_destination_mode(
+        self, name: str, state: DestinationMode, *, reason: str, now_us: int
+    ) -> int:
+        async with self.pool.acquire() as conn, conn.transaction():
+            return await commands.set_destination_mode(
+                conn, name, state, reason=reason, now_us=now_us
+            )
+
+    async def destination_states(self) -> dict[str, DestinationState]:
+        rows = await self.pool.fetch(Q["destination_states"])
+        return {row[0]: destination_state_from_row(row) for row in rows}
+
+    async def hold_dispatches(self, name: str, state: DestinationMode, *, now_us: int) -> int:
+        async with self.pool.acquire() as conn, conn.transaction():
+            return await commands.hold_dispatches(conn, name, state, now_us=now_us)
+
+    async def note_destination_activity(
+        self, reports: Sequence[DestinationActivity], *, now_us: int
+    ) -> None:
+        if reports:
+            await self.pool.executemany(
+                Q["note_destination_activity"],
+                [
+                    (
+                        r.name,
+                        now_us,
+                        r.circuit,
+                        r.circuit_until_us,
+                        r.last_success_us,
+                        r.last_error_us,
+                        r.last_error,
+                    )
+                    for r in reports
+                ],
+            )
+
+    async def destination_backlog(self) -> dict[str, dict[str, int]]:
+        return backlog_from_rows(await self.pool.fetch(Q["destination_backlog"]))
+
+    async def record_audit(self, entry: AuditEntry) -> None:
+        await self.pool.execute(Q["insert_audit"], *audit_row(entry))
+
+    async def list_audit(
+        self,
+        *,
+        action: str | None = None,
+        since_us: int | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> list[AuditEntry]:
+        rows = await self.pool.fetch(Q["list_audit"], action, since_us, cursor, limit)
+        return [audit_from_row(row) for row in rows]
 
     async def retry_dead(self, dispatch_ids: Sequence[str], *, now_us: int) -> int:
         async with self.pool.acquire() as conn, conn.transaction():
@@ -339,6 +413,12 @@ class PostgresStore(Store):
     async def get_replay_batch(self, batch_id: str) -> ReplayBatch | None:
         row = await self.pool.fetchrow(Q["get_replay_batch"], batch_id)
         return None if row is None else replay_batch_from_row(row)
+
+    async def list_replay_batches(
+        self, *, cursor: str | None = None, limit: int = 50
+    ) -> list[ReplayBatch]:
+        rows = await self.pool.fetch(Q["list_replay_batches"], cursor, limit)
+        return [replay_batch_from_row(row) for row in rows]
 
     async def replay_batch_dispatches(
         self, batch_id: str, *, status: str, limit: int = 20

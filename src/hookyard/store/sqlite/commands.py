@@ -12,7 +12,13 @@ import sqlite3
 from collections.abc import Sequence
 
 from hookyard.keyring import Keyring
-from hookyard.models import AttemptRecord, ClaimedDispatch, ReplayBatch, ReplayResult
+from hookyard.models import (
+    AttemptRecord,
+    ClaimedDispatch,
+    DestinationActivity,
+    ReplayBatch,
+    ReplayResult,
+)
 from hookyard.store.policy import replay_counts
 from hookyard.store.rows import attempt_row, claimed_from_row, replay_batch_row, replay_dispatch_row
 from hookyard.store.sqlite.queries import Q
@@ -85,17 +91,50 @@ def postpone(
     conn.execute(Q["postpone"], (next_attempt_us, now_us, dispatch_id, worker_id))
 
 
-def set_destination_disabled(
-    conn: sqlite3.Connection, name: str, disabled: bool, *, reason: str, now_us: int
-) -> None:
-    conn.execute(Q["set_destination_state"], (name, int(disabled), reason, now_us))
-    if disabled:
-        conn.execute(Q["hold_destination"], (now_us, name))
-        status = "disabled"
+def set_destination_mode(
+    conn: sqlite3.Connection, name: str, state: str, *, reason: str, now_us: int
+) -> int:
+    conn.execute(Q["set_destination_mode"], (name, state, int(state == "disabled"), reason, now_us))
+    if state == "active":
+        rows = conn.execute(Q["release_held"], (now_us, now_us, name)).fetchall()
     else:
-        conn.execute(Q["resume_destination"], (now_us, now_us, name))
-        status = "pending"
-    for (event_id,) in conn.execute(Q["dispatch_events_with_status"], (name, status)).fetchall():
+        rows = conn.execute(Q["hold_dispatches"], _hold(name, state, now_us)).fetchall()
+    _refresh_events(conn, {r[0] for r in rows})
+    return len(rows)
+
+
+def _hold(name: str, state: str, now_us: int) -> dict[str, object]:
+    return {"name": name, "state": state, "now": now_us}
+
+
+def hold_dispatches(conn: sqlite3.Connection, name: str, state: str, *, now_us: int) -> int:
+    rows = conn.execute(Q["hold_dispatches"], _hold(name, state, now_us)).fetchall()
+    _refresh_events(conn, {r[0] for r in rows})
+    return len(rows)
+
+
+def note_destination_activity(
+    conn: sqlite3.Connection, reports: Sequence[DestinationActivity], *, now_us: int
+) -> None:
+    conn.executemany(
+        Q["note_destination_activity"],
+        [
+            {
+                "name": r.name,
+                "now": now_us,
+                "circuit": r.circuit,
+                "until": r.circuit_until_us,
+                "success": r.last_success_us,
+                "error_at": r.last_error_us,
+                "error": r.last_error,
+            }
+            for r in reports
+        ],
+    )
+
+
+def _refresh_events(conn: sqlite3.Connection, event_ids: set[str]) -> None:
+    for event_id in event_ids:
         conn.execute(Q["refresh_event_status"], (event_id, event_id))
 
 

@@ -13,7 +13,9 @@ from collections.abc import Sequence
 
 from hookyard.keyring import Keyring
 from hookyard.models import (
+    AuditEntry,
     DeliveryEvent,
+    DestinationState,
     DispatchRecord,
     EventFilter,
     EventRecord,
@@ -24,7 +26,10 @@ from hookyard.store import filters
 from hookyard.store.rows import (
     Row,
     attach_attempts,
+    audit_from_row,
+    backlog_from_rows,
     body_from_row,
+    destination_state_from_row,
     record_from_row,
     redaction_from_row,
     replay_batch_from_row,
@@ -115,6 +120,36 @@ def is_processed(conn: sqlite3.Connection, destination: str, key: str) -> bool:
 
 def disabled_destinations(conn: sqlite3.Connection) -> dict[str, str]:
     return dict(conn.execute(Q["disabled_destinations"]).fetchall())
+
+
+def destination_states(conn: sqlite3.Connection) -> dict[str, DestinationState]:
+    rows = conn.execute(Q["destination_states"]).fetchall()
+    return {row[0]: destination_state_from_row(row) for row in rows}
+
+
+def destination_backlog(conn: sqlite3.Connection) -> dict[str, dict[str, int]]:
+    return backlog_from_rows(conn.execute(Q["destination_backlog"]).fetchall())
+
+
+def list_audit(
+    conn: sqlite3.Connection,
+    *,
+    action: str | None,
+    since_us: int | None,
+    cursor: str | None,
+    limit: int,
+) -> list[AuditEntry]:
+    rows = conn.execute(
+        Q["list_audit"], {"action": action, "since": since_us, "cursor": cursor, "limit": limit}
+    ).fetchall()
+    return [audit_from_row(row) for row in rows]
+
+
+def list_replay_batches(
+    conn: sqlite3.Connection, *, cursor: str | None, limit: int
+) -> list[ReplayBatch]:
+    rows = conn.execute(Q["list_replay_batches"], {"cursor": cursor, "limit": limit}).fetchall()
+    return [replay_batch_from_row(row) for row in rows]
 
 
 def replay_payloads(

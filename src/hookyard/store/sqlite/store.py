@@ -18,9 +18,13 @@ from hookyard.keyring import PLAIN, Keyring
 from hookyard.mirror.records import MirrorCopyRecord, MirrorCursor, MirrorLaneState, MirrorPair
 from hookyard.models import (
     AttemptRecord,
+    AuditEntry,
     BodyRedaction,
     ClaimedDispatch,
     DeliveryEvent,
+    DestinationActivity,
+    DestinationMode,
+    DestinationState,
     DispatchRecord,
     EventFilter,
     EventRecord,
@@ -37,6 +41,7 @@ from hookyard.store.backlog import BacklogSample
 from hookyard.store.base import ReleaseLane, Store, Unlisten
 from hookyard.store.payloads import ResealBatch, seal_submission
 from hookyard.store.progress import WriteProgress
+from hookyard.store.rows import audit_row
 from hookyard.store.sqlite import commands, keys, mirror, queries, redaction, retention
 from hookyard.store.sqlite.connection import apply_migrations, connect
 from hookyard.store.sqlite.queries import Q
@@ -71,8 +76,13 @@ class SqliteStore(Store):
             try:
                 parent.mkdir(parents=True, exist_ok=True)
                 conn = connect(self.path)
-            except (OSError, sqlite3.Error) as exc:
-                raise StoreError(f"cannot open database {self.path}: {exc}") from None
+            except OSError as exc:
+                raise StoreError(f"cannot open database {self.path}: {exc.strerror}") from None
+            except sqlite3.Error as exc:
+                raise StoreError(
+                    f"cannot open database {self.path}: {exc} "
+                    "(does its directory exist, and may this user write there?)"
+                ) from None
             try:
                 return apply_migrations(conn)
             finally:
@@ -229,6 +239,23 @@ class SqliteStore(Store):
             )
         )
 
+    async def renew_leases(self, worker_id: str, *, now_us: int, lease_us: int) -> int:
+        params = {"owner": worker_id, "expires": now_us + lease_us}
+        return await self.run_in_writer(
+            lambda conn: conn.execute(Q["renew_leases"], params).rowcount
+        )
+
+    async def expire_leases(self, *, now_us: int) -> int:
+        def run(conn: sqlite3.Connection) -> int:
+            conn.execute(Q["lost_attempts"], {"now": now_us})
+            return conn.execute(Q["expire_leases"], {"now": now_us}).rowcount
+
+        moved = await self.run_in_writer(run)
+        if moved:
+            for wake in self.on_dispatch:
+                wake()
+        return moved
+
     async def release_leases(self, worker_id: str, *, now_us: int) -> int:
         return await self.run_in_writer(
             lambda conn: commands.release_leases(conn, worker_id, now_us=now_us)
@@ -249,14 +276,62 @@ class SqliteStore(Store):
     async def set_destination_disabled(
         self, name: str, disabled: bool, *, reason: str, now_us: int
     ) -> None:
-        await self.run_in_writer(
-            lambda conn: commands.set_destination_disabled(
-                conn, name, disabled, reason=reason, now_us=now_us
-            )
+        await self.set_destination_mode(
+            name, "disabled" if disabled else "active", reason=reason, now_us=now_us
         )
 
     async def disabled_destinations(self) -> dict[str, str]:
         return await self.read(queries.disabled_destinations)
+
+    # -- operator controls ---------------------------------------------------------------
+
+    async def set_destination_mode(
+        self, name: str, state: DestinationMode, *, reason: str, now_us: int
+    ) -> int:
+        moved = await self.run_in_writer(
+            lambda conn: commands.set_destination_mode(
+                conn, name, state, reason=reason, now_us=now_us
+            )
+        )
+        if state == "active" and moved:
+            for wake in self.on_dispatch:
+                wake()
+        return moved
+
+    async def destination_states(self) -> dict[str, DestinationState]:
+        return await self.read(queries.destination_states)
+
+    async def hold_dispatches(self, name: str, state: DestinationMode, *, now_us: int) -> int:
+        return await self.run_in_writer(
+            lambda conn: commands.hold_dispatches(conn, name, state, now_us=now_us)
+        )
+
+    async def note_destination_activity(
+        self, reports: Sequence[DestinationActivity], *, now_us: int
+    ) -> None:
+        await self.run_in_writer(
+            lambda conn: commands.note_destination_activity(conn, reports, now_us=now_us)
+        )
+
+    async def destination_backlog(self) -> dict[str, dict[str, int]]:
+        return await self.read(queries.destination_backlog)
+
+    async def record_audit(self, entry: AuditEntry) -> None:
+        await self.run_in_writer(lambda conn: conn.execute(Q["insert_audit"], audit_row(entry)))
+
+    async def list_audit(
+        self,
+        *,
+        action: str | None = None,
+        since_us: int | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> list[AuditEntry]:
+        return await self.read(
+            lambda conn: queries.list_audit(
+                conn, action=action, since_us=since_us, cursor=cursor, limit=limit
+            )
+        )
 
     async def retry_dead(self, dispatch_ids: Sequence[str], *, now_us: int) -> int:
         moved = await self.run_in_writer(
@@ -336,6 +411,13 @@ class SqliteStore(Store):
 
     async def get_replay_batch(self, batch_id: str) -> ReplayBatch | None:
         return await self.read(lambda conn: queries.get_replay_batch(conn, batch_id))
+
+    async def list_replay_batches(
+        self, *, cursor: str | None = None, limit: int = 50
+    ) -> list[ReplayBatch]:
+        return await self.read(
+            lambda conn: queries.list_replay_batches(conn, cursor=cursor, limit=limit)
+        )
 
     async def replay_batch_dispatches(
         self, batch_id: str, *, status: str, limit: int = 20

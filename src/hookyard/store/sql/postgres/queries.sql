@@ -126,7 +126,9 @@ FROM attempts WHERE dispatch_id = ANY($1::text[]) ORDER BY dispatch_id, number;
 -- limit. An OR across states, or ANY across destinations, made PostgreSQL fetch and sort
 -- every due row (and the stale index entries of rows already claimed) on every claim.
 WITH wanted AS (
+    -- A paused or disabled destination (shared by every process) is never claimed.
     SELECT unnest($4::text[]) AS destination
+    EXCEPT SELECT name FROM destination_state WHERE state <> 'active'
 ),
 pending AS (
     SELECT p.id, p.next_attempt_us FROM wanted CROSS JOIN LATERAL (
@@ -144,19 +146,9 @@ retrying AS (
         FOR UPDATE SKIP LOCKED
     ) AS r
 ),
-expired AS (
-    SELECT x.id FROM wanted CROSS JOIN LATERAL (
-        SELECT id FROM dispatches
-        WHERE destination = wanted.destination AND status = 'in_flight'
-          AND lease_expires_us < $3
-        LIMIT $5
-        FOR UPDATE SKIP LOCKED
-    ) AS x
-),
 due AS (
     (SELECT id FROM pending ORDER BY next_attempt_us LIMIT $5)
     UNION ALL (SELECT id FROM retrying ORDER BY next_attempt_us LIMIT $5)
-    UNION ALL (SELECT id FROM expired LIMIT $5)
     LIMIT $5
 ),
 claimed AS (
@@ -193,24 +185,6 @@ ON CONFLICT (destination, key) DO NOTHING;
 
 -- name: is_processed
 SELECT 1 FROM processed_keys WHERE destination = $1 AND key = $2;
-
--- name: set_destination_state
-INSERT INTO destination_state (name, disabled, reason, updated_us) VALUES ($1, $2, $3, $4)
-ON CONFLICT (name) DO UPDATE
-    SET disabled = excluded.disabled, reason = excluded.reason, updated_us = excluded.updated_us;
-
--- name: disabled_destinations
-SELECT name, reason FROM destination_state WHERE disabled;
-
--- name: hold_destination
-UPDATE dispatches SET status = 'disabled', updated_us = $1
-WHERE destination = $2 AND status IN ('pending', 'retrying')
-RETURNING event_id;
-
--- name: resume_destination
-UPDATE dispatches SET status = 'pending', next_attempt_us = $1, updated_us = $1
-WHERE destination = $2 AND status = 'disabled'
-RETURNING event_id;
 
 -- name: retry_dead
 UPDATE dispatches SET status = 'retrying', next_attempt_us = $1, updated_us = $1

@@ -59,30 +59,29 @@ SELECT dispatch_id, number, started_us, latency_ms, status_code, response_header
 FROM attempts WHERE dispatch_id IN (SELECT value FROM json_each(?)) ORDER BY dispatch_id, number;
 
 -- name: claim_due
--- Due dispatches, or ones whose worker's lease has run out (a crashed worker).
+-- Due dispatches (a stopped worker's run-out leases are made due by expire_leases).
 -- One index-ordered query per state: an OR across states made SQLite sort every due row.
+-- A paused or disabled destination (destination_state, shared by every process) is
+-- never claimed, whatever the worker believes.
+WITH wanted(name) AS (
+    SELECT value FROM json_each(:names)
+    WHERE value NOT IN (SELECT name FROM destination_state WHERE state <> 'active')
+)
 UPDATE dispatches
 SET status = 'in_flight', lease_owner = :owner, lease_expires_us = :expires, updated_us = :now
 WHERE id IN (
     SELECT id FROM (
         SELECT id, next_attempt_us FROM dispatches
         WHERE status = 'pending' AND next_attempt_us <= :now
-          AND destination IN (SELECT value FROM json_each(:names))
+          AND destination IN (SELECT name FROM wanted)
         ORDER BY next_attempt_us LIMIT :limit
     )
     UNION ALL
     SELECT id FROM (
         SELECT id, next_attempt_us FROM dispatches
         WHERE status = 'retrying' AND next_attempt_us <= :now
-          AND destination IN (SELECT value FROM json_each(:names))
+          AND destination IN (SELECT name FROM wanted)
         ORDER BY next_attempt_us LIMIT :limit
-    )
-    UNION ALL
-    SELECT id FROM (
-        SELECT id FROM dispatches
-        WHERE status = 'in_flight' AND lease_expires_us < :now
-          AND destination IN (SELECT value FROM json_each(:names))
-        LIMIT :limit
     )
     LIMIT :limit
 )
@@ -113,6 +112,7 @@ UPDATE events SET status = (
         WHEN count(*) FILTER (WHERE status = 'dead') > 0 THEN 'dead'
         WHEN count(*) FILTER (WHERE status IN ('retrying', 'in_flight')) > 0 THEN 'retrying'
         WHEN count(*) FILTER (WHERE status = 'disabled') > 0 THEN 'disabled'
+        WHEN count(*) FILTER (WHERE status = 'paused') > 0 THEN 'paused'
         WHEN count(*) FILTER (WHERE status = 'pending') > 0 THEN 'pending'
         WHEN count(*) FILTER (WHERE status = 'delivered') > 0 THEN 'delivered'
         ELSE 'dry_run'
@@ -133,25 +133,6 @@ ON CONFLICT (destination, key) DO NOTHING;
 
 -- name: is_processed
 SELECT 1 FROM processed_keys WHERE destination = ? AND key = ?;
-
--- name: set_destination_state
-INSERT INTO destination_state (name, disabled, reason, updated_us) VALUES (?, ?, ?, ?)
-ON CONFLICT (name) DO UPDATE
-    SET disabled = excluded.disabled, reason = excluded.reason, updated_us = excluded.updated_us;
-
--- name: disabled_destinations
-SELECT name, reason FROM destination_state WHERE disabled = 1;
-
--- name: hold_destination
-UPDATE dispatches SET status = 'disabled', updated_us = ?
-WHERE destination = ? AND status IN ('pending', 'retrying');
-
--- name: resume_destination
-UPDATE dispatches SET status = 'pending', next_attempt_us = ?, updated_us = ?
-WHERE destination = ? AND status = 'disabled';
-
--- name: dispatch_events_with_status
-SELECT DISTINCT event_id FROM dispatches WHERE destination = ? AND status = ?;
 
 -- name: retry_dead
 UPDATE dispatches SET status = 'retrying', next_attempt_us = ?, updated_us = ?
