@@ -109,7 +109,8 @@ def purge(
     as_json: bool,
     quiet: bool,
 ) -> None:
-    """Delete events past their retention, with their dispatches, attempts and keys."""
+    """Delete events past their retention, with their dispatches, attempts and keys;
+    then replace the redact_fields of bodies past redact_after."""
     ages = _age(older_than, "--older-than"), _age(dead_older_than, "--dead-older-than")
     settings = load(config_path, database=database)
     policy: RetentionPolicy = settings.retention_policy.overridden(*ages)
