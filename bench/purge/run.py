@@ -1,7 +1,7 @@
 """Purge benchmark: rows purged per second, and ingest latency while a purge runs.
 
 Usage: ./run bench purge [--rows 1000000] [--rate 500] [--duration 20] [--batch 500]
-           [--pause 0] [--no-sqlite] [--no-postgres]
+           [--pause 0.05] [--no-sqlite] [--no-postgres]
 
 For each backend the schema comes from ``hookyard migrate``; then ``--rows`` events
 received 40 days ago are bulk-loaded with what a delivered event has: one delivered
@@ -358,7 +358,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=500.0)
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--batch", type=int, default=500)
-    parser.add_argument("--pause", type=float, default=0.0)
+    parser.add_argument("--pause", type=float, default=0.05)  # hookyard purge's default
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args()

@@ -472,6 +472,27 @@ def _redaction(reader: _Reader, table: Mapping[str, Any], key: str) -> dict[str,
     return values
 
 
+def _check_forwarded_redactions(
+    reader: _Reader, destinations: Mapping[str, Destination], sources: Mapping[str, SourceConfig]
+) -> None:
+    """A destination that forwards a header its source stores as the marker would send
+    ``[redacted]``, silently: say so at start, with the fix."""
+    for name, destination in destinations.items():
+        signing = destination.signing
+        passthrough = signing.headers if signing.mode == "passthrough" else ()
+        for header in (*destination.forward_headers, *passthrough):
+            if any(c in header for c in "*?["):
+                continue  # a glob may match it or not; only a name is a sure mistake
+            for source_name in destination.sources or sorted(sources):
+                source = sources.get(source_name)
+                if source is not None and header.lower().encode("latin-1") in source.redact_headers:
+                    raise reader.fail(
+                        f"destinations.{name}.forward_headers",
+                        f"{header!r} is stored as [redacted] by source {source_name!r}; "
+                        f"leave it out of sources.{source_name}.redact_headers to forward it",
+                    )
+
+
 def settings_from_mapping(
     data: Mapping[str, Any], origin: str = "<config>", *, load_handlers: bool = True
 ) -> Settings:
@@ -495,6 +516,7 @@ def settings_from_mapping(
         raise ConfigError(f"{origin}: {exc}") from None
     if canary is not None:
         sources, destinations = _with_canary(reader, canary, sources, destinations)
+    _check_forwarded_redactions(reader, destinations, sources)
     return Settings(
         server=server,
         sources=sources,

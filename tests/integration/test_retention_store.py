@@ -258,3 +258,25 @@ async def test_mirror_log_rows_go_with_their_event(store: Store) -> None:
     await purge_all(store, EVERYTHING_OLD)
     kept = await store.mirror_pairs("staging", compare_with=None, since_us=0)
     assert [p.copy.event_id for p in kept] == [recent]
+
+
+async def test_the_background_run_purges_then_redacts(store: Store) -> None:
+    from hookyard.redaction.fields import FieldRedaction
+    from hookyard.retention.policy import RetentionPolicy
+    from hookyard.retention.service import RetentionService
+
+    gone = await stored(store)
+    kept = await stored(store, received_us=NOW - 10 * DAY_US)
+    service = RetentionService(
+        store,
+        RetentionPolicy(default=30 * 86400.0),
+        interval=3600,
+        redactions=[FieldRedaction("demo", ("type",), 86400.0)],
+    )
+    progress = await service.run_once()
+    assert progress is not None and progress.counts.events == 1
+    assert service.runs == 1
+    assert await store.get_event(gone) is None
+    record = await store.get_event(kept)
+    assert record is not None and record.redaction is not None
+    assert await store.get_body(kept) == (b'{"type":"[redacted]"}', "application/json")

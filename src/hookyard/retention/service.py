@@ -15,7 +15,7 @@ from hookyard.logs import log_event
 from hookyard.redaction.fields import FieldRedaction
 from hookyard.redaction.runner import RedactionCounts, run_redaction
 from hookyard.retention.policy import RetentionPolicy
-from hookyard.retention.purge import BATCH, PurgeLocked, PurgeProgress, run_purge
+from hookyard.retention.purge import PurgeLocked, PurgeProgress, run_purge
 from hookyard.store.base import Store
 
 log = logging.getLogger("hookyard.retention")
@@ -23,6 +23,11 @@ log = logging.getLogger("hookyard.retention")
 FIRST_RUN_DELAY = 10.0
 #: Between batches: a background purge yields the database to ingest often.
 PAUSE = 0.02
+#: Events per batch in the background. On SQLite a batch's deletions run in the writer,
+#: on the event loop that also serves ingest: 500 events took ~30 ms there (bench/purge),
+#: 100 keep each stall to a few milliseconds. ``hookyard purge`` runs in a process of
+#: its own and takes 500.
+BACKGROUND_BATCH = 100
 
 
 class RetentionService:
@@ -33,7 +38,7 @@ class RetentionService:
         *,
         interval: float,
         redactions: Sequence[FieldRedaction] = (),
-        batch: int = BATCH,
+        batch: int = BACKGROUND_BATCH,
         pause: float = PAUSE,
     ) -> None:
         self.store = store

@@ -93,3 +93,13 @@ def test_field_redactions_come_from_the_sources_that_ask() -> None:
         {"sources": {"a": {"redact_fields": ["email"], "redact_after": "7d"}, "b": {}}}
     )
     assert settings.field_redactions == [FieldRedaction("a", ("email",), 7 * 86400.0)]
+
+
+def test_forwarding_a_header_its_source_redacts_is_a_config_error() -> None:
+    destinations = {"d": {"url": "https://example.com/hook", "forward_headers": ["authorization"]}}
+    with pytest.raises(ConfigError, match=r"destinations.d.forward_headers: 'authorization'"):
+        settings_from_mapping({"sources": {"a": {}}, "destinations": destinations})
+    kept = {"a": {"redact_headers": ["Cookie"]}}
+    assert settings_from_mapping({"sources": kept, "destinations": destinations}).destinations
+    globbed = {"d": {"url": "https://example.com/hook", "forward_headers": ["X-*"]}}
+    assert settings_from_mapping({"sources": {"a": {}}, "destinations": globbed}).destinations
