@@ -214,7 +214,9 @@ async def test_migrations_are_idempotent(database_url: str) -> None:
     first = await store.migrate()
     assert await store.migrate() == []
     every = [m.version for m in load_migrations(dialect)]
-    assert every == list(range(1, len(every) + 1))  # numbered without gaps or repeats
+    # Numbered without repeats; gaps are allowed (branches take numbers of their own, and
+    # each migration is applied by its version).
+    assert every == sorted(set(every)) and every[0] == 1
     assert first in (every, [])  # [] when an earlier test already migrated this database
 
 
@@ -314,7 +316,8 @@ async def test_moving_repeat_counts_to_the_status_row_keeps_them(pg_url: str) ->
                 last,
             )
             await conn.execute("INSERT INTO event_status VALUES ($1, 'stored')", event_id)
-        assert await apply_migrations(conn) == [10]
+        applied = await apply_migrations(conn)
+        assert applied[0] == 10 and all(v > 10 for v in applied[1:])  # and later ones after it
         rows = await conn.fetch(
             "SELECT event_id, status, duplicate_count, last_duplicate_us FROM event_status "
             "ORDER BY event_id"

@@ -91,6 +91,8 @@ class Tables:
     #: (destination, key) → event id
     processed_keys: dict[tuple[str, str], str] = field(default_factory=dict)
     replay_batches: dict[str, ReplayBatch] = field(default_factory=dict)
+    #: listener name → the id of the last event it forwarded (``hookyard listen``)
+    listener_cursors: dict[str, str] = field(default_factory=dict)
     #: ``listen_for_dispatches`` callbacks of every store open on these tables
     listeners: list[Callable[[], None]] = field(default_factory=list)
     stores: int = 0  # stores open on these tables

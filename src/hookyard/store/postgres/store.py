@@ -26,7 +26,7 @@ from hookyard.models import (
 from hookyard.store.base import Store, Unlisten
 from hookyard.store.postgres import commands, queries
 from hookyard.store.postgres.connection import apply_migrations, connect, keep_session
-from hookyard.store.postgres.queries import DISPATCH_CHANNEL, Q
+from hookyard.store.postgres.queries import DISPATCH_CHANNEL, EVENTS_CHANNEL, Q
 from hookyard.store.postgres.writer import AttemptRecorder, IngestWriter
 from hookyard.store.rows import (
     attempt_row,
@@ -237,3 +237,44 @@ class PostgresStore(Store):
     ) -> list[DispatchRecord]:
         async with self.pool.acquire() as conn:
             return await queries.replay_batch_dispatches(conn, batch_id, status, limit)
+
+    # -- live events and listeners (issue 19) ---------------------------------------------
+
+    async def stream_events(
+        self, query: EventFilter, *, after: str | None, before: str, limit: int
+    ) -> list[EventSummary]:
+        async with self.pool.acquire() as conn:
+            return await queries.stream_events(conn, query, after=after, before=before, limit=limit)
+
+    async def listen_for_events(self, wake: Callable[[], None]) -> Unlisten:
+        """Call ``wake`` whenever any process commits events (``write_batch`` notifies)."""
+        conn = await self._connect()
+
+        def on_notify(*_: object) -> None:
+            wake()
+
+        await conn.add_listener(EVENTS_CHANNEL, on_notify)
+
+        async def stop() -> None:
+            with contextlib.suppress(Exception):
+                await conn.close()
+
+        return stop
+
+    async def listener_cursor(self, name: str) -> str | None:
+        value = await self.pool.fetchval(Q["listener_cursor"], name)
+        return None if value is None else str(value)
+
+    async def record_listener_results(
+        self,
+        name: str,
+        batch_id: str,
+        results: Sequence[ReplayResult],
+        *,
+        cursor: str | None,
+        now_us: int,
+    ) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            await commands.record_replay_results(conn, batch_id, results, missing=0, now_us=now_us)
+            if cursor is not None:
+                await conn.execute(Q["save_listener_cursor"], name, cursor, now_us)

@@ -23,7 +23,7 @@ from hookyard.exceptions import RowRefused, StoreError, StoreSaturated
 from hookyard.ids import new_id
 from hookyard.models import Submission, WriteResult
 from hookyard.store.policy import follower_counts, group_duplicates_in_batch, resolve_followers
-from hookyard.store.postgres.queries import DISPATCH_CHANNEL, Q
+from hookyard.store.postgres.queries import DISPATCH_CHANNEL, EVENTS_CHANNEL, Q
 from hookyard.store.rows import event_row
 
 log = logging.getLogger("hookyard.store")
@@ -65,7 +65,7 @@ async def write_batch(conn: asyncpg.Connection, batch: Sequence[Submission]) -> 
     leaders, follower_of = group_duplicates_in_batch(batch)
     extra = follower_counts(follower_of)
     params = batch_parameters(leaders, extra)
-    rows = await conn.fetch(Q["write_batch"], *params, DISPATCH_CHANNEL)
+    rows = await conn.fetch(Q["write_batch"], *params, DISPATCH_CHANNEL, EVENTS_CHANNEL)
     by_id = {sub.request.id: sub for sub in leaders}
     results: dict[str, WriteResult] = {}
     for rid, stored, original in rows:
