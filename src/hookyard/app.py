@@ -61,12 +61,18 @@ class HookyardApp:
         else:
             await self.admin(scope, receive, send)
 
+    def begin_shutdown(self) -> None:
+        """The server is stopping: end the live streams now, so that their connections do
+        not hold the graceful shutdown (called from the signal handler)."""
+        self.admin.state.event_feed.close()
+
     async def startup(self) -> None:
         await self.store.start()
         for service in self.services:
             await service.start()
 
     async def shutdown(self) -> None:
+        self.begin_shutdown()
         for service in reversed(self.services):
             await service.stop()
         await self.store.close()

@@ -31,6 +31,8 @@ class _Server(uvicorn.Server):
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         super().handle_exit(sig, frame)
+        if isinstance(self.config.app, HookyardApp):
+            self.config.app.begin_shutdown()  # live streams end now, not at the grace's end
         # uvicorn re-raises the signal after shutdown; a drained SIGTERM is a clean exit (0).
         if sig == signal.SIGTERM:
             self._captured_signals.remove(sig)

@@ -19,6 +19,7 @@ from hookyard.api.inputs import path_id
 from hookyard.api.inspect import inspect_routes
 from hookyard.api.replays import replay_routes
 from hookyard.api.serialize import dispatch_json, record_json, summary_json
+from hookyard.api.stream import EventFeed, EventStreamEndpoint, StreamLimits
 from hookyard.asgi import ASGIApp, Receive, Scope, Send
 from hookyard.filtering import MAX_LIMIT, BadFilter, parse_dead_letter_filter, parse_filter
 from hookyard.replay.batches import ReplayManager
@@ -76,12 +77,15 @@ def create_admin_app(
     replays: ReplayManager | None = None,
     sources: Mapping[str, SourceConfig] | None = None,
     guard: GuardPolicy | None = None,
+    stream_limits: StreamLimits | None = None,
 ) -> Starlette:
     """``replays`` runs ``POST /api/replays``; without one, replays may only use ``url``.
 
     ``guard`` says which Host and Origin headers ``/api`` accepts; the default, only
-    loopback names (see :mod:`hookyard.api.guard`).
+    loopback names (see :mod:`hookyard.api.guard`). ``stream_limits`` bound the live stream
+    (``app.state.event_feed`` ends its streams when the server stops).
     """
+    feed = EventFeed(store, stream_limits or StreamLimits())
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok", "pending_writes": store.pending})
@@ -150,13 +154,15 @@ def create_admin_app(
         Route("/healthz", healthz),
         Route("/metrics", metrics),
         Route("/api/events", list_events),
+        # Before /api/events/{event_id}, which would take "stream" for an id.
+        Route("/api/events/stream", EventStreamEndpoint(feed)),
         Route("/api/events/{event_id}", get_event),
         Route("/api/events/{event_id}/body", get_body),
         Route("/api/dlq", list_dlq),
     ]
     routes.extend(replay_routes(store, replays or ReplayManager(store, {})))
     routes.extend(inspect_routes(store, sources or {}))
-    return Starlette(
+    app = Starlette(
         routes=routes,
         # The guard first: a rebinding or cross-site request is refused before any token check.
         middleware=[
@@ -165,3 +171,5 @@ def create_admin_app(
         ],
         exception_handlers={404: not_found, 405: method_not_allowed},
     )
+    app.state.event_feed = feed
+    return app
