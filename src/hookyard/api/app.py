@@ -17,6 +17,7 @@ from starlette.routing import Route
 from hookyard.api.guard import GuardPolicy, RequestGuard
 from hookyard.api.inputs import path_id
 from hookyard.api.inspect import inspect_routes
+from hookyard.api.listeners import listener_routes
 from hookyard.api.replays import replay_routes
 from hookyard.api.serialize import dispatch_json, record_json, summary_json
 from hookyard.api.stream import EventFeed, EventStreamEndpoint, StreamLimits
@@ -162,6 +163,7 @@ def create_admin_app(
     ]
     routes.extend(replay_routes(store, replays or ReplayManager(store, {})))
     routes.extend(inspect_routes(store, sources or {}))
+    routes.extend(listener_routes(store))
     app = Starlette(
         routes=routes,
         # The guard first: a rebinding or cross-site request is refused before any token check.

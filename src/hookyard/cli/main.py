@@ -13,6 +13,7 @@ from hookyard.cli.corpus import replay_corpus
 from hookyard.cli.dlq import dlq
 from hookyard.cli.events import events
 from hookyard.cli.export import export
+from hookyard.cli.listen import listen, tail
 from hookyard.cli.replay import replay
 from hookyard.cli.serve import migrate, serve
 from hookyard.cli.signatures import sign, verify
@@ -39,6 +40,9 @@ for command in (
     sign,
     verify,
     worker,
+    # live events (issue 19)
+    listen,
+    tail,
 ):
     cli.add_command(command)
 
