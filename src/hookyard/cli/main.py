@@ -17,6 +17,7 @@ from hookyard.cli.listen import listen, tail
 from hookyard.cli.replay import replay
 from hookyard.cli.serve import migrate, serve
 from hookyard.cli.signatures import sign, verify
+from hookyard.cli.trigger import trigger
 from hookyard.cli.worker import worker
 from hookyard.exceptions import HookyardError
 
@@ -43,6 +44,7 @@ for command in (
     # live events (issue 19)
     listen,
     tail,
+    trigger,
 ):
     cli.add_command(command)
 
