@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from hookyard.server import GRACEFUL_SHUTDOWN_SECONDS
 from hookyard.signatures.base import SignedMessage
 from hookyard.signatures.registry import create_scheme
 from support.databases import fresh_database
@@ -293,3 +295,47 @@ def test_bad_token_unreachable_from_and_bad_map_exit_2_with_one_line(
         assert result.returncode == 2, (text, result.stderr)
         assert result.stderr.count("\n") == 1 and text in result.stderr, result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_tail_prints_stored_then_live_events(server: RunningServer, tmp_path: Path) -> None:
+    stored = post(server, bodies(3, "t"))
+    out, err = tmp_path / "tail.out", tmp_path / "tail.err"
+    env = {**os.environ, "HOOKYARD_TOKEN": TOKEN}
+    with out.open("wb") as stdout, err.open("wb") as stderr:
+        process = subprocess.Popen(
+            hookyard_command("tail", "--from", server.url, "--since", "1h", "--source", "demo"),
+            stdout=stdout,
+            stderr=stderr,
+            env=env,
+        )
+    try:
+        eventually(lambda: "ready:" in err.read_text(), timeout=20)
+        live = post(server, bodies(2, "u"))
+        eventually(lambda: all(i in out.read_text() for i in stored + live), timeout=20)
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=15) == 0
+    lines = out.read_text().splitlines()
+    assert lines[0].split() == ["time", "source", "type", "id", "verdict", "status"]
+    assert [line.split()[3] for line in lines[1:]] == stored + live
+    wrong = subprocess.run(
+        hookyard_command("tail", "--from", server.url, "--token", "wrong"),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert wrong.returncode == 2 and "token was refused" in wrong.stderr
+    assert wrong.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("server", ["sqlite"], indirect=True)
+def test_the_server_stops_at_once_with_streams_open(
+    server: RunningServer, receiver: FastSink, tmp_path: Path
+) -> None:
+    listener = start_listen(server, tmp_path, "--forward-to", receiver.url())
+    started = time.monotonic()
+    assert server.stop() == 0
+    # The streams end when the server is told to stop, not when its grace period runs out.
+    assert time.monotonic() - started < GRACEFUL_SHUTDOWN_SECONDS - 2
+    eventually(lambda: "connection lost" in listener.stderr(), timeout=10)
+    listener.stop()
