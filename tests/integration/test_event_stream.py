@@ -180,3 +180,13 @@ async def test_stopping_the_server_ends_every_stream(app: Starlette) -> None:
     assert await client.status == 200
     app.state.event_feed.close()
     await asyncio.wait_for(client.task, 2)
+
+
+async def test_a_store_that_cannot_be_watched_is_503() -> None:
+    from hookyard.store.memory.store import MemoryStore
+
+    app = create_admin_app(MemoryStore(), admin_token=None, stream_limits=FAST)  # never started
+    client = open_stream(app)
+    assert await client.status == 503
+    await asyncio.wait_for(client.task, 5)
+    assert app.state.event_feed.clients == 0

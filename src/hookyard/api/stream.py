@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import time
 from dataclasses import dataclass
 
@@ -46,6 +47,7 @@ class StreamLimits:
 
 
 MIN_HEARTBEAT, MAX_HEARTBEAT = 0.2, 300.0
+log = logging.getLogger("hookyard.api")
 
 
 class EventFeed:
@@ -128,7 +130,12 @@ class EventStreamEndpoint:
             )
             return
         try:
-            await self.feed.start()
+            try:
+                await self.feed.start()
+            except Exception as exc:  # the store's wake-up cannot be had (database down)
+                log.error("event stream: cannot watch the store: %s", exc)
+                await _json(send, 503, "unavailable", "the store cannot be watched right now")
+                return
             await _Stream(self.feed, query, after, heartbeat, receive, send).run()
         finally:
             await self.feed.leave()

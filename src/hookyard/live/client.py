@@ -100,9 +100,9 @@ def _check(response: httpx.Response, base_url: str) -> None:
     if code < 400:
         return
     where = f"--from {mask_url(base_url)}"
-    if code in (401, 403):
+    if code == 401:
         raise UsageError(
-            f"{where}: the token was refused (HTTP {code}); give --token or HOOKYARD_TOKEN"
+            f"{where}: the token was refused (HTTP 401); give --token or HOOKYARD_TOKEN"
         )
     if code >= 500 or code == 429:
         raise Unavailable(f"HTTP {code}")

@@ -422,9 +422,10 @@ class MemoryStore(Store):
         """A look at the number of events, as often as SQLite's data-version watch: the
         commit path stays as it is."""
         tables = self.tables
+        seen = len(tables.events)  # now, not when the task first runs
 
         async def watch() -> None:
-            seen = len(tables.events)
+            nonlocal seen
             while True:
                 await asyncio.sleep(EVENT_POLL_SECONDS)
                 count = len(tables.events)
