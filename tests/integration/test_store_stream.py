@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from hookyard.clock import now_us
 from hookyard.ids import new_id
 from hookyard.models import AttemptRecord, EventFilter, ReplayBatch, ReplayResult
@@ -88,3 +90,30 @@ async def test_listener_results_and_cursor_in_one_go(store: Store) -> None:
     assert await store.listener_cursor("dev") == second.id
     await store.record_listener_results("dev", batch.id, [], cursor=first.id, now_us=now_us())
     assert await store.listener_cursor("dev") == first.id
+
+
+@pytest.mark.postgres
+async def test_a_lost_listen_connection_is_opened_again(pg_url: str) -> None:
+    import asyncpg
+
+    from hookyard.store import open_store
+
+    store = open_store(pg_url)
+    await store.start()
+    admin = await asyncpg.connect(pg_url)
+    woken = asyncio.Event()
+    stop = await store.listen_for_events(woken.set)
+    try:
+        killed = await admin.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND query LIKE 'LISTEN%'"
+        )
+        assert killed >= 1
+        await asyncio.wait_for(woken.wait(), 10)  # woken once it listens again
+        woken.clear()
+        await store.submit(submission())
+        await asyncio.wait_for(woken.wait(), 10)
+    finally:
+        await stop()
+        await admin.close()
+        await store.close()

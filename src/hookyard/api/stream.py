@@ -115,7 +115,7 @@ class EventStreamEndpoint:
         self.feed = feed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["method"] not in ("GET", "HEAD"):
+        if scope["method"] != "GET":
             await _json(send, 405, "method_not_allowed", f"{scope['method']} is not allowed here")
             return
         params = QueryParams(scope.get("query_string", b"").decode("latin-1"))

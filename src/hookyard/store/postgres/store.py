@@ -40,6 +40,8 @@ from hookyard.store.rows import (
 #: With 4, a worker sending 32 at a time fell behind at 500 events/s; 8 measured the same
 #: as 16, and each process also holds two writers and a listener (PostgreSQL allows 100).
 POOL_SIZE = 8
+#: How soon a lost ``LISTEN`` connection of the live stream is opened again.
+RELISTEN_SECONDS = 1.0
 
 
 class PostgresStore(Store):
@@ -247,17 +249,40 @@ class PostgresStore(Store):
             return await queries.stream_events(conn, query, after=after, before=before, limit=limit)
 
     async def listen_for_events(self, wake: Callable[[], None]) -> Unlisten:
-        """Call ``wake`` whenever any process commits events (``write_batch`` notifies)."""
-        conn = await self._connect()
+        """Call ``wake`` whenever any process commits events (``write_batch`` notifies).
+
+        A lost ``LISTEN`` connection (PostgreSQL restarted) is opened again, and ``wake``
+        called once it is, for what was committed while nobody listened.
+        """
 
         def on_notify(*_: object) -> None:
             wake()
 
-        await conn.add_listener(EVENTS_CHANNEL, on_notify)
+        async def listening() -> tuple[asyncpg.Connection, asyncio.Event]:
+            conn = await self._connect()
+            lost = asyncio.Event()
+            conn.add_termination_listener(lambda _: lost.set())
+            await conn.add_listener(EVENTS_CHANNEL, on_notify)
+            return conn, lost
+
+        current = [await listening()]  # the first failure is the caller's to report
+
+        async def keep() -> None:
+            while True:
+                await current[0][1].wait()
+                await asyncio.sleep(RELISTEN_SECONDS)
+                with contextlib.suppress(Exception):
+                    current[0] = await listening()
+                    wake()
+
+        task = asyncio.create_task(keep(), name="hookyard-pg-events")
 
         async def stop() -> None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
             with contextlib.suppress(Exception):
-                await conn.close()
+                await current[0][0].close()
 
         return stop
 
