@@ -74,6 +74,17 @@ class Listener:
             return self.process.wait()
 
 
+_STARTED: list[Listener] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_listener_left() -> Iterator[None]:
+    """Every ``listen`` a test starts is stopped, whatever the test's outcome."""
+    yield
+    while _STARTED:
+        _STARTED.pop().stop(signal.SIGKILL)
+
+
 def start_listen(server: RunningServer, workdir: Path, *args: str, ready: bool = True) -> Listener:
     n = len(list(workdir.glob("listen-*.out")))
     out, err = workdir / f"listen-{n}.out", workdir / f"listen-{n}.err"
@@ -86,6 +97,7 @@ def start_listen(server: RunningServer, workdir: Path, *args: str, ready: bool =
             env=env,
         )
     listener = Listener(process, out, err)
+    _STARTED.append(listener)
     if ready:
         eventually(lambda: "ready:" in listener.stderr() or process.poll() is not None, timeout=20)
         assert process.poll() is None, listener.stderr()
@@ -333,9 +345,11 @@ def test_the_server_stops_at_once_with_streams_open(
     server: RunningServer, receiver: FastSink, tmp_path: Path
 ) -> None:
     listener = start_listen(server, tmp_path, "--forward-to", receiver.url())
-    started = time.monotonic()
-    assert server.stop() == 0
-    # The streams end when the server is told to stop, not when its grace period runs out.
-    assert time.monotonic() - started < GRACEFUL_SHUTDOWN_SECONDS - 2
-    eventually(lambda: "connection lost" in listener.stderr(), timeout=10)
-    listener.stop()
+    try:
+        started = time.monotonic()
+        assert server.stop() == 0
+        # The streams end when the server is told to stop, not when its grace runs out.
+        assert time.monotonic() - started < GRACEFUL_SHUTDOWN_SECONDS - 2
+        eventually(lambda: "connection lost" in listener.stderr(), timeout=10)
+    finally:
+        listener.stop()
