@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -353,3 +354,25 @@ def test_the_server_stops_at_once_with_streams_open(
         eventually(lambda: "connection lost" in listener.stderr(), timeout=10)
     finally:
         listener.stop()
+
+
+def test_generated_secret_headers_and_content_type(
+    server: RunningServer, receiver: FastSink, tmp_path: Path
+) -> None:
+    listener = start_listen(
+        server, tmp_path, "--forward-to", receiver.url(), "--headers", "X-Dev: laptop"
+    )
+    [secret] = re.findall(r"secret is (whsec_\S+)", listener.stderr())
+    form = b"a=1&b=%C3%A9&a=2"
+    [event_id] = post(server, [form], content_type="application/x-www-form-urlencoded")
+    eventually(lambda: receiver.seen, timeout=20)
+    listener.stop()
+    [seen] = receiver.seen
+    assert seen.body == form and seen.header("x-hookyard-id") == event_id
+    assert seen.header("content-type") == "application/x-www-form-urlencoded"
+    assert seen.header("x-dev") == "laptop"
+    headers = tuple((k.encode(), v.encode()) for k, v in seen.headers.items())
+    scheme = create_scheme("standard-webhooks", {})
+    now = float(seen.header("webhook-timestamp") or 0)
+    assert scheme.verify(SignedMessage(headers, form), [secret], now=now).status == "valid"
+    assert listener.stderr().count(secret) == 1  # printed once
