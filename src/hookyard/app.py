@@ -80,6 +80,11 @@ class HookyardApp:
         else:
             await self.admin(scope, receive, send)
 
+    def begin_shutdown(self) -> None:
+        """The server is stopping: end the live streams now, so that their connections do
+        not hold the graceful shutdown (called from the signal handler)."""
+        self.admin.state.event_feed.close()
+
     async def startup(self) -> None:
         await self.store.start()
         watch_store(lambda: self.store.pending, self.store.stalled_seconds)
@@ -89,6 +94,7 @@ class HookyardApp:
     async def shutdown(self) -> None:
         if self._draining is None:  # shut down without a signal (tests, lifespan)
             self.note_draining(None)
+        self.begin_shutdown()
         for service in reversed(self.services):
             await service.stop()
         await self.store.close()

@@ -39,6 +39,8 @@ class _Server(uvicorn.Server):
             app.draining = True  # the listener closes before services stop
             app.note_draining(signal.Signals(sig).name)
         super().handle_exit(sig, frame)
+        if isinstance(self.config.app, HookyardApp):
+            self.config.app.begin_shutdown()  # live streams end now, not at the grace's end
         # uvicorn re-raises the signal after shutdown; a drained SIGTERM is a clean exit (0).
         if sig == signal.SIGTERM:
             self._captured_signals.remove(sig)

@@ -20,6 +20,7 @@ class Seen:
     path: str
     sha256: str
     headers: dict[str, str]  # lower-cased names; the last value of a repeated header
+    body: bytes = b""
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -76,7 +77,7 @@ class FastSink:
                         name, _, value = line.partition(":")
                         headers[name.strip().lower()] = value.strip()
                 body = await reader.readexactly(int(headers.get("content-length", "0")))
-                self.seen.append(Seen(path, hashlib.sha256(body).hexdigest(), headers))
+                self.seen.append(Seen(path, hashlib.sha256(body).hexdigest(), headers, body))
                 writer.write(
                     b"HTTP/1.1 %d X\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok"
                     % self.status

@@ -19,9 +19,11 @@ from hookyard.api.control import ACTOR_KEY, control_routes
 from hookyard.api.guard import SAFE_METHODS, GuardPolicy, RequestGuard
 from hookyard.api.inputs import path_id
 from hookyard.api.inspect import inspect_routes
+from hookyard.api.listeners import listener_routes
 from hookyard.api.mirrors import mirror_routes
 from hookyard.api.replays import replay_routes
 from hookyard.api.serialize import dispatch_json, record_json, summary_json
+from hookyard.api.stream import EventFeed, EventStreamEndpoint, StreamLimits
 from hookyard.asgi import ASGIApp, Receive, Scope, Send
 from hookyard.exceptions import UnreadablePayload
 from hookyard.filtering import MAX_LIMIT, BadFilter, parse_dead_letter_filter, parse_filter
@@ -110,13 +112,16 @@ def create_admin_app(
     supervisors: Sequence[Supervisor] = (),
     destinations: Collection[str] = (),
     admin_tokens: Sequence[AdminToken] = (),
+    stream_limits: StreamLimits | None = None,
 ) -> Starlette:
     """``replays`` runs ``POST /api/replays``; without one, replays may only use ``url``.
 
     ``guard`` says which Host and Origin headers ``/api`` accepts; the default, only
     loopback names (see :mod:`hookyard.api.guard`). ``supervisors`` hold the background
-    loops ``/readyz`` reports on, besides the store's own.
+    loops ``/readyz`` reports on, besides the store's own. ``stream_limits`` bound the
+    live stream (``app.state.event_feed`` ends its streams when the server stops).
     """
+    feed = EventFeed(store, stream_limits or StreamLimits())
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok", "pending_writes": store.pending})
@@ -195,6 +200,8 @@ def create_admin_app(
         Route("/readyz", readyz),
         Route("/metrics", metrics),
         Route("/api/events", list_events),
+        # Before /api/events/{event_id}, which would take "stream" for an id.
+        Route("/api/events/stream", EventStreamEndpoint(feed)),
         Route("/api/events/{event_id}", get_event),
         Route("/api/events/{event_id}/body", get_body),
         Route("/api/dlq", list_dlq),
@@ -203,7 +210,8 @@ def create_admin_app(
     routes.extend(inspect_routes(store, sources or {}))
     routes.extend(mirror_routes(store, mirrors or {}))
     routes.extend(control_routes(store, destinations))
-    return Starlette(
+    routes.extend(listener_routes(store))
+    app = Starlette(
         routes=routes,
         # The guard first: a rebinding or cross-site request is refused before any token check.
         middleware=[
@@ -216,3 +224,5 @@ def create_admin_app(
             UnreadablePayload: unreadable,
         },
     )
+    app.state.event_feed = feed
+    return app

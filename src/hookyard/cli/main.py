@@ -16,11 +16,13 @@ from hookyard.cli.dlq import dlq
 from hookyard.cli.events import events
 from hookyard.cli.export import export
 from hookyard.cli.keys import keys
+from hookyard.cli.listen import listen, tail
 from hookyard.cli.mirror import mirror
 from hookyard.cli.purge import purge
 from hookyard.cli.replay_batches import replay
 from hookyard.cli.serve import migrate, serve
 from hookyard.cli.signatures import sign, verify
+from hookyard.cli.trigger import trigger
 from hookyard.cli.worker import worker
 from hookyard.exceptions import HookyardError
 
@@ -49,6 +51,10 @@ for command in (
     sign,
     verify,
     worker,
+    # live events (issue 19)
+    listen,
+    tail,
+    trigger,
 ):
     cli.add_command(command)
 

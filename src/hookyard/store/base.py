@@ -6,6 +6,9 @@ inspect read, ``DispatchQueue`` what delivery workers need (wake-ups included),
 and ``KeyRotation`` what ``hookyard keys`` needs,
 ``ReplayStore`` what a replay run needs of them (its log, the readers' event
 lookups and the handler keys of the queue). ``Store`` is their union, which each
+and ``ReplayStore`` what a replay run needs of them (its log, the readers' event
+lookups and the handler keys of the queue). ``EventStream`` is what the live stream
+reads, ``ListenerLog`` the cursors of ``hookyard listen``. ``Store`` is their union, which each
 backend implements (subclassing it, so a missing method is an error when the backend
 is instantiated). Type a user against the narrowest protocol it needs.
 
@@ -351,6 +354,46 @@ class KeyRotation(Protocol):
         """Drop the record of keys that seal no event any more; returns how many went."""
 
 
+# -- live events and listeners (issue 19) -------------------------------------------------
+
+
+class EventStream(Protocol):
+    """What ``GET /api/events/stream`` reads: events in id order, and wake-ups on commits."""
+
+    @abstractmethod
+    async def stream_events(
+        self, query: EventFilter, *, after: str | None, before: str, limit: int
+    ) -> list[EventSummary]:
+        """Oldest first: up to ``limit`` events matching ``query`` (its cursor and limit
+        ignored) with ``after < id < before``."""
+
+    @abstractmethod
+    async def listen_for_events(self, wake: Callable[[], None]) -> Unlisten:
+        """Call ``wake`` (on the event loop) soon after any process commits events, until
+        the returned function is awaited. Never adds work to a commit on SQLite."""
+
+
+class ListenerLog(Protocol):
+    """The server's side of ``hookyard listen``: a durable cursor per listener name."""
+
+    @abstractmethod
+    async def listener_cursor(self, name: str) -> str | None:
+        """The id of the last event listener ``name`` forwarded, None when it has none."""
+
+    @abstractmethod
+    async def record_listener_results(
+        self,
+        name: str,
+        batch_id: str,
+        results: Sequence[ReplayResult],
+        *,
+        cursor: str | None,
+        now_us: int,
+    ) -> None:
+        """In one transaction: the results as ``record_replay_results`` writes them (dispatch
+        rows linked to their originals, the batch's counters) and the listener's cursor."""
+
+
 class ReplayStore(EventReader, ReplayLog, ProcessedKeys, Protocol):
     """What a replay run needs: it selects events, reads their bytes, skips what a handler
     already processed and records the batch."""
@@ -446,6 +489,8 @@ class Store(
     Backlog,
     AuditLog,
     ReplayBatches,
+    EventStream,
+    ListenerLog,
     Protocol,
 ):
     """Everything a backend provides: what ingest, workers, replay, the API and the CLI need."""

@@ -223,6 +223,23 @@ def list_sql(
     return f"SELECT {columns} FROM events WHERE id IN ({page}) ORDER BY id DESC", params
 
 
+def stream_sql(
+    query: EventFilter, dialect: Dialect, *, after: str | None, before: str, limit: int
+) -> tuple[str, list[Any]]:
+    """Events matching ``query`` with ``after < id < before``, oldest first (the live stream)."""
+    columns = STATUS_TABLE_COLUMNS if dialect.status_table else SUMMARY_COLUMNS
+    where, params = where_clause(replace(query, cursor=None), dialect)
+    bounds = []
+    for sql, value in (("id > {}", after), ("id < {}", before)):
+        if value is not None:
+            params.append(value)
+            bounds.append(sql.format(dialect.placeholder(len(params))))
+    where = (where + " AND " if where else " WHERE ") + " AND ".join(bounds)
+    params.append(limit)
+    limit_sql = dialect.placeholder(len(params))
+    return f"SELECT {columns} FROM events{where} ORDER BY id LIMIT {limit_sql}", params
+
+
 DISPATCH_COLUMNS = (
     "id, event_id, destination, status, attempts, next_attempt_us, created_us, updated_us, "
     "replay_of, batch_id"

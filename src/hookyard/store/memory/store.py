@@ -53,6 +53,9 @@ T = TypeVar("T")
 SCHEME = "memory://"
 MAX_BATCH = 512  # as SQLite's writer: how many submissions one commit takes at most
 
+#: How often the live stream's watch looks for new events (as ``CHANGE_POLL_SECONDS``).
+EVENT_POLL_SECONDS = 0.025
+
 _NAMED: dict[str, Tables] = {}
 
 
@@ -679,3 +682,57 @@ class MemoryStore(Store):
 
     async def forget_keys(self, key_ids: Sequence[str]) -> int:
         return await self.run_in_writer(lambda t: tables_.forget_keys(t, key_ids))
+
+    # -- live events and listeners (issue 19) ---------------------------------------------
+
+    async def stream_events(
+        self, query: EventFilter, *, after: str | None, before: str, limit: int
+    ) -> list[EventSummary]:
+        t = self.tables
+        matches = tables_.matcher(dataclasses.replace(query, cursor=None), t)
+        ids = sorted(i for i in t.events if (after is None or i > after) and i < before)
+        found = (t.events[i] for i in ids)
+        return limited([tables_.summary(e) for e in found if matches(e)], limit)
+
+    async def listen_for_events(self, wake: Callable[[], None]) -> Callable[[], Awaitable[None]]:
+        """A look at the number of events, as often as SQLite's data-version watch: the
+        commit path stays as it is."""
+        tables = self.tables
+        seen = len(tables.events)  # now, not when the task first runs
+
+        async def watch() -> None:
+            nonlocal seen
+            while True:
+                await asyncio.sleep(EVENT_POLL_SECONDS)
+                count = len(tables.events)
+                if count != seen:
+                    seen = count
+                    wake()
+
+        task = asyncio.create_task(watch(), name="hookyard-memory-events")
+
+        async def stop() -> None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+        return stop
+
+    async def listener_cursor(self, name: str) -> str | None:
+        return self.tables.listener_cursors.get(name)
+
+    async def record_listener_results(
+        self,
+        name: str,
+        batch_id: str,
+        results: Sequence[ReplayResult],
+        *,
+        cursor: str | None,
+        now_us: int,
+    ) -> None:
+        def run(t: Tables) -> None:
+            tables_.record_replay_results(t, batch_id, results, missing=0, now_us=now_us)
+            if cursor is not None:
+                t.listener_cursors[name] = cursor
+
+        await self.run_in_writer(run)

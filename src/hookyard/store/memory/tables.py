@@ -133,6 +133,8 @@ class Tables:
     redaction_marks: dict[str, str] = field(default_factory=dict)
     #: key id → check value (the ``encryption_keys`` table)
     encryption_keys: dict[str, bytes] = field(default_factory=dict)
+    #: listener name → the id of the last event it forwarded (``hookyard listen``)
+    listener_cursors: dict[str, str] = field(default_factory=dict)
     #: ``listen_for_dispatches`` callbacks of every store open on these tables
     listeners: list[Callable[[], None]] = field(default_factory=list)
     stores: int = 0  # stores open on these tables

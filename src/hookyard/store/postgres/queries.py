@@ -27,6 +27,8 @@ from hookyard.store.sqlfiles import load_queries
 Q = load_queries("postgres")
 #: Where commits that make dispatches due notify workers (LISTEN/NOTIFY).
 DISPATCH_CHANNEL = "hookyard_dispatch"
+#: Where every ingest commit that stored events notifies the live stream (issue 19).
+EVENTS_CHANNEL = "hookyard_events"
 
 # A string: asyncpg's classes are generic only in its stubs.
 Conn: TypeAlias = "asyncpg.Connection[Any] | asyncpg.pool.PoolConnectionProxy[Any]"
@@ -88,3 +90,15 @@ async def replay_batch_dispatches(
 ) -> list[DispatchRecord]:
     rows = await conn.fetch(Q["replay_batch_dispatches"], batch_id, status, limit)
     return await with_attempts(conn, rows)
+
+
+# -- live events and listeners (issue 19) -------------------------------------------------
+
+
+async def stream_events(
+    conn: Conn, query: EventFilter, *, after: str | None, before: str, limit: int
+) -> list[EventSummary]:
+    sql, params = filters.stream_sql(
+        query, filters.POSTGRES, after=after, before=before, limit=limit
+    )
+    return [summary_from_row(row) for row in await conn.fetch(sql, *params)]

@@ -47,7 +47,7 @@ from hookyard.store.payloads import (
 )
 from hookyard.store.postgres import commands, keys, mirror, queries, retention
 from hookyard.store.postgres.connection import apply_migrations, connect, keep_session
-from hookyard.store.postgres.queries import DISPATCH_CHANNEL, Q
+from hookyard.store.postgres.queries import DISPATCH_CHANNEL, EVENTS_CHANNEL, Q
 from hookyard.store.postgres.writer import AttemptRecorder, IngestWriter
 from hookyard.store.rows import (
     attempt_row,
@@ -74,6 +74,8 @@ PING_SECONDS = 2.0
 #: The advisory lock whose holder samples the backlog for every process ("hyss").
 SAMPLER_LOCK = 0x68797373
 log = logging.getLogger("hookyard.store")
+#: How soon a lost ``LISTEN`` connection of the live stream is opened again.
+RELISTEN_SECONDS = 1.0
 
 
 class PostgresStore(Store):
@@ -581,3 +583,67 @@ class PostgresStore(Store):
     async def forget_keys(self, key_ids: Sequence[str]) -> int:
         async with self.pool.acquire() as conn:
             return await keys.forget_keys(conn, key_ids)
+
+    # -- live events and listeners (issue 19) ---------------------------------------------
+
+    async def stream_events(
+        self, query: EventFilter, *, after: str | None, before: str, limit: int
+    ) -> list[EventSummary]:
+        async with self.pool.acquire() as conn:
+            return await queries.stream_events(conn, query, after=after, before=before, limit=limit)
+
+    async def listen_for_events(self, wake: Callable[[], None]) -> Unlisten:
+        """Call ``wake`` whenever any process commits events (``write_batch`` notifies).
+
+        A lost ``LISTEN`` connection (PostgreSQL restarted) is opened again, and ``wake``
+        called once it is, for what was committed while nobody listened.
+        """
+
+        def on_notify(*_: object) -> None:
+            wake()
+
+        async def listening() -> tuple[asyncpg.Connection, asyncio.Event]:
+            conn = await self._connect()
+            lost = asyncio.Event()
+            conn.add_termination_listener(lambda _: lost.set())
+            await conn.add_listener(EVENTS_CHANNEL, on_notify)
+            return conn, lost
+
+        current = [await listening()]  # the first failure is the caller's to report
+
+        async def keep() -> None:
+            while True:
+                await current[0][1].wait()
+                await asyncio.sleep(RELISTEN_SECONDS)
+                with contextlib.suppress(Exception):
+                    current[0] = await listening()
+                    wake()
+
+        task = asyncio.create_task(keep(), name="hookyard-pg-events")
+
+        async def stop() -> None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            with contextlib.suppress(Exception):
+                await current[0][0].close()
+
+        return stop
+
+    async def listener_cursor(self, name: str) -> str | None:
+        value = await self.pool.fetchval(Q["listener_cursor"], name)
+        return None if value is None else str(value)
+
+    async def record_listener_results(
+        self,
+        name: str,
+        batch_id: str,
+        results: Sequence[ReplayResult],
+        *,
+        cursor: str | None,
+        now_us: int,
+    ) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            await commands.record_replay_results(conn, batch_id, results, missing=0, now_us=now_us)
+            if cursor is not None:
+                await conn.execute(Q["save_listener_cursor"], name, cursor, now_us)

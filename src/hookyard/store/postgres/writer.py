@@ -25,7 +25,7 @@ from hookyard.ids import new_id
 from hookyard.metrics import COMMIT_FAILURES, observe_commit
 from hookyard.models import Submission, WriteResult
 from hookyard.store.policy import follower_counts, group_duplicates_in_batch, resolve_followers
-from hookyard.store.postgres.queries import DISPATCH_CHANNEL, Q
+from hookyard.store.postgres.queries import DISPATCH_CHANNEL, EVENTS_CHANNEL, Q
 from hookyard.store.progress import WriteProgress
 from hookyard.store.rows import event_row
 from hookyard.supervision import Streak
@@ -72,7 +72,7 @@ async def write_batch(conn: asyncpg.Connection, batch: Sequence[Submission]) -> 
     leaders, follower_of = group_duplicates_in_batch(batch)
     extra = follower_counts(follower_of)
     *params, key_ids = batch_parameters(leaders, extra)
-    rows = await conn.fetch(Q["write_batch"], *params, DISPATCH_CHANNEL, key_ids)
+    rows = await conn.fetch(Q["write_batch"], *params, DISPATCH_CHANNEL, key_ids, EVENTS_CHANNEL)
     by_id = {sub.request.id: sub for sub in leaders}
     results: dict[str, WriteResult] = {}
     for rid, stored, original in rows:

@@ -176,3 +176,17 @@ def finish_replay_batch(
     conn: sqlite3.Connection, batch_id: str, status: str, *, now_us: int, error: str | None
 ) -> None:
     conn.execute(Q["finish_replay_batch"], (status, now_us, now_us, error, batch_id))
+
+
+def record_listener_results(
+    conn: sqlite3.Connection,
+    name: str,
+    batch_id: str,
+    results: Sequence[ReplayResult],
+    *,
+    cursor: str | None,
+    now_us: int,
+) -> None:
+    record_replay_results(conn, batch_id, results, missing=0, now_us=now_us)
+    if cursor is not None:
+        conn.execute(Q["save_listener_cursor"], (name, cursor, now_us))

@@ -169,3 +169,18 @@ def replay_batch_dispatches(
 ) -> list[DispatchRecord]:
     rows = conn.execute(Q["replay_batch_dispatches"], (batch_id, status, limit))
     return with_attempts(conn, rows.fetchall())
+
+
+# -- live events and listeners (issue 19) -------------------------------------------------
+
+
+def stream_events(
+    conn: sqlite3.Connection, query: EventFilter, *, after: str | None, before: str, limit: int
+) -> list[EventSummary]:
+    sql, params = filters.stream_sql(query, filters.SQLITE, after=after, before=before, limit=limit)
+    return [summary_from_row(row) for row in conn.execute(sql, params)]
+
+
+def listener_cursor(conn: sqlite3.Connection, name: str) -> str | None:
+    row = conn.execute(Q["listener_cursor"], (name,)).fetchone()
+    return None if row is None else str(row[0])

@@ -573,3 +573,45 @@ class SqliteStore(Store):
 
     async def forget_keys(self, key_ids: Sequence[str]) -> int:
         return await self.run_in_writer(lambda conn: keys.forget_keys(conn, key_ids))
+
+    # -- live events and listeners (issue 19) ---------------------------------------------
+
+    async def stream_events(
+        self, query: EventFilter, *, after: str | None, before: str, limit: int
+    ) -> list[EventSummary]:
+        return await self.read(
+            lambda conn: queries.stream_events(conn, query, after=after, before=before, limit=limit)
+        )
+
+    async def listen_for_events(self, wake: Callable[[], None]) -> Unlisten:
+        """The data-version watch alone: the writer's own commits change it for this
+        connection too, so ingest does nothing more for the stream."""
+        conn = connect(self.path, readonly=True)
+        conn.execute("PRAGMA busy_timeout = 0")
+        task = asyncio.create_task(watch_commits(conn, wake), name="hookyard-sqlite-events")
+
+        async def stop() -> None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            conn.close()
+
+        return stop
+
+    async def listener_cursor(self, name: str) -> str | None:
+        return await self.read(lambda conn: queries.listener_cursor(conn, name))
+
+    async def record_listener_results(
+        self,
+        name: str,
+        batch_id: str,
+        results: Sequence[ReplayResult],
+        *,
+        cursor: str | None,
+        now_us: int,
+    ) -> None:
+        await self.run_in_writer(
+            lambda conn: commands.record_listener_results(
+                conn, name, batch_id, results, cursor=cursor, now_us=now_us
+            )
+        )

@@ -75,6 +75,9 @@ notified AS (
     -- Wakes workers on every machine at commit, when there is something to deliver: in
     -- this statement rather than a round trip of its own.
     SELECT pg_notify($26, '') FROM (SELECT 1 FROM dispatched LIMIT 1) AS any_dispatch
+    UNION ALL
+    -- The live stream's wake-up (issue 19): one per statement that stored an event.
+    SELECT pg_notify($28, '') FROM (SELECT 1 FROM inserted LIMIT 1) AS any_event
 )
 SELECT s.id, s.stored,
        CASE WHEN NOT s.stored THEN (
