@@ -28,7 +28,7 @@ from hookyard.ingest.encoding import for_fields
 from hookyard.ingest.responses import send_error, send_json, send_text
 from hookyard.logs import AccessLog
 from hookyard.metrics import UNKNOWN_SOURCE, count_ingest, observe_body
-from hookyard.models import CapturedRequest, Submission, Verdict
+from hookyard.models import CapturedRequest, HeaderList, Submission, Verdict
 from hookyard.redaction.headers import redact
 from hookyard.signatures.base import SignedMessage
 from hookyard.storable import label, text
@@ -164,8 +164,10 @@ class IngestApp:
             return _Outcome(413, "too_large")
         except ClientGone:
             return _Outcome(499, "client_gone")
-        request = capture(scope, name, headers, body, received_us)
-        return await self._store(scope, send, source, request)
+        # Stored with credentials as a marker (redact_headers); verified on what arrived.
+        stored_headers = redact(headers, source.redact_headers)
+        request = capture(scope, name, stored_headers, body, received_us)
+        return await self._store(scope, send, source, request, headers)
 
     async def _store(
         self,
@@ -173,19 +175,16 @@ class IngestApp:
         send: Send,
         source: SourceConfig,
         request: CapturedRequest,
+        received_headers: HeaderList,
     ) -> _Outcome:
-        message = SignedMessage(headers=request.headers, body=request.body, url=None)
+        message = SignedMessage(headers=received_headers, body=request.body, url=None)
         if source.scheme.needs_url:
-            message = SignedMessage(request.headers, request.body, request_url(scope, source))
+            message = SignedMessage(received_headers, request.body, request_url(scope, source))
         verdict = judge(source, message, request.received_us / 1e6)
         # A gzip sender's id and type are read from the inflated body (dedup and routing).
         event_id, event_type = extract(source, for_fields(message, source.max_body_bytes))
         accepted = verdict.status != "invalid"
         handshake = handshake_answer(source, message) if verdict.status == "valid" else None
-        # Verified on what arrived; credentials are stored as a marker (redact_headers).
-        stored_headers = redact(request.headers, source.redact_headers)
-        if stored_headers is not request.headers:
-            request = replace(request, headers=stored_headers)
         submission = Submission(
             request=request,
             verdict=verdict,

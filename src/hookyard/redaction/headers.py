@@ -28,9 +28,8 @@ def redact(headers: HeaderList, names: frozenset[bytes]) -> HeaderList:
     by the marker; the same tuple when none is present (the usual case costs a scan)."""
     if not names or not any(name.lower() in names for name, _ in headers):
         return headers
-    return tuple(
-        (name, MARKER_BYTES if name.lower() in names else value) for name, value in headers
-    )
+    # Pairs kept as they are are the same objects: only the redacted ones are new.
+    return tuple((pair[0], MARKER_BYTES) if pair[0].lower() in names else pair for pair in headers)
 
 
 def redacted_names(headers: HeaderList) -> list[str]:
