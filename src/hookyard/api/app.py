@@ -12,7 +12,7 @@ from starlette.datastructures import Headers
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from hookyard.api.guard import GuardPolicy, RequestGuard
 from hookyard.api.inputs import path_id
@@ -21,6 +21,7 @@ from hookyard.api.mirrors import mirror_routes
 from hookyard.api.replays import replay_routes
 from hookyard.api.serialize import dispatch_json, record_json, summary_json
 from hookyard.asgi import ASGIApp, Receive, Scope, Send
+from hookyard.dashboard.app import DashboardServices, dashboard_routes
 from hookyard.filtering import MAX_LIMIT, BadFilter, parse_dead_letter_filter, parse_filter
 from hookyard.replay.batches import ReplayManager
 from hookyard.store.base import Store
@@ -149,7 +150,7 @@ def create_admin_app(
     async def method_not_allowed(request: Request, exc: Exception) -> Response:
         return error(405, "method_not_allowed", f"{request.method} is not allowed here")
 
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/healthz", healthz),
         Route("/metrics", metrics),
         Route("/api/events", list_events),
@@ -157,9 +158,18 @@ def create_admin_app(
         Route("/api/events/{event_id}/body", get_body),
         Route("/api/dlq", list_dlq),
     ]
-    routes.extend(replay_routes(store, replays or ReplayManager(store, {})))
+    replays = replays or ReplayManager(store, {})
+    routes.extend(replay_routes(store, replays))
     routes.extend(inspect_routes(store, sources or {}))
     routes.extend(mirror_routes(store, mirrors or {}))
+    # The web dashboard (/ui, and / redirecting there): its own session auth, same services.
+    routes.extend(
+        dashboard_routes(
+            DashboardServices(store, replays, sources or {}, mirrors or {}),
+            admin_token=admin_token,
+            guard=guard or GuardPolicy(),
+        )
+    )
     return Starlette(
         routes=routes,
         # The guard first: a rebinding or cross-site request is refused before any token check.

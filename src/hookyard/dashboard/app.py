@@ -1,0 +1,59 @@
+"""The dashboard's routes, mounted by the admin app: ``GET /`` → ``/ui/``, pages under
+``/ui``, the package's static files under ``/ui/static``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from hookyard.api.guard import GuardPolicy
+from hookyard.dashboard.access import access_routes
+from hookyard.dashboard.auth import PREFIX, Gate, Visit
+from hookyard.dashboard.render import Templates
+from hookyard.dashboard.session import SessionKeys
+from hookyard.replay.batches import ReplayManager
+from hookyard.store.base import Store
+
+if TYPE_CHECKING:
+    from hookyard.config import SourceConfig
+    from hookyard.mirror.settings import Mirror
+
+
+@dataclass(frozen=True)
+class DashboardServices:
+    """What the pages read and run: the same objects the API is given."""
+
+    store: Store
+    replays: ReplayManager
+    sources: Mapping[str, SourceConfig] = field(default_factory=dict)
+    mirrors: Mapping[str, Mirror] = field(default_factory=dict)
+
+
+def dashboard_routes(
+    services: DashboardServices, *, admin_token: str | None, guard: GuardPolicy
+) -> list[BaseRoute]:
+    templates = Templates()
+    gate = Gate(SessionKeys(admin_token), guard, templates)
+
+    async def home(visit: Visit) -> Response:
+        return templates.render("home.html", visit.context())
+
+    async def to_ui(request: Request) -> Response:
+        return RedirectResponse(f"{PREFIX}/", status_code=307)
+
+    pages: list[BaseRoute] = [
+        Route("/", gate.page(home)),
+        *access_routes(gate),
+        Mount("/static", StaticFiles(packages=[("hookyard.dashboard", "static")]), name="static"),
+    ]
+    return [
+        Route("/", to_ui),
+        Route(PREFIX, to_ui),
+        Mount(PREFIX, routes=pages),
+    ]
