@@ -8,19 +8,16 @@ One server and one browser serve the whole module set; each test gets a fresh co
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Generator, Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from support.browser import TOKEN
+from support.browser import ARTIFACTS, TOKEN
 from support.server import RunningServer, start_server
 from support.sink import ScriptedServer, running_sink
 
-ARTIFACTS = Path(os.environ.get("HOOKYARD_ARTIFACTS", "test-artifacts"))
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
@@ -55,6 +52,7 @@ allow_networks = ["127.0.0.1/32"]
 
 [sources.demo]
 scheme = "none"
+type_field = "type"
 
 [sources.shop]
 scheme = "none"

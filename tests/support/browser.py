@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import httpx
 from playwright.sync_api import Page
 
@@ -21,3 +24,14 @@ def sign_in(page: Page, server: RunningServer, next_path: str = "/ui/events") ->
     page.goto(f"{server.url}{next_path}")
     page.fill("input[name=token]", TOKEN)
     page.click("form.login button[type=submit]")
+
+
+ARTIFACTS = Path(os.environ.get("HOOKYARD_ARTIFACTS", "test-artifacts"))
+
+
+def keep_screenshot(page: Page, name: str) -> Path:
+    """A picture of the page for the docs: ``test-artifacts/pages/NAME.png``."""
+    path = ARTIFACTS / "pages" / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path), full_page=True)
+    return path

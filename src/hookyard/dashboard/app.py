@@ -15,6 +15,7 @@ from starlette.staticfiles import StaticFiles
 from hookyard.api.guard import GuardPolicy
 from hookyard.dashboard.access import access_routes
 from hookyard.dashboard.auth import PREFIX, Gate, Visit
+from hookyard.dashboard.events import event_routes
 from hookyard.dashboard.render import Templates
 from hookyard.dashboard.session import SessionKeys
 from hookyard.replay.batches import ReplayManager
@@ -50,6 +51,7 @@ def dashboard_routes(
     pages: list[BaseRoute] = [
         Route("/", gate.page(home)),
         *access_routes(gate),
+        *event_routes(gate, services.store, services.sources),
         Mount("/static", StaticFiles(packages=[("hookyard.dashboard", "static")]), name="static"),
     ]
     return [
