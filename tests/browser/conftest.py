@@ -66,8 +66,10 @@ sources = ["shop"]
     server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Per module: Playwright's sync API keeps an event loop running in this thread while it
+    is started, and the async tests after the browser modules need the thread's loop free."""
     if CHROMIUM is None:
         pytest.skip("chromium is not installed (./run test installs it)")
     with sync_playwright() as driver:

@@ -15,8 +15,10 @@ from starlette.staticfiles import StaticFiles
 from hookyard.api.guard import GuardPolicy
 from hookyard.dashboard.access import access_routes
 from hookyard.dashboard.auth import PREFIX, Gate, Visit
+from hookyard.dashboard.deadletters import dead_letter_routes
 from hookyard.dashboard.events import event_routes
 from hookyard.dashboard.render import Templates
+from hookyard.dashboard.replays import replay_routes
 from hookyard.dashboard.session import SessionKeys
 from hookyard.replay.batches import ReplayManager
 from hookyard.store.base import Store
@@ -52,6 +54,8 @@ def dashboard_routes(
         Route("/", gate.page(home)),
         *access_routes(gate),
         *event_routes(gate, services.store, services.sources),
+        *replay_routes(gate, services.store, services.replays),
+        *dead_letter_routes(gate, services.store),
         Mount("/static", StaticFiles(packages=[("hookyard.dashboard", "static")]), name="static"),
     ]
     return [
