@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page
 
-from support.browser import TOKEN, sign_in
+from support.browser import TOKEN, keep_screenshot, sign_in
 from support.server import RunningServer
 
 
@@ -17,6 +17,8 @@ def test_login_then_logout(page: Page, dashboard: RunningServer) -> None:
     sign_in(page, dashboard, "/ui/")
     assert page.url == f"{dashboard.url}/ui/"
     assert page.is_visible("form.logout")
+    assert page.is_visible("#card-received svg")
+    keep_screenshot(page, "overview")
     assert TOKEN not in page.content()
     cookies = {c["name"]: c for c in page.context.cookies()}
     session = cookies["hookyard_session"]

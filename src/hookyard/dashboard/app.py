@@ -14,9 +14,11 @@ from starlette.staticfiles import StaticFiles
 
 from hookyard.api.guard import GuardPolicy
 from hookyard.dashboard.access import access_routes
-from hookyard.dashboard.auth import PREFIX, Gate, Visit
+from hookyard.dashboard.auth import PREFIX, Gate
 from hookyard.dashboard.deadletters import dead_letter_routes
 from hookyard.dashboard.events import event_routes
+from hookyard.dashboard.mirrors import mirror_routes
+from hookyard.dashboard.overview import overview_routes
 from hookyard.dashboard.render import Templates
 from hookyard.dashboard.replays import replay_routes
 from hookyard.dashboard.session import SessionKeys
@@ -44,18 +46,16 @@ def dashboard_routes(
     templates = Templates()
     gate = Gate(SessionKeys(admin_token), guard, templates)
 
-    async def home(visit: Visit) -> Response:
-        return templates.render("home.html", visit.context())
-
     async def to_ui(request: Request) -> Response:
         return RedirectResponse(f"{PREFIX}/", status_code=307)
 
     pages: list[BaseRoute] = [
-        Route("/", gate.page(home)),
+        *overview_routes(gate, services.store),
         *access_routes(gate),
         *event_routes(gate, services.store, services.sources),
         *replay_routes(gate, services.store, services.replays),
         *dead_letter_routes(gate, services.store),
+        *mirror_routes(gate, services.store, services.mirrors),
         Mount("/static", StaticFiles(packages=[("hookyard.dashboard", "static")]), name="static"),
     ]
     return [

@@ -35,6 +35,7 @@ from hookyard.models import (
     Submission,
     WriteResult,
 )
+from hookyard.store.activity import Activity
 
 Unlisten = Callable[[], Awaitable[None]]
 """Stops the wake-ups ``DispatchQueue.listen_for_dispatches`` started."""
@@ -250,5 +251,16 @@ class MirrorLog(Protocol):
 ReleaseLane = Callable[[], Awaitable[None]]
 
 
-class Store(Lifecycle, Ingest, EventReader, DispatchQueue, ReplayLog, MirrorLog, Protocol):
+class ActivityLog(Protocol):
+    """What the dashboard's Overview reads: counts per bucket, and the backlog now."""
+
+    @abstractmethod
+    async def activity(self, *, since_us: int, bucket_us: int, buckets: int) -> Activity:
+        """Requests received and attempts (2xx or not) in ``buckets`` buckets of
+        ``bucket_us`` from ``since_us``, dispatches waiting, the oldest's age, dead ones."""
+
+
+class Store(
+    Lifecycle, Ingest, EventReader, DispatchQueue, ReplayLog, MirrorLog, ActivityLog, Protocol
+):
     """Everything a backend provides: what ingest, workers, replay, the API and the CLI need."""

@@ -29,8 +29,9 @@ from hookyard.models import (
     Submission,
     WriteResult,
 )
+from hookyard.store.activity import Activity
 from hookyard.store.base import ReleaseLane, Store
-from hookyard.store.memory import mirror
+from hookyard.store.memory import activity, mirror
 from hookyard.store.memory import tables as tables_
 from hookyard.store.memory.tables import Tables, json_copy, limited
 
@@ -463,3 +464,8 @@ class MemoryStore(Store):
             tables.mirror_holds.discard(name)
 
         return release
+
+    # -- the dashboard's overview (hookyard.store.activity) ----------------------------------
+
+    async def activity(self, *, since_us: int, bucket_us: int, buckets: int) -> Activity:
+        return activity.activity(self.tables, since_us, bucket_us, buckets)

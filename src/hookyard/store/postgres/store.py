@@ -24,8 +24,9 @@ from hookyard.models import (
     Submission,
     WriteResult,
 )
+from hookyard.store.activity import Activity
 from hookyard.store.base import ReleaseLane, Store, Unlisten
-from hookyard.store.postgres import commands, mirror, queries
+from hookyard.store.postgres import activity, commands, mirror, queries
 from hookyard.store.postgres.connection import apply_migrations, connect, keep_session
 from hookyard.store.postgres.queries import DISPATCH_CHANNEL, Q
 from hookyard.store.postgres.writer import AttemptRecorder, IngestWriter
@@ -293,3 +294,9 @@ class PostgresStore(Store):
 
     async def hold_mirror_lane(self, name: str) -> ReleaseLane | None:
         return await mirror.hold_lane(self.url, name)
+
+    # -- the dashboard's overview (hookyard.store.activity) ----------------------------------
+
+    async def activity(self, *, since_us: int, bucket_us: int, buckets: int) -> Activity:
+        async with self.pool.acquire() as conn:
+            return await activity.activity(conn, since_us, bucket_us, buckets)

@@ -27,8 +27,9 @@ from hookyard.models import (
     Submission,
     WriteResult,
 )
+from hookyard.store.activity import Activity
 from hookyard.store.base import ReleaseLane, Store, Unlisten
-from hookyard.store.sqlite import commands, mirror, queries
+from hookyard.store.sqlite import activity, commands, mirror, queries
 from hookyard.store.sqlite.connection import apply_migrations, connect
 from hookyard.store.sqlite.writer import Job, Writer, watch_commits
 
@@ -344,3 +345,8 @@ class SqliteStore(Store):
 
     async def hold_mirror_lane(self, name: str) -> ReleaseLane | None:
         return await mirror.hold_lane(self.path, name)
+
+    # -- the dashboard's overview (hookyard.store.activity) ----------------------------------
+
+    async def activity(self, *, since_us: int, bucket_us: int, buckets: int) -> Activity:
+        return await self.read(lambda conn: activity.activity(conn, since_us, bucket_us, buckets))
