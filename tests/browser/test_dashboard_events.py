@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from support.browser import ingest, keep_screenshot, sign_in
 from support.server import RunningServer
@@ -87,3 +87,27 @@ def test_diff_two_events(page: Page, dashboard: RunningServer) -> None:
     page.goto(f"{dashboard.url}/ui/events/{new}")
     page.click("#compare-previous")
     assert page.locator("#json-diff tbody tr").first.locator("td").all_inner_texts()[0] == "/total"
+
+
+def test_live_tail_shows_a_new_event_without_a_reload(page: Page, dashboard: RunningServer) -> None:
+    kind = f"live.{uuid.uuid4().hex[:8]}"
+    first = ingest(
+        dashboard,
+        "demo",
+        f'{{"type": "{kind}"}}'.encode(),
+        headers={"content-type": "application/json"},
+    )
+    sign_in(page, dashboard, f"/ui/events?type={kind}")
+    page.click("#live-on")
+    expect(page.locator(f"#events tr[data-id='{first}']")).to_be_visible()
+    page.evaluate("window.hookyardKept = 1")  # gone if the page reloads
+    later = ingest(
+        dashboard,
+        "demo",
+        f'{{"type": "{kind}"}}'.encode(),
+        headers={"content-type": "application/json"},
+    )
+    expect(page.locator("#events tbody tr").first).to_have_attribute("data-id", later, timeout=8000)
+    assert page.evaluate("window.hookyardKept") == 1
+    page.click("#live-off")
+    assert "live=1" not in page.url

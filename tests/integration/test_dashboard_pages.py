@@ -115,3 +115,16 @@ async def test_diff_of_two_events_and_the_previous_of_a_type(
     assert (await ui.get("/ui/diff", params={"a": old})).status_code == 400
     assert (await ui.get("/ui/diff", params={"a": old, "b": "NOPE"})).status_code == 404
     assert (await ui.get("/ui/diff", params={"a": old, "b": "x\x00"})).status_code == 404
+
+
+async def test_the_live_tail_rows_follow_the_filter(ui: httpx.AsyncClient, store: Store) -> None:
+    wanted = (await store.submit(submission(event_type="tail.me"))).id
+    await store.submit(submission(event_type="not.me"))
+    page = await ui.get("/ui/events", params={"type": "tail.*", "live": "1"})
+    assert 'hx-get="/ui/events/rows?type=tail.%2A"' in page.text and 'id="live-off"' in page.text
+    rows = await ui.get("/ui/events/rows", params={"type": "tail.*"})
+    assert rows.status_code == 200 and "<html" not in rows.text
+    assert row_ids(rows.text) == [wanted]
+    assert (await ui.get("/ui/events/rows", params={"status": "zzz"})).status_code == 400
+    paged = await ui.get("/ui/events", params={"cursor": wanted})
+    assert 'id="live-on"' not in paged.text  # a later page has no tail to follow

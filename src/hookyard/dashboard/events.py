@@ -84,6 +84,9 @@ def event_routes(
             problem=None,
             next_link=None,
             first_link=None,
+            live=params.get("live") == "1" and "cursor" not in params,
+            live_link=None if "cursor" in params else page_link({**values, "live": "1"}),
+            still_link=page_link(values),
             replay_query=urlencode(values),
         )
         try:
@@ -98,6 +101,17 @@ def event_routes(
         if query.cursor is not None:
             context["first_link"] = page_link(values)
         return templates.render("events.html", context)
+
+    async def rows(visit: Visit) -> Response:
+        """The first page's rows alone: what the live tail swaps in every few seconds."""
+        try:
+            query = parse_filter(visit.request.query_params, default_limit=PAGE_SIZE)
+        except BadFilter as exc:
+            return templates.render(
+                "refused.html", visit.context(title="Bad filter", detail=str(exc)), status=400
+            )
+        found = await store.list_events(query)
+        return templates.render("events_rows.html", visit.context(rows=found))
 
     async def event(visit: Visit) -> Response:
         event_id = visit.request.path_params["event_id"]
@@ -173,6 +187,7 @@ def event_routes(
 
     return [
         Route("/events", gate.page(events)),
+        Route("/events/rows", gate.page(rows)),
         Route("/events/{event_id}", gate.page(event)),
         Route("/events/{event_id}/raw", gate.page(raw)),
         Route("/diff", gate.page(diff)),
