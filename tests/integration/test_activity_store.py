@@ -43,13 +43,13 @@ async def test_counts_per_bucket_backlog_and_dead(store: Store) -> None:
     assert found.delivered == (0, 0, 1, 0, 0, 0)
     assert found.failed == (0, 0, 0, 1, 0, 0)
     assert found.backlog == 2 and found.dead == 1
-    assert found.oldest_pending_us is not None and found.oldest_pending_us >= start - MINUTE
+    assert found.oldest_due_us is not None and found.oldest_due_us >= start - MINUTE
 
 
 async def test_an_empty_store(store: Store) -> None:
     found = await store.activity(since_us=0, bucket_us=MINUTE, buckets=3)
     assert found.received == found.delivered == found.failed == (0, 0, 0)
-    assert (found.backlog, found.oldest_pending_us, found.dead) == (0, None, 0)
+    assert (found.backlog, found.oldest_due_us, found.dead) == (0, None, 0)
 
 
 def test_slots_drop_rows_outside_the_window() -> None:

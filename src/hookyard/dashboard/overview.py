@@ -28,8 +28,8 @@ def overview_routes(gate: Gate, store: ActivityLog) -> list[Route]:
         ]
         oldest_s = (
             None
-            if found.oldest_pending_us is None
-            else max(0, (now - found.oldest_pending_us) // US_PER_SECOND)
+            if found.oldest_due_us is None
+            else max(0, (now - found.oldest_due_us) // US_PER_SECOND)
         )
         return gate.templates.render(
             "overview.html",

@@ -23,10 +23,15 @@ class Activity:
     #: Attempts per bucket answered 2xx, and every other attempt.
     delivered: tuple[int, ...]
     failed: tuple[int, ...]
-    #: Dispatches waiting now, and when the oldest of them was created.
+    #: Dispatches waiting now, and the earliest time one of them (pending or retrying)
+    #: was due: how long the most overdue has waited.
     backlog: int
-    oldest_pending_us: int | None
+    oldest_due_us: int | None
     dead: int
+
+
+def earliest(*times: int | None) -> int | None:
+    return min((t for t in times if t is not None), default=None)
 
 
 def slots(rows: Iterable[tuple[int, int]], buckets: int) -> tuple[int, ...]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hookyard.store.activity import Activity, slots
+from hookyard.store.activity import Activity, earliest, slots
 from hookyard.store.postgres.queries import Conn, Q
 
 
@@ -19,6 +19,6 @@ async def activity(conn: Conn, since_us: int, bucket_us: int, buckets: int) -> A
         delivered=slots(((r[0], r[1]) for r in attempts), buckets),
         failed=slots(((r[0], r[2]) for r in attempts), buckets),
         backlog=backlog[0],
-        oldest_pending_us=backlog[1],
+        oldest_due_us=earliest(backlog[1], backlog[2]),
         dead=dead,
     )

@@ -11,8 +11,12 @@ SELECT (started_us - :since) / :bucket AS slot,
 FROM attempts WHERE started_us >= :since GROUP BY slot;
 
 -- name: activity_backlog
-SELECT count(*), min(created_us) FROM dispatches
-WHERE status IN ('pending', 'retrying', 'in_flight');
+-- The earliest due time is read per status, each one step down the (status,
+-- next_attempt_us) index, instead of visiting every waiting row.
+SELECT (SELECT count(*) FROM dispatches
+        WHERE status IN ('pending', 'retrying', 'in_flight')),
+       (SELECT min(next_attempt_us) FROM dispatches WHERE status = 'pending'),
+       (SELECT min(next_attempt_us) FROM dispatches WHERE status = 'retrying');
 
 -- name: activity_dead
 SELECT count(*) FROM dispatches WHERE status = 'dead';
