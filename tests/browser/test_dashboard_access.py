@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page
 
-from support.browser import TOKEN, keep_screenshot, sign_in
+from support.browser import TOKEN, follow, keep_screenshot, sign_in
 from support.server import RunningServer
 
 
@@ -12,7 +12,7 @@ def test_login_then_logout(page: Page, dashboard: RunningServer) -> None:
     page.goto(f"{dashboard.url}/")
     assert page.url.startswith(f"{dashboard.url}/ui/login")
     page.fill("input[name=token]", "wrong-token")
-    page.click("form.login button[type=submit]")
+    follow(page, "form.login button[type=submit]")
     assert "not the admin token" in page.inner_text("main")
     sign_in(page, dashboard, "/ui/")
     assert page.url == f"{dashboard.url}/ui/"
@@ -24,7 +24,7 @@ def test_login_then_logout(page: Page, dashboard: RunningServer) -> None:
     session = cookies["hookyard_session"]
     assert session["httpOnly"] and session["sameSite"] == "Strict"
     assert page.evaluate("document.cookie") == ""  # HttpOnly: no script reads it
-    page.click("form.logout button")
+    follow(page, "form.logout button")
     assert page.url == f"{dashboard.url}/ui/login"
     page.goto(f"{dashboard.url}/ui/")
     assert page.url.startswith(f"{dashboard.url}/ui/login")
@@ -34,7 +34,7 @@ def test_a_forged_form_post_is_refused(page: Page, dashboard: RunningServer) -> 
     sign_in(page, dashboard, "/ui/")
     # The same form with another CSRF token: what a page that cannot read ours would send.
     page.eval_on_selector("form.logout input[name=csrf]", "e => e.value = 'forged'")
-    page.click("form.logout button")
+    follow(page, "form.logout button")
     assert "CSRF" in page.inner_text("main")
     page.goto(f"{dashboard.url}/ui/")
     assert page.is_visible("form.logout")  # still signed in: the forged logout did nothing

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from support.browser import ingest, keep_screenshot, sign_in
+from support.browser import follow, ingest, keep_screenshot, sign_in
 from support.server import RunningServer
 
 
@@ -29,13 +29,13 @@ def test_filter_then_page_through(page: Page, dashboard: RunningServer) -> None:
     sign_in(page, dashboard)
     page.fill("input[name=type]", kind)
     page.fill("input[name=limit]", "2")
-    page.click("form.filters button[type=submit]")
+    follow(page, "form.filters button[type=submit]")
     assert f"type={kind}" in page.url
     shown = page.eval_on_selector_all(
         "#events tbody tr[data-id]", "rows => rows.map(r => r.dataset.id)"
     )
     assert shown == [ids[2], ids[1]]
-    page.click("a[rel=next]")
+    follow(page, "a[rel=next]")
     shown = page.eval_on_selector_all(
         "#events tbody tr[data-id]", "rows => rows.map(r => r.dataset.id)"
     )
@@ -76,7 +76,7 @@ def test_diff_two_events(page: Page, dashboard: RunningServer) -> None:
     sign_in(page, dashboard, f"/ui/events?type={kind}")
     page.check(f"input[name=pick][value='{old}']")
     page.check(f"input[name=pick][value='{new}']")
-    page.click("#compare button[type=submit]")
+    follow(page, "#compare button[type=submit]")
     assert "/ui/diff" in page.url
     row = page.locator("#json-diff tbody tr").first
     assert row.locator("td").all_inner_texts() == ["/total", "changed", "10", "12"]
@@ -85,7 +85,7 @@ def test_diff_two_events(page: Page, dashboard: RunningServer) -> None:
     assert header_rows.locator("td").all_inner_texts()[2:] == ["a", "b"]
     # The same comparison from the newer event's page.
     page.goto(f"{dashboard.url}/ui/events/{new}")
-    page.click("#compare-previous")
+    follow(page, "#compare-previous")
     assert page.locator("#json-diff tbody tr").first.locator("td").all_inner_texts()[0] == "/total"
 
 
@@ -98,7 +98,7 @@ def test_live_tail_shows_a_new_event_without_a_reload(page: Page, dashboard: Run
         headers={"content-type": "application/json"},
     )
     sign_in(page, dashboard, f"/ui/events?type={kind}")
-    page.click("#live-on")
+    follow(page, "#live-on")
     expect(page.locator(f"#events tr[data-id='{first}']")).to_be_visible()
     page.evaluate("window.hookyardKept = 1")  # gone if the page reloads
     later = ingest(
@@ -109,5 +109,5 @@ def test_live_tail_shows_a_new_event_without_a_reload(page: Page, dashboard: Run
     )
     expect(page.locator("#events tbody tr").first).to_have_attribute("data-id", later, timeout=8000)
     assert page.evaluate("window.hookyardKept") == 1
-    page.click("#live-off")
+    follow(page, "#live-off")
     assert "live=1" not in page.url

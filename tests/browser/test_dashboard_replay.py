@@ -8,7 +8,7 @@ import uuid
 
 from playwright.sync_api import Page, expect
 
-from support.browser import ingest, keep_screenshot, sign_in
+from support.browser import follow, ingest, keep_screenshot, sign_in
 from support.server import RunningServer
 from support.sink import Received, Reply, ScriptedServer
 
@@ -24,17 +24,17 @@ def test_replay_dry_run_then_for_real(
         return [r for r in sink_server.received if r.path == path]
 
     sign_in(page, dashboard, f"/ui/events/{event_id}")
-    page.click("text=Replay…")
+    follow(page, "text=Replay…")
     page.check("input[name=target][value=url]")
     page.fill("input[name=url]", sink_server.url(path))
-    page.click("#choose button[type=submit]")
+    follow(page, "#choose button[type=submit]")
     assert page.inner_text("#preview h2").startswith("Dry run: 1 event(s)")
     assert event_id in page.inner_text("#preview table")
     keep_screenshot(page, "replay")
     assert arrived() == []  # the dry run sent nothing
 
     sink_server.then(Reply(delay=2.0))  # slow enough to see the batch running
-    page.click("#confirm button[type=submit]")
+    follow(page, "#confirm button[type=submit]")
     assert "/ui/replays/" in page.url
     assert page.inner_text("#batch-status") == "running"
     # No reload: htmx polls the batch until it is done.

@@ -23,7 +23,14 @@ def ingest(server: RunningServer, source: str, body: bytes, *, headers: dict[str
 def sign_in(page: Page, server: RunningServer, next_path: str = "/ui/events") -> None:
     page.goto(f"{server.url}{next_path}")
     page.fill("input[name=token]", TOKEN)
-    page.click("form.login button[type=submit]")
+    follow(page, "form.login button[type=submit]")
+
+
+def follow(page: Page, selector: str) -> None:
+    """Click what loads another page, and wait until it has loaded (a click alone returns
+    before the new page is there, and reading it then reads the old one)."""
+    with page.expect_navigation():
+        page.click(selector)
 
 
 ARTIFACTS = Path(os.environ.get("HOOKYARD_ARTIFACTS", "test-artifacts"))
