@@ -85,6 +85,14 @@ async def test_logout_takes_a_csrf_token_and_ends_the_session(guarded: httpx.Asy
     assert (await guarded.get("/ui/")).status_code == 303
 
 
+async def test_an_unknown_page_is_an_html_404(guarded: httpx.AsyncClient) -> None:
+    assert (await guarded.get("/ui/nowhere")).status_code == 303  # sign in first
+    await login(guarded)
+    missing = await guarded.get("/ui/nowhere/at/all")
+    assert missing.status_code == 404 and "no dashboard page" in missing.text
+    assert (await guarded.get("/ui/static/nothing.js")).status_code == 404
+
+
 async def test_a_forged_cookie_is_not_a_session(guarded: httpx.AsyncClient) -> None:
     guarded.cookies.set("hookyard_session", "1.2.1.forged", path="/ui")
     assert (await guarded.get("/ui/")).status_code == 303

@@ -14,7 +14,7 @@ from starlette.staticfiles import StaticFiles
 
 from hookyard.api.guard import GuardPolicy
 from hookyard.dashboard.access import access_routes
-from hookyard.dashboard.auth import PREFIX, Gate
+from hookyard.dashboard.auth import PREFIX, Gate, Visit
 from hookyard.dashboard.deadletters import dead_letter_routes
 from hookyard.dashboard.events import event_routes
 from hookyard.dashboard.mirrors import mirror_routes
@@ -46,6 +46,11 @@ def dashboard_routes(
     templates = Templates()
     gate = Gate(SessionKeys(admin_token), guard, templates)
 
+    async def unknown(visit: Visit) -> Response:
+        detail = "There is no dashboard page here."
+        context = visit.context(title="Not found", detail=detail)
+        return templates.render("refused.html", context, status=404)
+
     async def to_ui(request: Request) -> Response:
         return RedirectResponse(f"{PREFIX}/", status_code=307)
 
@@ -57,6 +62,8 @@ def dashboard_routes(
         *dead_letter_routes(gate, services.store),
         *mirror_routes(gate, services.store, services.mirrors),
         Mount("/static", StaticFiles(packages=[("hookyard.dashboard", "static")]), name="static"),
+        # Last: any other path under /ui is a 404 page (after sign-in, so it reveals nothing).
+        Route("/{rest:path}", gate.page(unknown), methods=["GET", "HEAD"]),
     ]
     return [
         Route("/", to_ui),
