@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import http.server
+import threading
+
 from playwright.sync_api import Page
 
 from support.browser import TOKEN, follow, keep_screenshot, sign_in
@@ -38,3 +41,38 @@ def test_a_forged_form_post_is_refused(page: Page, dashboard: RunningServer) -> 
     assert "CSRF" in page.inner_text("main")
     page.goto(f"{dashboard.url}/ui/")
     assert page.is_visible("form.logout")  # still signed in: the forged logout did nothing
+
+
+def test_a_form_on_another_site_cannot_post(page: Page, dashboard: RunningServer) -> None:
+    """A page of another origin (here another port) posts a copy of the logout form: the
+    browser sends the session cookie along (same site), the dashboard refuses the Origin."""
+    forged = (
+        f'<form method="post" action="{dashboard.url}/ui/logout">'
+        '<input type="hidden" name="csrf" value="guess">'
+        '<button type="submit">Win a prize</button></form>'
+    ).encode()
+
+    class Attacker(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(forged)))
+            self.end_headers()
+            self.wfile.write(forged)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Attacker)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        sign_in(page, dashboard, "/ui/")
+        page.goto(f"http://127.0.0.1:{server.server_address[1]}/")
+        follow(page, "button")
+        assert "Forbidden origin" in page.inner_text("main")
+        page.goto(f"{dashboard.url}/ui/")
+        assert page.is_visible("form.logout")  # still signed in
+    finally:
+        server.shutdown()
+        server.server_close()
