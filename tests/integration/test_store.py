@@ -215,7 +215,8 @@ async def test_migrations_are_idempotent(database_url: str) -> None:
     first = await store.migrate()
     assert await store.migrate() == []
     every = [m.version for m in load_migrations(dialect)]
-    assert every == list(range(1, len(every) + 1))  # numbered without gaps or repeats
+    # Ascending without repeats; branches get numbers assigned ahead, so gaps may occur.
+    assert every[0] == 1 and every == sorted(set(every))
     assert first in (every, [])  # [] when an earlier test already migrated this database
 
 

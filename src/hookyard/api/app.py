@@ -12,7 +12,7 @@ from starlette.datastructures import Headers
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from hookyard.admin_tokens import LEGACY_NAME, AdminToken
 from hookyard.api.control import ACTOR_KEY, control_routes
@@ -25,6 +25,7 @@ from hookyard.api.replays import replay_routes
 from hookyard.api.serialize import dispatch_json, record_json, summary_json
 from hookyard.api.stream import EventFeed, EventStreamEndpoint, StreamLimits
 from hookyard.asgi import ASGIApp, Receive, Scope, Send
+from hookyard.dashboard.app import DashboardServices, dashboard_routes
 from hookyard.exceptions import UnreadablePayload
 from hookyard.filtering import MAX_LIMIT, BadFilter, parse_dead_letter_filter, parse_filter
 from hookyard.health import check_readiness
@@ -195,7 +196,7 @@ def create_admin_app(
         # a state of the store the operator can fix, said plainly, never a 500.
         return error(409, "unreadable_payload", str(exc))
 
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics),
@@ -206,11 +207,22 @@ def create_admin_app(
         Route("/api/events/{event_id}/body", get_body),
         Route("/api/dlq", list_dlq),
     ]
-    routes.extend(replay_routes(store, replays or ReplayManager(store, {})))
+    replays = replays or ReplayManager(store, {})
+    routes.extend(replay_routes(store, replays))
     routes.extend(inspect_routes(store, sources or {}))
     routes.extend(mirror_routes(store, mirrors or {}))
     routes.extend(control_routes(store, destinations))
     routes.extend(listener_routes(store))
+    # The web dashboard (/ui, and / redirecting there): its own session auth, same services.
+    routes.extend(
+        dashboard_routes(
+            DashboardServices(store, replays, sources or {}, mirrors or {}),
+            admin_token=admin_token,
+            guard=guard or GuardPolicy(),
+            # Named tokens sign in too, those that may change state (the pages have forms).
+            more_tokens=[t.token for t in admin_tokens if t.may_change],
+        )
+    )
     app = Starlette(
         routes=routes,
         # The guard first: a rebinding or cross-site request is refused before any token check.

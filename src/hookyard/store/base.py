@@ -48,6 +48,7 @@ from hookyard.models import (
     Submission,
     WriteResult,
 )
+from hookyard.store.activity import Activity
 from hookyard.store.backlog import BacklogSample
 from hookyard.store.payloads import ResealBatch
 from hookyard.supervision import Supervisor
@@ -476,6 +477,15 @@ class AuditedReplayStore(ReplayStore, AuditLog, ReplayBatches, Protocol):
     """A replay run that records itself in the audit trail (the CLI, the API)."""
 
 
+class ActivityLog(Protocol):
+    """What the dashboard's Overview reads: counts per bucket, and the backlog now."""
+
+    @abstractmethod
+    async def activity(self, *, since_us: int, bucket_us: int, buckets: int) -> Activity:
+        """Requests received and attempts (2xx or not) in ``buckets`` buckets of
+        ``bucket_us`` from ``since_us``, dispatches waiting, the oldest's age, dead ones."""
+
+
 class Store(
     Lifecycle,
     Ingest,
@@ -491,6 +501,7 @@ class Store(
     ReplayBatches,
     EventStream,
     ListenerLog,
+    ActivityLog,
     Protocol,
 ):
     """Everything a backend provides: what ingest, workers, replay, the API and the CLI need."""

@@ -271,8 +271,11 @@ def dispatch_sql(
             clauses.append(sql.format(placeholder(len(params))))
     where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
     params.append(limit)
+    # The page's ids first, then their rows: the ids of one status (or destination) come
+    # from a covering index, so only the rows shown are read, not every dead one to sort.
     return (
-        f"SELECT {DISPATCH_COLUMNS} FROM dispatches{where} ORDER BY id DESC "
-        f"LIMIT {placeholder(len(params))}",
+        f"SELECT {DISPATCH_COLUMNS} FROM dispatches WHERE id IN "
+        f"(SELECT id FROM dispatches{where} ORDER BY id DESC LIMIT {placeholder(len(params))}) "
+        "ORDER BY id DESC",
         params,
     )

@@ -40,9 +40,10 @@ from hookyard.models import (
     Submission,
     WriteResult,
 )
+from hookyard.store.activity import Activity
 from hookyard.store.backlog import STATES, BacklogSample
 from hookyard.store.base import ReleaseLane, Store
-from hookyard.store.memory import mirror
+from hookyard.store.memory import activity, mirror
 from hookyard.store.memory import tables as tables_
 from hookyard.store.memory.tables import Tables, json_copy, limited
 from hookyard.store.payloads import ResealBatch, open_body, seal_submission, stored_form
@@ -736,3 +737,8 @@ class MemoryStore(Store):
                 t.listener_cursors[name] = cursor
 
         await self.run_in_writer(run)
+
+    # -- the dashboard's overview (hookyard.store.activity) ----------------------------------
+
+    async def activity(self, *, since_us: int, bucket_us: int, buckets: int) -> Activity:
+        return activity.activity(self.tables, since_us, bucket_us, buckets)

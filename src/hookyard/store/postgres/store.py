@@ -36,6 +36,7 @@ from hookyard.models import (
     Submission,
     WriteResult,
 )
+from hookyard.store.activity import Activity
 from hookyard.store.backlog import BacklogSample
 from hookyard.store.base import ReleaseLane, Store, Unlisten
 from hookyard.store.filters import ID_TIME_MARGIN_MS, lowest_id_at
@@ -45,7 +46,7 @@ from hookyard.store.payloads import (
     seal_body_as,
     seal_submission,
 )
-from hookyard.store.postgres import commands, keys, mirror, queries, retention
+from hookyard.store.postgres import activity, commands, keys, mirror, queries, retention
 from hookyard.store.postgres.connection import apply_migrations, connect, keep_session
 from hookyard.store.postgres.queries import DISPATCH_CHANNEL, EVENTS_CHANNEL, Q
 from hookyard.store.postgres.writer import AttemptRecorder, IngestWriter
@@ -647,3 +648,9 @@ class PostgresStore(Store):
             await commands.record_replay_results(conn, batch_id, results, missing=0, now_us=now_us)
             if cursor is not None:
                 await conn.execute(Q["save_listener_cursor"], name, cursor, now_us)
+
+    # -- the dashboard's overview (hookyard.store.activity) ----------------------------------
+
+    async def activity(self, *, since_us: int, bucket_us: int, buckets: int) -> Activity:
+        async with self.pool.acquire() as conn:
+            return await activity.activity(conn, since_us, bucket_us, buckets)

@@ -37,12 +37,13 @@ from hookyard.models import (
     Submission,
     WriteResult,
 )
+from hookyard.store.activity import Activity
 from hookyard.store.backlog import BacklogSample
 from hookyard.store.base import ReleaseLane, Store, Unlisten
 from hookyard.store.payloads import ResealBatch, seal_submission
 from hookyard.store.progress import WriteProgress
 from hookyard.store.rows import audit_row
-from hookyard.store.sqlite import commands, keys, mirror, queries, redaction, retention
+from hookyard.store.sqlite import activity, commands, keys, mirror, queries, redaction, retention
 from hookyard.store.sqlite.connection import apply_migrations, connect
 from hookyard.store.sqlite.queries import Q
 from hookyard.store.sqlite.writer import Job, Writer, watch_commits
@@ -615,3 +616,8 @@ class SqliteStore(Store):
                 conn, name, batch_id, results, cursor=cursor, now_us=now_us
             )
         )
+
+    # -- the dashboard's overview (hookyard.store.activity) ----------------------------------
+
+    async def activity(self, *, since_us: int, bucket_us: int, buckets: int) -> Activity:
+        return await self.read(lambda conn: activity.activity(conn, since_us, bucket_us, buckets))
