@@ -20,6 +20,7 @@ from urllib.parse import quote
 import click
 
 from hookyard.cli.filtering import event_filter, filter_options
+from hookyard.clock import now_us
 from hookyard.delivery.bulk import BulkSender
 from hookyard.delivery.netpolicy import NetPolicy
 from hookyard.exceptions import UsageError
@@ -27,6 +28,7 @@ from hookyard.filtering import FILTER_NAMES
 from hookyard.live.client import HEARTBEAT_SECONDS, Remote, Unavailable, follow
 from hookyard.live.forward import Forwarder, Reporter
 from hookyard.live.lines import forward_json, forward_line, tail_line
+from hookyard.live.position import live_start
 from hookyard.live.results import name_problem
 from hookyard.live.routes import load_routes
 from hookyard.live.targets import (
@@ -37,6 +39,8 @@ from hookyard.live.targets import (
 )
 from hookyard.models import ReplayResult
 from hookyard.replay.plan import describe_url
+from hookyard.store.filters import lowest_id_at
+from hookyard.timeparse import parse_time_us
 
 #: The receivers are the developer's own (localhost, a container): any address may be used.
 LOCAL_POLICY = NetPolicy.allowing("0.0.0.0/0", "::/0")
@@ -129,6 +133,12 @@ def listen(
         if not params.get("since") and not no_resume:
             after = session["cursor"]
         reporter = Reporter(remote, name, str(session["batch_id"]))
+        if after is None:
+            # A fresh start is a position too: report it at once, so a listen stopped
+            # before its first report resumes from here instead of starting live again.
+            reporter.add(start_position(params.get("since")), None)
+            with contextlib.suppress(Unavailable):
+                await reporter.flush()
         transport = BulkSender(policy=LOCAL_POLICY)
         forwarder = Forwarder(remote, routes, destinations, transport, reporter, show, _say)
         if signing.generated_secret is not None:
@@ -198,6 +208,16 @@ def tail(
             await remote.aclose()
 
     asyncio.run(run())
+
+
+def start_position(since: str | None) -> str:
+    """The cursor a run starts at: before the ``--since`` window, or live (now)."""
+    if since:
+        try:
+            return lowest_id_at(parse_time_us(since) // 1000)
+        except ValueError as exc:
+            raise UsageError(f"--since: {exc}") from None
+    return live_start(now_us())
 
 
 async def _start(
