@@ -156,8 +156,10 @@ def main() -> None:
     args = parser.parse_args()
     print(f"load average at start: {os.getloadavg()[0]:.2f}")
     sink_port = free_port()
+    # The sink stands for a staging server on another machine: at the lowest priority it
+    # takes only CPU that ingest leaves idle, as a separate machine's would take none.
     sink = subprocess.Popen(
-        [sys.executable, str(SINK), str(sink_port)],
+        ["nice", "-n", "19", sys.executable, str(SINK), str(sink_port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
