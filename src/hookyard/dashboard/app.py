@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -16,6 +16,7 @@ from hookyard.api.guard import GuardPolicy
 from hookyard.dashboard.access import access_routes
 from hookyard.dashboard.auth import PREFIX, Gate, Visit
 from hookyard.dashboard.deadletters import dead_letter_routes
+from hookyard.dashboard.destinations import destination_routes
 from hookyard.dashboard.events import event_routes
 from hookyard.dashboard.mirrors import mirror_routes
 from hookyard.dashboard.overview import overview_routes
@@ -38,6 +39,8 @@ class DashboardServices:
     replays: ReplayManager
     sources: Mapping[str, SourceConfig] = field(default_factory=dict)
     mirrors: Mapping[str, Mirror] = field(default_factory=dict)
+    #: The configured destination names, in config order (the Destinations page).
+    destinations: Collection[str] = ()
 
 
 def dashboard_routes(
@@ -65,6 +68,7 @@ def dashboard_routes(
         *replay_routes(gate, services.store, services.replays),
         *dead_letter_routes(gate, services.store),
         *mirror_routes(gate, services.store, services.mirrors),
+        *destination_routes(gate, services.store, services.destinations),
         Mount("/static", StaticFiles(packages=[("hookyard.dashboard", "static")]), name="static"),
         # Last: any other path under /ui is a 404 page (after sign-in, so it reveals nothing).
         Route("/{rest:path}", gate.page(unknown), methods=["GET", "HEAD"]),
