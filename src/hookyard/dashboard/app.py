@@ -13,11 +13,13 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from hookyard.api.guard import GuardPolicy
+from hookyard.asgi import ASGIApp
 from hookyard.dashboard.access import access_routes
 from hookyard.dashboard.auth import PREFIX, Gate, Visit
 from hookyard.dashboard.deadletters import dead_letter_routes
 from hookyard.dashboard.destinations import destination_routes
 from hookyard.dashboard.events import event_routes
+from hookyard.dashboard.live import live_routes
 from hookyard.dashboard.mirrors import mirror_routes
 from hookyard.dashboard.overview import overview_routes
 from hookyard.dashboard.render import Templates
@@ -41,6 +43,8 @@ class DashboardServices:
     mirrors: Mapping[str, Mirror] = field(default_factory=dict)
     #: The configured destination names, in config order (the Destinations page).
     destinations: Collection[str] = ()
+    #: The live event stream's endpoint (the Events page's live tail), None to poll only.
+    stream: ASGIApp | None = None
 
 
 def dashboard_routes(
@@ -64,6 +68,8 @@ def dashboard_routes(
     pages: list[BaseRoute] = [
         *overview_routes(gate, services.store),
         *access_routes(gate),
+        # Before the event pages, which would take "stream" for an event id.
+        *live_routes(gate, services.stream),
         *event_routes(gate, services.store, services.sources),
         *replay_routes(gate, services.store, services.replays),
         *dead_letter_routes(gate, services.store),
