@@ -61,6 +61,8 @@ def pages(dataset: Dataset) -> list[tuple[str, str]]:
         ("replay preview (1 id)", f"/ui/replay?ids={newest}&{replay}"),
         ("replay preview (filter)", f"/ui/replay?status=dead&since=1h&{replay}"),
         ("mirrors", "/ui/mirrors"),
+        ("destinations", "/ui/destinations"),
+        ("replay batches", "/ui/replays"),
     ]
 
 

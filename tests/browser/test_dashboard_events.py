@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from support.browser import follow, ingest, keep_screenshot, sign_in
@@ -89,7 +90,14 @@ def test_diff_two_events(page: Page, dashboard: RunningServer) -> None:
     assert page.locator("#json-diff tbody tr").first.locator("td").all_inner_texts()[0] == "/total"
 
 
-def test_live_tail_shows_a_new_event_without_a_reload(page: Page, dashboard: RunningServer) -> None:
+@pytest.mark.parametrize("mode", ["stream", "poll"])
+def test_live_tail_shows_a_new_event_without_a_reload(
+    page: Page, dashboard: RunningServer, mode: str
+) -> None:
+    """With EventSource the rows are fetched when the stream says an event arrived (the
+    poll is off, so only the stream can bring the row); without it they are polled."""
+    if mode == "poll":
+        page.add_init_script("delete window.EventSource")
     kind = f"live.{uuid.uuid4().hex[:8]}"
     first = ingest(
         dashboard,
@@ -100,6 +108,10 @@ def test_live_tail_shows_a_new_event_without_a_reload(page: Page, dashboard: Run
     sign_in(page, dashboard, f"/ui/events?type={kind}")
     follow(page, "#live-on")
     expect(page.locator(f"#events tr[data-id='{first}']")).to_be_visible()
+    tail = page.locator("#events-body")
+    expect(tail).to_have_attribute("data-live", mode)
+    expected_trigger = "hookyard-new" if mode == "stream" else "every 2s"
+    expect(tail).to_have_attribute("hx-trigger", expected_trigger)
     page.evaluate("window.hookyardKept = 1")  # gone if the page reloads
     later = ingest(
         dashboard,

@@ -216,7 +216,14 @@ def create_admin_app(
     # The web dashboard (/ui, and / redirecting there): its own session auth, same services.
     routes.extend(
         dashboard_routes(
-            DashboardServices(store, replays, sources or {}, mirrors or {}),
+            DashboardServices(
+                store,
+                replays,
+                sources or {},
+                mirrors or {},
+                destinations,
+                stream=EventStreamEndpoint(feed),
+            ),
             admin_token=admin_token,
             guard=guard or GuardPolicy(),
             # Named tokens sign in too, those that may change state (the pages have forms).

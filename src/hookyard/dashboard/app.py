@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -13,10 +13,13 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from hookyard.api.guard import GuardPolicy
+from hookyard.asgi import ASGIApp
 from hookyard.dashboard.access import access_routes
 from hookyard.dashboard.auth import PREFIX, Gate, Visit
 from hookyard.dashboard.deadletters import dead_letter_routes
+from hookyard.dashboard.destinations import destination_routes
 from hookyard.dashboard.events import event_routes
+from hookyard.dashboard.live import live_routes
 from hookyard.dashboard.mirrors import mirror_routes
 from hookyard.dashboard.overview import overview_routes
 from hookyard.dashboard.render import Templates
@@ -38,6 +41,10 @@ class DashboardServices:
     replays: ReplayManager
     sources: Mapping[str, SourceConfig] = field(default_factory=dict)
     mirrors: Mapping[str, Mirror] = field(default_factory=dict)
+    #: The configured destination names, in config order (the Destinations page).
+    destinations: Collection[str] = ()
+    #: The live event stream's endpoint (the Events page's live tail), None to poll only.
+    stream: ASGIApp | None = None
 
 
 def dashboard_routes(
@@ -61,10 +68,13 @@ def dashboard_routes(
     pages: list[BaseRoute] = [
         *overview_routes(gate, services.store),
         *access_routes(gate),
+        # Before the event pages, which would take "stream" for an event id.
+        *live_routes(gate, services.stream),
         *event_routes(gate, services.store, services.sources),
         *replay_routes(gate, services.store, services.replays),
         *dead_letter_routes(gate, services.store),
         *mirror_routes(gate, services.store, services.mirrors),
+        *destination_routes(gate, services.store, services.destinations),
         Mount("/static", StaticFiles(packages=[("hookyard.dashboard", "static")]), name="static"),
         # Last: any other path under /ui is a 404 page (after sign-in, so it reveals nothing).
         Route("/{rest:path}", gate.page(unknown), methods=["GET", "HEAD"]),

@@ -9,7 +9,8 @@ token, starts sending.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
+from urllib.parse import urlencode
 
 from starlette.datastructures import ImmutableMultiDict
 from starlette.responses import RedirectResponse, Response
@@ -18,12 +19,18 @@ from starlette.routing import Route
 from hookyard.dashboard.auth import Gate, Visit
 from hookyard.dashboard.events import FORM_FILTERS
 from hookyard.exceptions import UsageError
+from hookyard.filtering import BadFilter, parse_page_filter, text_problem
 from hookyard.replay.batches import ReplayManager, batch_json, preview_json
 from hookyard.replay.runner import PREVIEW_COUNT, Replayer
-from hookyard.store.base import ReplayStore
+from hookyard.store.base import ReplayBatches, ReplayStore
 
 DISPATCHES_SHOWN = 50
+BATCHES_PAGE = 50
 Values = ImmutableMultiDict[str, str]
+
+
+class BatchPagesStore(ReplayStore, ReplayBatches, Protocol):
+    """What the replay pages read: events to replay, and the batches run."""
 
 
 def selection(values: Values) -> dict[str, Any]:
@@ -56,7 +63,7 @@ def hidden_fields(values: Values) -> list[tuple[str, str]]:
     return fields
 
 
-def replay_routes(gate: Gate, store: ReplayStore, replays: ReplayManager) -> list[Route]:
+def replay_routes(gate: Gate, store: BatchPagesStore, replays: ReplayManager) -> list[Route]:
     templates = gate.templates
 
     async def replay(visit: Visit) -> Response:
@@ -116,7 +123,32 @@ def replay_routes(gate: Gate, store: ReplayStore, replays: ReplayManager) -> lis
         name = "batch_progress.html" if "hx-request" in visit.request.headers else "batch.html"
         return templates.render(name, context)
 
+    async def batches_page(visit: Visit) -> Response:
+        """Every batch newest first, a page at a time (what ``GET /api/replays`` lists)."""
+        params = visit.request.query_params
+        context = visit.context(batches=[], problem=None, next_link=None)
+        try:
+            for key in ("cursor", "limit"):
+                problem = text_problem(params.get(key, ""))
+                if problem is not None:
+                    raise BadFilter(key, problem)
+            query = parse_page_filter(
+                {k: params.get(k) for k in ("cursor", "limit")}, default_limit=BATCHES_PAGE
+            )
+        except BadFilter as exc:
+            context["problem"] = str(exc)
+            return templates.render("batches.html", context, status=400)
+        batches = await store.list_replay_batches(cursor=query.cursor, limit=query.limit)
+        context["batches"] = [batch_json(b) for b in batches]
+        if len(batches) == query.limit:
+            more = {"cursor": batches[-1].id}
+            if params.get("limit"):
+                more["limit"] = str(query.limit)
+            context["next_link"] = "/ui/replays?" + urlencode(more)
+        return templates.render("batches.html", context)
+
     return [
         Route("/replay", gate.page(replay), methods=["GET", "POST"]),
+        Route("/replays", gate.page(batches_page)),
         Route("/replays/{batch_id}", gate.page(batch_page)),
     ]
