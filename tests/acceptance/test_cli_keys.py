@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import sqlite3
 import subprocess
@@ -237,3 +238,37 @@ def test_rotate_reports_an_event_that_does_not_decrypt_and_exits_1(
     one_line_error(shown, 1, f"event {damaged}: cannot decrypt its body")
     fine = cli("events", "show", good, "--raw", "--config", str(both), cwd=tmp_path, env=keys.env)
     assert fine.returncode == 0 and fine.stdout == BODY
+
+
+def test_every_command_of_the_later_features_opens_a_sealed_store(
+    tmp_path: Path, keys: Keys
+) -> None:
+    """purge, destinations, audit, replay list, dlq and the mirror commands read the key
+    from the config like the rest (they are newer than encryption at rest)."""
+    database = f"sqlite:///{tmp_path / 'sealed.db'}"
+    path = tmp_path / "all.toml"
+    path.write_text(
+        f'[server]\ndatabase = "{database}"\nencryption_key = "env:HY_OLD_KEY"\n{SOURCE}'
+        '\n[destinations.app]\nurl = "https://app.example/hooks"\n'
+        '\n[mirrors.staging]\nsources = ["shop"]\nurl = "https://staging.example/hooks"\n'
+    )
+    env = keys.env
+    assert cli("keys", "status", "--config", str(path), cwd=tmp_path, env=env).returncode == 0
+    for command in (
+        ("purge", "--older-than", "30d", "--dry-run"),
+        ("destinations", "list"),
+        ("audit", "list"),
+        ("replay", "list"),
+        ("dlq", "list"),
+        ("mirror", "report", "staging"),
+        ("mirror", "backfill", "staging", "--since", "1h"),
+    ):
+        result = cli(*command, "--config", str(path), cwd=tmp_path, env=env)
+        assert result.returncode == 0, (command, result.stderr.decode())
+    # Purge and key rotation are operator actions: both land in the audit trail.
+    for command in (("purge", "--older-than", "30d"), ("keys", "rotate")):
+        result = cli(*command, "--config", str(path), cwd=tmp_path, env=env)
+        assert result.returncode == 0, (command, result.stderr.decode())
+    trail = cli("audit", "list", "--json", "--config", str(path), cwd=tmp_path, env=env)
+    actions = {entry["action"] for entry in json.loads(trail.stdout)["entries"]}
+    assert {"purge", "keys.rotate"} <= actions, actions

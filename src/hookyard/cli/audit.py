@@ -49,6 +49,7 @@ def list_audit(
         lambda store: store.list_audit(
             action=query.action, since_us=query.since_us, cursor=query.cursor, limit=limit
         ),
+        keyring=settings.server.keyring,
     )
     if as_json:
         click.echo(json.dumps({"entries": [entry_json(e) for e in entries]}, indent=2))

@@ -43,7 +43,11 @@ def list_destinations(config_path: str | None, database: str | None, as_json: bo
     """Each destination's state, circuit, backlog, last success and last error."""
     settings = load(config_path, database=database)
     names = tuple(settings.destinations)
-    views = run_with_store(settings.server.database, lambda s: destination_views(s, names))
+    views = run_with_store(
+        settings.server.database,
+        lambda s: destination_views(s, names),
+        keyring=settings.server.keyring,
+    )
     if as_json:
         click.echo(json.dumps({"destinations": [view_json(v) for v in views]}, indent=2))
         return
@@ -93,7 +97,7 @@ def _act(action: Action, verb: str) -> Callable[..., None]:
         async def work(store: Store) -> Change:
             return await change_destination(store, name, action, actor=cli_actor(), known=known)
 
-        change = run_with_store(settings.server.database, work)
+        change = run_with_store(settings.server.database, work, keyring=settings.server.keyring)
         if as_json:
             click.echo(json.dumps(change_json(change), indent=2))
         elif change.before == change.after:

@@ -9,6 +9,7 @@ import click
 
 from hookyard.cli.common import config_option, db_option, load, store_session
 from hookyard.config import Settings
+from hookyard.control import audit
 from hookyard.exceptions import ConfigError
 from hookyard.keyring import generate_key
 from hookyard.store.base import KeyRotation
@@ -100,7 +101,18 @@ def rotate(config_path: str | None, database: str | None, batch_size: int, share
 
     async def run() -> int:
         async with store_session(server.database, keyring=server.keyring) as store:
-            return await _rotate(store, settings, batch_size, share)
+            code = await _rotate(store, settings, batch_size, share)
+            current = server.keyring.current
+            usage = await store.key_usage()
+            await audit.record(
+                store,
+                actor=audit.cli_actor(),
+                action="keys.rotate",
+                target=current.id if current is not None else "",
+                count=usage.get(current.id if current is not None else None, 0),
+                detail={"exit_code": code},
+            )
+            return code
 
     raise SystemExit(asyncio.run(run()))
 

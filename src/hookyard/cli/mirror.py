@@ -78,7 +78,8 @@ def _since_us(value: str, flag: str = "--since") -> int:
 async def run_lanes(settings: Settings, mirrors: list[Mirror]) -> None:
     from hookyard.cli.common import store_session
 
-    async with store_session(settings.server.database) as store:
+    server = settings.server
+    async with store_session(server.database, keyring=server.keyring) as store:
         transport = BulkSender(policy=settings.server.net_policy)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -142,7 +143,7 @@ def _reports(
     async def work(store: Store) -> list[Report]:
         return [await make_report(store, m, since_us, source=source, diff=diff) for m in mirrors]
 
-    return run_with_store(settings.server.database, work)
+    return run_with_store(settings.server.database, work, keyring=settings.server.keyring)
 
 
 @mirror.command("report")
@@ -311,7 +312,8 @@ async def _backfill(
 
     from hookyard.cli.common import store_session
 
-    async with store_session(settings.server.database) as store:
+    server = settings.server
+    async with store_session(server.database, keyring=server.keyring) as store:
         transport = BulkSender(policy=settings.server.net_policy)
         progress = Progress(
             SpinnerColumn(),

@@ -18,6 +18,7 @@ import click
 
 from hookyard.cli.common import config_option, db_option, load, store_session
 from hookyard.clock import now_us
+from hookyard.control import audit
 from hookyard.durations import parse_duration
 from hookyard.exceptions import StoreError, UsageError
 from hookyard.redaction.runner import RedactionCounts, run_redaction
@@ -127,7 +128,8 @@ def purge(
         )
 
     async def work() -> tuple[PurgeProgress, RedactionCounts]:
-        async with store_session(settings.server.database) as store:
+        server = settings.server
+        async with store_session(server.database, keyring=server.keyring) as store:
             progress = PurgeProgress(dry_run=dry_run)
             if policy.active:
                 progress = await run_purge(
@@ -142,6 +144,15 @@ def purge(
             counts = await run_redaction(
                 store, redactions, now_us=now_us(), dry_run=dry_run, pause=pause
             )
+            if not dry_run:
+                await audit.record(
+                    store,
+                    actor=audit.cli_actor(),
+                    action="purge",
+                    target="events",
+                    count=progress.counts.events,
+                    detail={**progress.counts.as_dict(), "redacted": counts.redacted},
+                )
             return progress, counts
 
     try:

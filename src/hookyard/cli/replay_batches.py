@@ -56,6 +56,7 @@ def list_batches(
     batches = run_with_store(
         settings.server.database,
         lambda store: store.list_replay_batches(cursor=cursor, limit=limit),
+        keyring=settings.server.keyring,
     )
     if as_json:
         shown = [batch_json(b) for b in batches]
@@ -105,7 +106,7 @@ def show_batch(config_path: str | None, database: str | None, batch_id: str, as_
             batch.id, status="failed", limit=FAILURES_SHOWN
         )
 
-    batch, failures = run_with_store(where, work)
+    batch, failures = run_with_store(where, work, keyring=settings.server.keyring)
     if batch is None:
         raise UnknownName(f"no replay batch {batch_id!r} in {mask_url(where)}")
     if as_json:
