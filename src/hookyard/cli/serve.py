@@ -86,7 +86,11 @@ def serve(
         from hookyard.mirror.health import MirrorWatch
 
         watch = MirrorWatch(
-            app.store, settings.mirrors, alerts=settings.alerts, policy=settings.server.net_policy
+            app.store,
+            settings.mirrors,
+            alerts=settings.alerts,
+            policy=settings.server.net_policy,
+            supervisor=app.supervisor,
         )
         app.services.append(watch)
     run_server(app, settings.server.host, settings.server.port, sock=sock)

@@ -27,6 +27,7 @@ from hookyard.metrics import MIRROR_HEALTH as COLLECTOR
 from hookyard.mirror.records import LaneHealth, MirrorLaneState
 from hookyard.mirror.settings import Mirror
 from hookyard.store.base import MirrorLog
+from hookyard.supervision import Supervisor
 from hookyard.timeparse import iso_from_us
 
 log = logging.getLogger("hookyard.mirror")
@@ -80,12 +81,15 @@ class MirrorWatch:
         alerts: AlertConfig | None,
         policy: NetPolicy,
         interval: float = WATCH_SECONDS,
+        supervisor: Supervisor | None = None,
     ) -> None:
         self.store = store
         self.mirrors = mirrors
         self.alerts = alerts
         self.policy = policy
         self.interval = interval
+        #: The app's, so ``/readyz`` reports the watch like every other loop.
+        self.supervisor = supervisor or Supervisor()
         self.stalled: dict[str, str] = {}
         self._since_us = now_us()
         self._client: httpx.AsyncClient | None = None
@@ -95,7 +99,7 @@ class MirrorWatch:
         self._since_us = now_us()
         if self.alerts is not None:
             self._client = make_client(policy=self.policy)
-        self._task = asyncio.create_task(self._loop(), name="hookyard-mirror-watch")
+        self._task = self.supervisor.start("mirror-watch", self._pass, logger=log)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -105,13 +109,10 @@ class MirrorWatch:
         if self._client is not None:
             await self._client.aclose()
 
-    async def _loop(self) -> None:
-        while True:
-            try:
-                await self.check()
-            except Exception as exc:  # a store outage must not end the watch
-                log_event(log, logging.WARNING, "mirror watch could not read", error=str(exc))
-            await asyncio.sleep(self.interval)
+    async def _pass(self) -> None:
+        # Under the supervisor: a store outage is one log line and a backoff, never the end.
+        await self.check()
+        await asyncio.sleep(self.interval)
 
     async def check(self) -> None:
         for mirror in self.mirrors.values():

@@ -34,6 +34,7 @@ from hookyard.mirror.sampling import in_sample, sample_key
 from hookyard.mirror.settings import Mirror
 from hookyard.models import DeliveryEvent
 from hookyard.store.base import MirrorLog, ReleaseLane
+from hookyard.supervision import Supervisor
 
 log = logging.getLogger("hookyard.mirror")
 
@@ -44,7 +45,6 @@ BATCH = 200
 CONCURRENCY = 32
 IDLE_SECONDS = 0.25
 HEARTBEAT_SECONDS = 5.0
-MAX_BACKOFF_SECONDS = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +150,7 @@ class Lane:
         clock: Callable[[], int] = now_us,
         settle_us: int = SETTLE_US,
         batch: int = BATCH,
+        supervisor: Supervisor | None = None,
     ) -> None:
         self.mirror = mirror
         self.store = store
@@ -157,6 +158,7 @@ class Lane:
         self.clock = clock
         self.settle_us = settle_us
         self.batch = batch
+        self.supervisor = supervisor or Supervisor()
         self.decider = Decider(mirror, maker, now=clock() / 1_000_000)
         self.sender = Sender(mirror, transport)
         self.cursor: MirrorCursor | None = None
@@ -204,28 +206,17 @@ class Lane:
         release = await self._hold(stop)
         if release is None:
             return
-        backoff = 0.0
+
+        async def one_pass() -> None:
+            if await self.step() < self.batch:
+                await _sleep(stop, IDLE_SECONDS)
+
         try:
-            while not stop.is_set():
-                try:
-                    read = await self.step()
-                except Exception as exc:  # the lane must outlive a store or network outage
-                    backoff = min(MAX_BACKOFF_SECONDS, max(0.5, backoff * 2))
-                    if backoff == 0.5:
-                        log_event(
-                            log,
-                            logging.ERROR,
-                            "mirror lane failed; retrying",
-                            mirror=self.mirror.name,
-                            error=f"{type(exc).__name__}: {exc}",
-                        )
-                    await _sleep(stop, backoff)
-                    continue
-                if backoff:
-                    log_event(log, logging.INFO, "mirror lane recovered", mirror=self.mirror.name)
-                    backoff = 0.0
-                if read < self.batch:
-                    await _sleep(stop, IDLE_SECONDS)
+            # The lane must outlive a store or network outage: the shared supervisor logs
+            # one line an episode and backs off.
+            await self.supervisor.run(
+                f"mirror-{self.mirror.name}", one_pass, stopping=stop.is_set, logger=log
+            )
         finally:
             await release()
 
