@@ -35,7 +35,7 @@ def test_pause_then_resume_a_destination(
         ingest(dashboard, "shop", body, headers={"content-type": "application/json"})
         # Ingest queues it pending; the next worker to look holds it (within a second).
         deadline = time.monotonic() + 10
-        while "paused 1" not in row.locator("td").nth(3).inner_text():
+        while "paused 1" not in row.locator("td.backlog").inner_text():
             assert time.monotonic() < deadline, "the new dispatch was never held"
             time.sleep(0.2)
             page.reload()

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from hookyard.api.app import create_admin_app
-from hookyard.models import DestinationActivity
+from hookyard.models import AttemptRecord, DestinationActivity
 from hookyard.store.base import Store
 from support.factories import submission
 
@@ -109,6 +109,27 @@ async def test_circuit_and_last_success_and_error_are_shown(
     assert "2023-11-14 22:13:20" in cells and "2023-11-14 22:14:20" in cells
     assert "HTTP 503" in cells and "open" in cells and "until 2023-11-14 22:14:50" in cells
     assert "closed" in row((await ui.get("/ui/destinations")).text, "crm")
+
+
+async def test_the_last_hour_counts_delivered_and_failed_attempts(
+    ui: httpx.AsyncClient, store: Store
+) -> None:
+    for _ in range(2):
+        await store.submit(submission(destinations=("app",)))
+    now = time.time_ns() // 1000
+    claimed = await store.claim_due(
+        "w", now_us=now + 1, lease_us=60_000_000, limit=2, destinations=("app",)
+    )
+    for dispatch, code, status, retry_at in zip(
+        claimed, (200, 503), ("delivered", "retrying"), (None, now + 60_000_000), strict=True
+    ):
+        attempt = AttemptRecord(
+            dispatch.dispatch_id, 1, now, 2.0, code, (), b"", None, None, status, retry_at
+        )
+        assert await store.record_attempt("w", attempt, status=status)
+    page = (await ui.get("/ui/destinations")).text
+    assert "1 delivered, " in row(page, "app") and ">1 failed<" in row(page, "app")
+    assert "0 delivered, 0 failed" in row(page, "crm")
 
 
 @pytest.mark.parametrize(

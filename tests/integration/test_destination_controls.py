@@ -104,6 +104,53 @@ async def test_backlog_counts_what_is_owed_per_destination(store: Store) -> None
     assert await store.destination_backlog() == {"app": {"paused": 3}, "crm": {"in_flight": 3}}
 
 
+async def test_backlog_skips_what_is_settled_and_splits_by_status(store: Store) -> None:
+    for names in (("app", "crm", "zeta"), ("app",), ("crm",)):
+        await store.submit(submission(destinations=names))
+    [crm, _] = await store.claim_due(
+        "w1", now_us=now() + 1, lease_us=60_000_000, limit=2, destinations=("crm",)
+    )
+    done = AttemptRecord(
+        crm.dispatch_id, 1, now(), 1.0, 200, (), b"", None, None, "delivered", None
+    )
+    assert await store.record_attempt("w1", done, status="delivered")
+    assert await store.destination_backlog() == {
+        "app": {"pending": 2},
+        "crm": {"in_flight": 1},
+        "zeta": {"pending": 1},
+    }
+
+
+async def test_outcomes_count_attempts_per_destination_since_a_time(store: Store) -> None:
+    for _ in range(3):
+        await store.submit(submission(destinations=("app", "crm")))
+    start = now()
+    claimed = await store.claim_due(
+        "w1", now_us=start + 1, lease_us=60_000_000, limit=10, destinations=("app", "crm")
+    )
+    by_destination: dict[str, list[str]] = {}
+    for c in claimed:
+        by_destination.setdefault(c.destination, []).append(c.dispatch_id)
+    plan = [  # (destination, started, status code), the first one before the window
+        ("app", start - 10, 200),
+        ("app", start + 1, 200),
+        ("app", start + 2, 503),
+        ("crm", start + 3, None),
+    ]
+    for name, started, code in plan:
+        dispatch_id = by_destination[name].pop()
+        status, retry_at = ("delivered", None) if code == 200 else ("retrying", start + 60_000_000)
+        attempt = AttemptRecord(
+            dispatch_id, 1, started, 1.0, code, (), b"", None, None, status, retry_at
+        )
+        assert await store.record_attempt("w1", attempt, status=status)
+    assert await store.destination_outcomes(since_us=start) == {"app": (1, 1), "crm": (0, 1)}
+    assert await store.destination_outcomes(since_us=start + 100) == {}
+    [app, crm] = await destination_views(store, ("app", "crm"))
+    assert (app.delivered_last_hour, app.failed_last_hour) == (2, 1)
+    assert (crm.delivered_last_hour, crm.failed_last_hour) == (0, 1)
+
+
 async def test_the_newest_success_and_error_win_and_a_circuit_stays_unless_reported(
     store: Store,
 ) -> None:

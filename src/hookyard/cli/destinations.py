@@ -40,7 +40,8 @@ def destinations() -> None:
 @db_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON document for machines.")
 def list_destinations(config_path: str | None, database: str | None, as_json: bool) -> None:
-    """Each destination's state, circuit, backlog, last success and last error."""
+    """Each destination's state, circuit, attempts in the last hour, backlog, last
+    success and last error."""
     settings = load(config_path, database=database)
     names = tuple(settings.destinations)
     views = run_with_store(
@@ -56,13 +57,14 @@ def list_destinations(config_path: str | None, database: str | None, as_json: bo
         return
     table = Table(title=f"destinations ({len(views)})")
     table.add_column("name", no_wrap=True, overflow="fold")
-    for column in ("state", "circuit", "backlog", "last success", "last error"):
+    for column in ("state", "circuit", "last hour", "backlog", "last success", "last error"):
         table.add_column(column)
     for view in views:
         table.add_row(
             view.name if view.configured else f"{view.name} (not configured)",
             _state(view),
             view.circuit.replace("_", "-"),
+            f"{view.delivered_last_hour} ok, {view.failed_last_hour} failed",
             str(view.owed),
             iso_from_us(view.last_success_us) or "-",
             _last_error(view),

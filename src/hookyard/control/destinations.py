@@ -3,6 +3,7 @@ resume and enable (each recorded in the audit trail)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -14,6 +15,9 @@ from hookyard.exceptions import UnknownName
 from hookyard.models import CircuitState, DestinationMode, DestinationState
 from hookyard.store.base import AuditLog, DestinationControl
 from hookyard.timeparse import iso_from_us
+
+#: The Destinations view counts attempts over this window.
+HOUR_US = 3_600_000_000
 
 
 class ControlStore(DestinationControl, AuditLog, Protocol):
@@ -34,6 +38,9 @@ class DestinationView:
     last_success_us: int | None = None
     last_error_us: int | None = None
     last_error: str | None = None
+    #: Attempts in the last hour answered 2xx, and every other.
+    delivered_last_hour: int = 0
+    failed_last_hour: int = 0
 
     @property
     def owed(self) -> int:
@@ -46,24 +53,33 @@ async def destination_views(
     """Configured destinations in config order, then any other the store knows of."""
     states = await store.destination_states()
     backlog = await store.destination_backlog()
+    hour = await store.destination_outcomes(since_us=now_us() - HOUR_US)
     names = list(dict.fromkeys([*configured, *sorted(states), *sorted(backlog)]))
-    return [_view(n, n in configured, states.get(n), backlog.get(n, {})) for n in names]
+    return [
+        _view(n, n in configured, states.get(n), backlog.get(n, {}), hour.get(n, (0, 0)))
+        for n in names
+    ]
 
 
 def _view(
-    name: str, configured: bool, st: DestinationState | None, backlog: dict[str, int]
+    name: str,
+    configured: bool,
+    st: DestinationState | None,
+    backlog: dict[str, int],
+    hour: tuple[int, int],
 ) -> DestinationView:
+    view = DestinationView(
+        name, configured, backlog=backlog, delivered_last_hour=hour[0], failed_last_hour=hour[1]
+    )
     if st is None:
-        return DestinationView(name, configured, backlog=backlog)
-    return DestinationView(
-        name=name,
-        configured=configured,
+        return view
+    return dataclasses.replace(
+        view,
         state=st.state,
         reason=st.reason,
         since_us=st.updated_us if st.state != "active" else None,
         circuit=st.circuit,
         circuit_until_us=st.circuit_until_us,
-        backlog=backlog,
         last_success_us=st.last_success_us,
         last_error_us=st.last_error_us,
         last_error=st.last_error,
@@ -124,6 +140,7 @@ def view_json(view: DestinationView) -> dict[str, Any]:
         "last_success": iso_from_us(view.last_success_us),
         "last_error": iso_from_us(view.last_error_us),
         "last_error_reason": view.last_error,
+        "last_hour": {"delivered": view.delivered_last_hour, "failed": view.failed_last_hour},
     }
 
 

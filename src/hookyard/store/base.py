@@ -165,6 +165,10 @@ class DestinationControl(Protocol):
     async def destination_backlog(self) -> dict[str, dict[str, int]]:
         """Owed dispatches (``BACKLOG_STATUSES``) as destination → status → count."""
 
+    @abstractmethod
+    async def destination_outcomes(self, *, since_us: int) -> dict[str, tuple[int, int]]:
+        """Attempts per destination since ``since_us``: (answered 2xx, every other)."""
+
 
 class AuditLog(Protocol):
     @abstractmethod

@@ -387,6 +387,17 @@ class MemoryStore(Store):
                 counts[d.status] = counts.get(d.status, 0) + 1
         return backlog
 
+    async def destination_outcomes(self, *, since_us: int) -> dict[str, tuple[int, int]]:
+        tally: dict[str, tuple[int, int]] = {}
+        for dispatch_id, log in self.tables.attempts.items():
+            destination = self.tables.dispatches[dispatch_id].destination
+            for a in log.values():
+                if a.started_us >= since_us:
+                    ok, bad = tally.get(destination, (0, 0))
+                    good = 200 <= (a.status_code or 0) <= 299
+                    tally[destination] = (ok + good, bad + (not good))
+        return tally
+
     async def record_audit(self, entry: AuditEntry) -> None:
         def run(t: Tables) -> None:
             if entry.id in t.audit_log:

@@ -47,7 +47,12 @@ from hookyard.store.payloads import (
     seal_submission,
 )
 from hookyard.store.postgres import activity, commands, keys, mirror, queries, retention
-from hookyard.store.postgres.connection import apply_migrations, connect, keep_session
+from hookyard.store.postgres.connection import (
+    SESSION_SETTINGS,
+    apply_migrations,
+    connect,
+    keep_session,
+)
 from hookyard.store.postgres.queries import DISPATCH_CHANNEL, EVENTS_CHANNEL, Q
 from hookyard.store.postgres.writer import AttemptRecorder, IngestWriter
 from hookyard.store.rows import (
@@ -107,7 +112,11 @@ class PostgresStore(Store):
         await self.migrate()
         try:
             self._pool = await asyncpg.create_pool(
-                self.url, min_size=1, max_size=POOL_SIZE, reset=keep_session
+                self.url,
+                min_size=1,
+                max_size=POOL_SIZE,
+                reset=keep_session,
+                server_settings=SESSION_SETTINGS,
             )
         except (OSError, asyncpg.PostgresError) as exc:
             raise StoreError(f"cannot connect to PostgreSQL: {exc}") from None
@@ -298,6 +307,10 @@ class PostgresStore(Store):
 
     async def destination_backlog(self) -> dict[str, dict[str, int]]:
         return backlog_from_rows(await self.pool.fetch(Q["destination_backlog"]))
+
+    async def destination_outcomes(self, *, since_us: int) -> dict[str, tuple[int, int]]:
+        rows = await self.pool.fetch(Q["destination_outcomes"], since_us)
+        return {row[0]: (int(row[1]), int(row[2])) for row in rows}
 
     async def record_audit(self, entry: AuditEntry) -> None:
         await self.pool.execute(Q["insert_audit"], *audit_row(entry))

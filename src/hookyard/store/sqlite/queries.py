@@ -131,6 +131,11 @@ def destination_backlog(conn: sqlite3.Connection) -> dict[str, dict[str, int]]:
     return backlog_from_rows(conn.execute(Q["destination_backlog"]).fetchall())
 
 
+def destination_outcomes(conn: sqlite3.Connection, since_us: int) -> dict[str, tuple[int, int]]:
+    rows = conn.execute(Q["destination_outcomes"], {"since": since_us})
+    return {row[0]: (int(row[1]), int(row[2])) for row in rows}
+
+
 def list_audit(
     conn: sqlite3.Connection,
     *,

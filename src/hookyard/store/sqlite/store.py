@@ -317,6 +317,9 @@ class SqliteStore(Store):
     async def destination_backlog(self) -> dict[str, dict[str, int]]:
         return await self.read(queries.destination_backlog)
 
+    async def destination_outcomes(self, *, since_us: int) -> dict[str, tuple[int, int]]:
+        return await self.read(lambda conn: queries.destination_outcomes(conn, since_us))
+
     async def record_audit(self, entry: AuditEntry) -> None:
         await self.run_in_writer(lambda conn: conn.execute(Q["insert_audit"], audit_row(entry)))
 

@@ -49,10 +49,34 @@ ON CONFLICT (name) DO UPDATE SET
     last_error_us = GREATEST(s.last_error_us, $6::bigint);
 
 -- name: destination_backlog
--- Dispatches still owed, per destination and status (an index range on dispatches_due).
-SELECT destination, status, count(*) FROM dispatches
-WHERE status IN ('pending', 'retrying', 'in_flight', 'paused', 'disabled')
-GROUP BY destination, status;
+-- Dispatches still owed, per destination and status. A GROUP BY over the statuses read
+-- the whole (destination, status) index (two million entries at a million events); here
+-- the names are found by skipping through that index, one step per destination, and each
+-- (destination, status) pair is counted from its own range of it.
+WITH RECURSIVE names(name) AS (
+    SELECT min(destination) FROM dispatches
+    UNION ALL
+    SELECT (SELECT min(destination) FROM dispatches WHERE destination > n.name)
+    FROM names n WHERE n.name IS NOT NULL
+)
+SELECT n.name, s.status, c.owed
+FROM names n
+CROSS JOIN unnest(ARRAY['pending', 'retrying', 'in_flight', 'paused', 'disabled']) AS s(status)
+CROSS JOIN LATERAL (
+    SELECT count(*)::int AS owed FROM dispatches d
+    WHERE d.destination = n.name AND d.status = s.status
+) c
+WHERE n.name IS NOT NULL AND c.owed > 0;
+
+-- name: destination_outcomes
+-- Attempts per destination since a time: answered 2xx, and every other (the Destinations
+-- page's last hour; a range of attempts_started, joined to its dispatches).
+SELECT d.destination,
+       count(*) FILTER (WHERE a.status_code BETWEEN 200 AND 299)::int,
+       count(*) FILTER (WHERE a.status_code IS NULL OR a.status_code NOT BETWEEN 200 AND 299)::int
+FROM attempts a JOIN dispatches d ON d.id = a.dispatch_id
+WHERE a.started_us >= $1
+GROUP BY d.destination;
 
 -- name: insert_audit
 INSERT INTO audit_log (id, at_us, actor, action, target, count, detail)
