@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from hookyard.mirror.process import NICENESS
 from support.databases import fresh_database
 from support.fastsink import running_fast_sink
 from support.netguard import LOOPBACK_SERVER_TABLE
@@ -49,6 +50,23 @@ compare_with = "app"
 ignore = ["Date"]
 {mirror}
 """
+
+
+def lane_children(parent: int) -> list[tuple[int, int]]:
+    """(pid, nice value) of each ``hookyard mirror`` child of ``parent``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        # After the name: state, ppid, ... and the nice value is the 17th.
+        if int(fields[1]) == parent and b"mirror" in command:
+            found.append((int(entry.name), int(fields[16])))
+    return found
 
 
 def post(server: RunningServer, source: str, event_id: str, event_type: str) -> None:
@@ -95,6 +113,11 @@ def test_serve_mirrors_reports_and_gates(
         database=database,
     )
     try:
+        # The lanes run in serve's child, which lowers its CPU priority as it starts.
+        assert NICENESS == 10
+        eventually(
+            lambda: [n for _, n in lane_children(server.process.pid)] == [NICENESS], timeout=20
+        )
         for i in range(12):
             post(server, "demo", f"evt_p{i}", "order.paid")
         for i in range(3):

@@ -40,6 +40,8 @@ class MirrorChild:
             config_path,
             "--db",
             database,
+            "--nice",
+            str(NICENESS),
         )
         self.process: asyncio.subprocess.Process | None = None
         self.restarts = 0
