@@ -45,6 +45,8 @@ BATCH = 200
 CONCURRENCY = 32
 IDLE_SECONDS = 0.25
 HEARTBEAT_SECONDS = 5.0
+#: Before every event (no id is empty).
+SCAN_START = MirrorCursor(-1, "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,20 +174,26 @@ class Lane:
             self.cursor = None if state is None else state.cursor
             self._loaded = True
         now = self.clock()
+        until_us = now - self.settle_us
         events = await self.store.mirror_candidates(
-            sources=self.mirror.sources,
-            after=self.cursor,
-            until_us=now - self.settle_us,
-            limit=self.batch,
+            sources=self.mirror.sources, after=self.cursor, until_us=until_us, limit=self.batch
+        )
+        behind = len(events) == self.batch
+        # A short batch read everything received up to ``until_us``: the cursor moves
+        # past it, so a quiet source's lane does not rescan the busy sources' events
+        # since its own last one. (No id is "", so nothing at until_us + 1 is skipped.)
+        cursor = (
+            MirrorCursor(events[-1].received_us, events[-1].id)
+            if behind
+            else max(self.cursor or SCAN_START, MirrorCursor(until_us + 1, ""))
         )
         if not events:
+            self.cursor = cursor
             await self._heartbeat(now)
             return 0
         wanted = [e for e in events if self.decider.maker.wants(e)]
         planned = [self.decider.plan(e, now, check_lag=True, pace=False) for e in wanted]
         rows = await self.sender.rows(planned)
-        cursor = MirrorCursor(events[-1].received_us, events[-1].id)
-        behind = len(events) == self.batch
         lag = max(0, self.clock() - events[-1].received_us) if behind else 0
         await self.store.record_mirror_copies(
             self.mirror.name, rows, cursor=cursor, now_us=self.clock(), lag_us=lag
@@ -197,7 +205,7 @@ class Lane:
     async def _heartbeat(self, now: int) -> None:
         if time.monotonic() - self._last_beat >= HEARTBEAT_SECONDS:
             await self.store.record_mirror_copies(
-                self.mirror.name, [], cursor=None, now_us=now, lag_us=0
+                self.mirror.name, [], cursor=self.cursor, now_us=now, lag_us=0
             )
             self._last_beat = time.monotonic()
 
@@ -288,7 +296,7 @@ async def backfill(
     tally = BackfillTally()
     # At most one bucket's worth per batch, so the pace holds within a batch as well.
     size = BATCH if mirror.rate is None else max(1, min(BATCH, mirror.burst))
-    after = MirrorCursor(since_us - 1, "\x7f")  # every event received at since_us or later
+    after = MirrorCursor(since_us, "")  # every event received at since_us or later
     while True:
         events = await store.mirror_candidates(
             sources=sources or mirror.sources, after=after, until_us=until_us, limit=size

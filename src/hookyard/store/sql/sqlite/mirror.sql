@@ -2,13 +2,15 @@
 -- (received_us, id) order from the receipt-time index; nothing here touches ingest.
 
 -- name: mirror_candidates
+-- The unary + keeps the planner on events_received: on the source index it read and
+-- sorted every event of the source for each batch (O(events), 40 ms at 10,000).
 SELECT id, source, received_us, event_type, provider_event_id, content_type, headers, body,
        key_id
 FROM events
 WHERE received_us >= :after_us AND received_us <= :until_us
   AND NOT (received_us = :after_us AND id <= :after_id)
   AND verdict != 'invalid'
-  AND source IN (SELECT value FROM json_each(:sources))
+  AND +source IN (SELECT value FROM json_each(:sources))
 ORDER BY received_us, id
 LIMIT :limit;
 
