@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
+import functools
+import re
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from urllib.parse import quote
 
 import httpx
@@ -110,13 +112,18 @@ def build_request(
 
 def _select(headers: HeaderList, patterns: Iterable[str]) -> list[tuple[bytes, bytes]]:
     """Provider headers whose names match ``patterns`` (case-insensitive globs), in order."""
-    lowered = tuple(p.lower() for p in patterns)
-    chosen = []
-    for name, value in headers:
-        text = name.decode("latin-1").lower()
-        if any(fnmatch.fnmatchcase(text, pattern) for pattern in lowered):
-            chosen.append((name, value))
-    return chosen
+    matches = _matcher(tuple(patterns))
+    return [(n, v) for n, v in headers if matches(n.decode("latin-1").lower())]
+
+
+@functools.lru_cache(maxsize=512)
+def _matcher(patterns: tuple[str, ...]) -> Callable[[str], object]:
+    """One compiled test for a set of globs: every request of a destination (and every
+    mirror copy of a source) forwards by the same few sets."""
+    if not patterns:
+        return lambda _name: None
+    joined = "|".join(f"(?:{fnmatch.translate(p.lower())})" for p in patterns)
+    return re.compile(joined).match
 
 
 _PRINTABLE_ASCII = "".join(chr(c) for c in range(0x20, 0x7F))
@@ -128,7 +135,7 @@ def header_text(value: str) -> str:
     Anything but printable ASCII is percent-encoded (UTF-8), so a line break cannot
     inject a header and two different ids never collapse into one.
     """
-    if all(" " <= c < "\x7f" for c in value):
+    if value.isascii() and value.isprintable():  # exactly " " <= c < "\x7f" for each c
         return value
     return quote(value, safe=_PRINTABLE_ASCII.replace("%", ""))
 

@@ -142,4 +142,9 @@ class CopyMaker:
 
 def _literal_glob(name: str) -> str:
     """A header name as a glob that matches only itself (``*`` is a legal name character)."""
-    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
+    if not _GLOB_CHARACTERS.intersection(name):
+        return name
+    return "".join(f"[{c}]" if c in _GLOB_CHARACTERS else c for c in name)
+
+
+_GLOB_CHARACTERS = frozenset("*?[")
