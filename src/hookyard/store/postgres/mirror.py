@@ -55,7 +55,10 @@ async def record(
 ) -> None:
     async with conn.transaction():
         if copies:
-            await conn.executemany(Q["insert_mirror_copy"], [copy_row(c) for c in copies])
+            # A batch names each event once; the last row of an event wins if not.
+            rows = {(c.mirror, c.event_id): copy_row(c) for c in copies}.values()
+            columns = (list(column) for column in zip(*rows, strict=True))
+            await conn.execute(Q["insert_mirror_copies"], *columns)
         counts = await conn.fetchval(Q["lock_mirror_lane"], mirror, now_us)
         await conn.execute(
             Q["save_mirror_lane"],

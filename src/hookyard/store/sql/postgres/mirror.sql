@@ -33,11 +33,15 @@ UPDATE mirror_lanes SET
     lag_us = coalesce($6, lag_us)
 WHERE mirror = $1;
 
--- name: insert_mirror_copy
+-- name: insert_mirror_copies
+-- One statement per batch, a column array each: a lane copying every event would
+-- otherwise cost the server one executor run per row, beside ingest's own inserts.
 INSERT INTO mirror_log (mirror, event_id, source, event_type, received_us, sent_us, reason,
                         body_sha256, status_code, error_class, error_message, latency_ms,
                         response_headers, response_excerpt)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[],
+                     $6::bigint[], $7::text[], $8::text[], $9::int[], $10::text[],
+                     $11::text[], $12::float8[], $13::text[], $14::bytea[])
 ON CONFLICT (mirror, event_id) DO UPDATE SET
     sent_us = excluded.sent_us, reason = excluded.reason, body_sha256 = excluded.body_sha256,
     status_code = excluded.status_code, error_class = excluded.error_class,
