@@ -48,6 +48,8 @@ sources = [{sources}]
 url = "{staging}"
 compare_with = "app"
 ignore = ["Date"]
+# The suite keeps the CPUs busy; the lane's wait for headroom has tests of its own.
+max_cpu_pressure = 1
 {mirror}
 """
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -13,6 +14,7 @@ from hookyard.config import Settings, settings_from_mapping
 from hookyard.delivery.sender import HttpxTransport
 from hookyard.mirror.copy import CopyMaker
 from hookyard.mirror.lane import Lane, backfill
+from hookyard.mirror.pressure import Headroom
 from hookyard.store.base import Store
 from support.factories import submission
 from support.netguard import LOOPBACK
@@ -20,7 +22,14 @@ from support.sink import ScriptedServer
 
 
 def configured(sink: ScriptedServer, **mirror: Any) -> Settings:
-    table = {"sources": ["demo"], "url": sink.url("/staging/{source}"), **mirror}
+    # The suite keeps the CPUs busy: lanes here do not wait for headroom (tested below
+    # with a pressure file of its own, and in tests/unit/mirror/test_mirror_pressure.py).
+    table = {
+        "sources": ["demo"],
+        "url": sink.url("/staging/{source}"),
+        "max_cpu_pressure": 1,
+        **mirror,
+    }
     data = {"sources": {"demo": {}, "other": {}}, "mirrors": {"staging": table}}
     return settings_from_mapping(data, "cfg.toml")
 
@@ -147,6 +156,42 @@ async def test_a_quiet_sources_cursor_keeps_up_with_the_log(
     state = await store.mirror_lane("staging")
     assert state is not None and state.cursor == lane.cursor  # persisted by the heartbeat
     assert [r.header("X-Hookyard-Mirror-Of") for r in sink.received] == [mirrored]
+
+
+async def test_a_lane_sends_nothing_while_the_cpus_are_busy(
+    store: Store, sink: ScriptedServer, tmp_path: Path
+) -> None:
+    pressure = tmp_path / "cpu"
+    pressure.write_text("some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n")
+    mirror = configured(sink).mirrors["staging"]
+    transport = HttpxTransport(policy=LOOPBACK)
+    headroom = Headroom(0.1, name="staging", path=pressure, probe_seconds=0.05)
+    lane = Lane(mirror, store, CopyMaker(mirror, {}), transport, settle_us=0, headroom=headroom)
+    stop = asyncio.Event()
+    ids = await put(store, 3)
+    started = time.monotonic()
+
+    async def busy_machine() -> None:  # tasks wait for a CPU half of the time
+        while True:
+            waited = int((time.monotonic() - started) * 500_000)
+            pressure.write_text(f"some avg10=50.00 avg60=0.00 avg300=0.00 total={waited}\n")
+            await asyncio.sleep(0.005)
+
+    machine = asyncio.create_task(busy_machine())
+    runner = asyncio.create_task(lane.run(stop))
+    try:
+        await asyncio.sleep(0.5)
+        assert sink.received == []  # it waits for room
+        machine.cancel()  # the machine quietens
+        deadline = time.monotonic() + 10
+        while len(sink.received) < 3 and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+    finally:
+        machine.cancel()
+        stop.set()
+        await runner
+        await transport.aclose()
+    assert sorted(r.header("X-Hookyard-Mirror-Of") or "" for r in sink.received) == sorted(ids)
 
 
 async def test_a_stopped_lane_resumes_from_its_cursor(store: Store, sink: ScriptedServer) -> None:

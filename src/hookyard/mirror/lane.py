@@ -29,6 +29,7 @@ from hookyard.delivery.transport import Transport
 from hookyard.logs import log_event
 from hookyard.mirror.bucket import TokenBucket
 from hookyard.mirror.copy import CopyMaker, MirrorCopy, NotCopied
+from hookyard.mirror.pressure import Headroom
 from hookyard.mirror.records import NOT_SENT_REASONS, MirrorCopyRecord, MirrorCursor
 from hookyard.mirror.sampling import in_sample, sample_key
 from hookyard.mirror.settings import Mirror
@@ -153,6 +154,7 @@ class Lane:
         settle_us: int = SETTLE_US,
         batch: int = BATCH,
         supervisor: Supervisor | None = None,
+        headroom: Headroom | None = None,
     ) -> None:
         self.mirror = mirror
         self.store = store
@@ -161,6 +163,7 @@ class Lane:
         self.settle_us = settle_us
         self.batch = batch
         self.supervisor = supervisor or Supervisor()
+        self.headroom = headroom or Headroom(mirror.max_cpu_pressure, name=mirror.name)
         self.decider = Decider(mirror, maker, now=clock() / 1_000_000)
         self.sender = Sender(mirror, transport)
         self.cursor: MirrorCursor | None = None
@@ -216,6 +219,8 @@ class Lane:
             return
 
         async def one_pass() -> None:
+            if not await self.headroom.wait(stop):
+                return
             if await self.step() < self.batch:
                 await _sleep(stop, IDLE_SECONDS)
 

@@ -46,11 +46,14 @@ MIRROR_KEYS = frozenset(
         "max_lag",
         "dry_run",
         "alert_after",
+        "max_cpu_pressure",
     }
 )
 DEFAULT_TIMEOUT_SECONDS = 5.0
 DEFAULT_MAX_LAG_SECONDS = 60.0
 DEFAULT_ALERT_AFTER_SECONDS = 300.0
+#: The lane works only while at most this share of the time some task waits for a CPU.
+DEFAULT_MAX_CPU_PRESSURE = 0.1
 _NAME = re.compile(r"[A-Za-z0-9._-]+")
 
 SignatureMode = Literal["strip", "resign"]
@@ -81,6 +84,9 @@ class Mirror:
     dry_run: bool = False
     #: A lane silent or behind for longer than this raises an alert.
     alert_after_seconds: float = DEFAULT_ALERT_AFTER_SECONDS
+    #: The lane waits while the CPUs are busier than this (``hookyard.mirror.pressure``);
+    #: 1 turns the wait off.
+    max_cpu_pressure: float = DEFAULT_MAX_CPU_PRESSURE
 
     def url_for(self, source: str) -> str:
         return self.url.replace("{source}", source)
@@ -126,7 +132,7 @@ def parse_mirror(
         sources=mirrored,
         url=url,
         events=read_events(table.get("events"), f"{key}.events"),
-        sample_rate=_sample_rate(table.get("sample_rate", 1.0), f"{key}.sample_rate"),
+        sample_rate=_fraction(table.get("sample_rate", 1.0), f"{key}.sample_rate"),
         sample_by=_sample_by(table.get("sample_by"), f"{key}.sample_by"),
         rate=rate,
         burst=_burst(table.get("burst"), rate, f"{key}.burst"),
@@ -145,6 +151,9 @@ def parse_mirror(
         dry_run=read_bool(table.get("dry_run", False), f"{key}.dry_run"),
         alert_after_seconds=read_positive_duration(
             table.get("alert_after", DEFAULT_ALERT_AFTER_SECONDS), f"{key}.alert_after"
+        ),
+        max_cpu_pressure=_fraction(
+            table.get("max_cpu_pressure", DEFAULT_MAX_CPU_PRESSURE), f"{key}.max_cpu_pressure"
         ),
     )
     _refuse_production_url(mirror, key, destinations)
@@ -193,7 +202,7 @@ def _number(value: object, key: str) -> float:
     return float(value)
 
 
-def _sample_rate(value: object, key: str) -> float:
+def _fraction(value: object, key: str) -> float:
     rate = _number(value, key)
     if not 0.0 <= rate <= 1.0:
         raise ConfigError(f"{key}: must be between 0 and 1, got {value!r}")

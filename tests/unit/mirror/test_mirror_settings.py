@@ -32,6 +32,7 @@ def test_defaults() -> None:
     )
     assert (mirror.timeout_seconds, mirror.max_lag_seconds, mirror.dry_run) == (5.0, 60.0, False)
     assert mirror.events is None and mirror.compare_with is None and not mirror.mask
+    assert mirror.max_cpu_pressure == 0.1
 
 
 def test_every_key() -> None:
@@ -51,6 +52,7 @@ def test_every_key() -> None:
         ignore=["Date", "data.created"],
         max_lag="5m",
         dry_run=True,
+        max_cpu_pressure=0.5,
     ).mirrors["staging"]
     assert mirror.events == ("invoice.*",)
     assert mirror.sample_by is not None
@@ -61,6 +63,7 @@ def test_every_key() -> None:
     assert mirror.mask.pointers == ("/data/object/card/last4",)
     assert (mirror.compare_with, mirror.ignore) == ("app", ("Date", "data.created"))
     assert (mirror.max_lag_seconds, mirror.dry_run, mirror.payload) == (300.0, True, "envelope")
+    assert mirror.max_cpu_pressure == 0.5
 
 
 def test_burst_defaults_to_one_second_of_rate() -> None:
@@ -78,6 +81,7 @@ def test_burst_defaults_to_one_second_of_rate() -> None:
         ({"url": "https://x.example/{name}"}, "the only placeholder a mirror URL takes"),
         ({"sample_rate": 1.5}, "mirrors.staging.sample_rate: must be between 0 and 1"),
         ({"sample_rate": "half"}, "mirrors.staging.sample_rate: must be a number"),
+        ({"max_cpu_pressure": -0.1}, "mirrors.staging.max_cpu_pressure: must be between 0 and 1"),
         ({"sample_by": "data..id"}, "mirrors.staging.sample_by: 'data..id' has an empty path"),
         ({"rate": 0}, "mirrors.staging.rate: must be a number of events per second above 0"),
         ({"burst": 5}, "mirrors.staging.burst: only used with rate"),
