@@ -68,11 +68,14 @@ def check_outbound(settings: Settings) -> None:
 
 
 @contextlib.asynccontextmanager
-async def store_session(database: str, *, keyring: Keyring = PLAIN) -> AsyncIterator[Store]:
+async def store_session(
+    database: str, *, keyring: Keyring = PLAIN, durable: bool = True
+) -> AsyncIterator[Store]:
     """The store for one command: opened and started, and closed however the command ends
     (closing drains the writer, so what the command wrote is committed). ``keyring`` is
-    ``server.encryption_key``: without it, a store holding sealed events refuses to start."""
-    store = open_store(database, keyring=keyring)
+    ``server.encryption_key``: without it, a store holding sealed events refuses to start.
+    ``durable`` is ``open_store``'s."""
+    store = open_store(database, keyring=keyring, durable=durable)
     await store.start()
     try:
         yield store

@@ -79,7 +79,10 @@ async def run_lanes(settings: Settings, mirrors: list[Mirror]) -> None:
     from hookyard.cli.common import store_session
 
     server = settings.server
-    async with store_session(server.database, keyring=server.keyring) as store:
+    # The lanes write only their own log and cursor: those commits need not wait for the
+    # disk (a copy whose row an OS crash undid is sent again), and an fsync of theirs
+    # would hold the write lock that ingest waits on (SQLite).
+    async with store_session(server.database, keyring=server.keyring, durable=False) as store:
         transport = BulkSender(policy=settings.server.net_policy)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -13,23 +13,24 @@ from hookyard.keyring import PLAIN, Keyring
 from hookyard.store.base import Store
 from hookyard.urls import mask_url
 
-Factory = Callable[[str, int, Keyring], Store]
-"""Makes a backend's store from the URL, the ingest queue size and the encryption keys."""
+Factory = Callable[[str, int, Keyring, bool], Store]
+"""Makes a backend's store from the URL, the ingest queue size, the encryption keys and
+whether each commit waits for the disk."""
 
 
-def _sqlite(url: str, queue_size: int, keyring: Keyring) -> Store:
+def _sqlite(url: str, queue_size: int, keyring: Keyring, durable: bool) -> Store:
     from hookyard.store.sqlite import SqliteStore
 
-    return SqliteStore(url, queue_size=queue_size, keyring=keyring)
+    return SqliteStore(url, queue_size=queue_size, keyring=keyring, durable=durable)
 
 
-def _postgres(url: str, queue_size: int, keyring: Keyring) -> Store:
+def _postgres(url: str, queue_size: int, keyring: Keyring, durable: bool) -> Store:
     from hookyard.store.postgres import PostgresStore
 
-    return PostgresStore(url, queue_size=queue_size, keyring=keyring)
+    return PostgresStore(url, queue_size=queue_size, keyring=keyring, durable=durable)
 
 
-def _memory(url: str, queue_size: int, keyring: Keyring) -> Store:
+def _memory(url: str, queue_size: int, keyring: Keyring, durable: bool) -> Store:
     from hookyard.store.memory import MemoryStore
 
     return MemoryStore(url, queue_size=queue_size, keyring=keyring)
@@ -59,9 +60,14 @@ def check_configured_url(url: str) -> str:
     raise ValueError(unsupported(url))
 
 
-def open_store(url: str, *, queue_size: int = 10_000, keyring: Keyring = PLAIN) -> Store:
-    """``keyring`` seals what the store takes and opens what it reads (encryption at rest)."""
+def open_store(
+    url: str, *, queue_size: int = 10_000, keyring: Keyring = PLAIN, durable: bool = True
+) -> Store:
+    """``keyring`` seals what the store takes and opens what it reads (encryption at rest).
+    ``durable=False`` lets this process's commits return before they reach the disk (still
+    atomic; an OS crash can lose the last of them): for the mirror lanes' own log, whose
+    fsyncs would otherwise hold the database's write lock that ingest waits on."""
     for prefix, factory in BACKENDS.items():
         if url.startswith(prefix):
-            return factory(url, queue_size, keyring)
+            return factory(url, queue_size, keyring, durable)
     raise ConfigError(unsupported(url))

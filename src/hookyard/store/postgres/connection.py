@@ -18,11 +18,17 @@ MIGRATION_LOCK = 0x686F6F6B  # "hook"
 #: short index walks, and a plan whose row estimate crosses ``jit_above_cost`` (a
 #: recursive CTE's always does) spent 180 ms compiling a query that ran in 10.
 SESSION_SETTINGS = {"jit": "off"}
+#: A store opened with ``durable=False``: commits return before the WAL is flushed.
+RELAXED_SETTINGS = {**SESSION_SETTINGS, "synchronous_commit": "off"}
 
 
-async def connect(url: str) -> asyncpg.Connection:
+def session_settings(durable: bool) -> dict[str, str]:
+    return SESSION_SETTINGS if durable else RELAXED_SETTINGS
+
+
+async def connect(url: str, *, durable: bool = True) -> asyncpg.Connection:
     try:
-        return await asyncpg.connect(url, server_settings=SESSION_SETTINGS)
+        return await asyncpg.connect(url, server_settings=session_settings(durable))
     except OSError as exc:
         # "[Errno 111] Connect call failed (...)" says less than the errno's own words.
         why = os.strerror(exc.errno) if exc.errno else str(exc)

@@ -48,10 +48,10 @@ from hookyard.store.payloads import (
 )
 from hookyard.store.postgres import activity, commands, keys, mirror, queries, retention
 from hookyard.store.postgres.connection import (
-    SESSION_SETTINGS,
     apply_migrations,
     connect,
     keep_session,
+    session_settings,
 )
 from hookyard.store.postgres.queries import DISPATCH_CHANNEL, EVENTS_CHANNEL, Q
 from hookyard.store.postgres.writer import AttemptRecorder, IngestWriter
@@ -85,8 +85,17 @@ RELISTEN_SECONDS = 1.0
 
 
 class PostgresStore(Store):
-    def __init__(self, url: str, *, queue_size: int = 10_000, keyring: Keyring = PLAIN) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        queue_size: int = 10_000,
+        keyring: Keyring = PLAIN,
+        durable: bool = True,
+    ) -> None:
         self.url = url
+        #: Whether each commit waits for the WAL flush (``open_store``'s ``durable``).
+        self.durable = durable
         #: Seals bodies and header lists as they are taken, opens them as they are read.
         self.keyring = keyring
         self.queue_size = queue_size
@@ -97,7 +106,7 @@ class PostgresStore(Store):
         self._sampler: asyncpg.Connection | None = None  # holds SAMPLER_LOCK
 
     async def _connect(self) -> asyncpg.Connection:
-        return await connect(self.url)
+        return await connect(self.url, durable=self.durable)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -116,7 +125,7 @@ class PostgresStore(Store):
                 min_size=1,
                 max_size=POOL_SIZE,
                 reset=keep_session,
-                server_settings=SESSION_SETTINGS,
+                server_settings=session_settings(self.durable),
             )
         except (OSError, asyncpg.PostgresError) as exc:
             raise StoreError(f"cannot connect to PostgreSQL: {exc}") from None

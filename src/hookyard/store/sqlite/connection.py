@@ -9,14 +9,16 @@ from hookyard.exceptions import MigrationError
 from hookyard.store.sqlfiles import load_migrations
 
 
-def connect(path: str, *, readonly: bool = False) -> sqlite3.Connection:
+def connect(path: str, *, readonly: bool = False, durable: bool = True) -> sqlite3.Connection:
+    """``durable=False``: commits do not wait for an fsync (``synchronous = NORMAL``; in
+    WAL mode still atomic and consistent, but an OS crash can undo the last ones)."""
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
     conn.execute("PRAGMA busy_timeout = 30000")
     if readonly:
         conn.execute("PRAGMA query_only = 1")
     else:
         conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
     return conn
 
 

@@ -53,8 +53,17 @@ T = TypeVar("T")
 
 
 class SqliteStore(Store):
-    def __init__(self, url: str, *, queue_size: int = 10_000, keyring: Keyring = PLAIN) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        queue_size: int = 10_000,
+        keyring: Keyring = PLAIN,
+        durable: bool = True,
+    ) -> None:
         self.url = url
+        #: Whether each commit waits for the disk (``open_store``'s ``durable``).
+        self.durable = durable
         #: Seals bodies and header lists as they are taken, opens them as they are read.
         self.keyring = keyring
         self.path = url.removeprefix("sqlite:///")
@@ -93,7 +102,7 @@ class SqliteStore(Store):
 
     async def start(self) -> None:
         await self.migrate()
-        self._writer = Writer(self.path, asyncio.get_running_loop())
+        self._writer = Writer(self.path, asyncio.get_running_loop(), durable=self.durable)
         try:
             await self.check_keys()
         except BaseException:

@@ -161,8 +161,8 @@ class Writer:
     and if another process holds the lock the batch is retried a moment later.
     """
 
-    def __init__(self, path: str, loop: asyncio.AbstractEventLoop) -> None:
-        self.conn = connect(path)
+    def __init__(self, path: str, loop: asyncio.AbstractEventLoop, *, durable: bool = True) -> None:
+        self.conn = connect(path, durable=durable)
         self.conn.execute("PRAGMA busy_timeout = 0")
         self.loop = loop
         self.committer = _Committer(self.conn, loop)
