@@ -117,3 +117,50 @@ async def pg_database(name: str, drop: bool = False) -> str:
     if not drop:
         await pg_admin(f'CREATE DATABASE "{name}"')
     return PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+
+
+def cpu_seconds_by_role() -> dict[str, float]:
+    """CPU seconds (user + system) used so far by the processes of a benchmark run,
+    grouped by role: PostgreSQL, wrk, ``hookyard serve``, the mirror lane child, the sink.
+    The difference of two snapshots is where a run's CPU went."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    totals: dict[str, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        role = _role(command)
+        if role is None:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        used = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+        totals[role] = totals.get(role, 0.0) + used
+    # wrk has exited by the time a run ends: it counts among this process's waited-for
+    # children (it is the only one a benchmark waits for while serve runs).
+    times = os.times()
+    totals["wrk"] = totals.get("wrk", 0.0) + times.children_user + times.children_system
+    idle = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+    totals["idle"] = (int(idle[4]) + int(idle[5])) / ticks  # idle, iowait (all CPUs)
+    pressure = Path("/proc/pressure/cpu")
+    if pressure.exists():  # time some task waited for a CPU (Linux PSI), in seconds
+        some = pressure.read_text().split("\n", 1)[0]
+        totals["waited"] = int(some.rsplit("total=", 1)[1]) / 1e6
+    return totals
+
+
+def _role(command: str) -> str | None:
+    if command.startswith("postgres") or "/bin/postgres " in command:
+        return "postgres"
+    if command.startswith("wrk"):
+        return "wrk"
+    if "hookyard mirror" in command:
+        return "lane"
+    if "hookyard serve" in command:
+        return "serve"
+    if "sink.py" in command:
+        return "sink"
+    return None
