@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -27,6 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import common
 import httpx
 from common import free_port, pg_database, wait_ready
@@ -64,6 +67,32 @@ def serve(workdir: Path, db: str, config: str) -> tuple[subprocess.Popen[bytes],
     )
     wait_ready(f"http://127.0.0.1:{port}/healthz", proc)
     return proc, port
+
+
+def wait_for_lane(db: str, seconds: float = 60) -> None:
+    """Until the lane child has started and beaten once (its row in ``mirror_lanes``),
+    so the child's own start-up (imports, store, migrations check) is not in the run."""
+
+    async def beaten() -> bool:
+        if db.startswith("sqlite:///"):
+            with contextlib.closing(sqlite3.connect(db.removeprefix("sqlite:///"))) as file:
+                try:
+                    rows = file.execute("SELECT 1 FROM mirror_lanes").fetchall()
+                except sqlite3.OperationalError:
+                    return False
+                return bool(rows)
+        server = await asyncpg.connect(db)
+        try:
+            return bool(await server.fetchval("SELECT count(*) FROM mirror_lanes"))
+        finally:
+            await server.close()
+
+    deadline = time.monotonic() + seconds
+    while not asyncio.run(beaten()):
+        if time.monotonic() > deadline:
+            raise SystemExit("the mirror lane did not start")
+        time.sleep(0.2)
+    time.sleep(0.5)
 
 
 def ingest(port: int, duration: int, connections: int) -> dict[str, float]:
@@ -107,7 +136,7 @@ def round_trip(
     proc, port = serve(workdir, db, config)
     try:
         if mirrored:
-            time.sleep(1.5)  # the lane child is up and holds its lane
+            wait_for_lane(db)
         before = common.cpu_seconds_by_role()
         result: dict[str, Any] = dict(ingest(port, args.duration, args.connections))
         during = common.cpu_seconds_by_role()
