@@ -80,23 +80,27 @@ class Headroom:
         """True when the lane may work; False when ``stop`` was set while it waited."""
         if not self.enabled or self.clock() < self._work_until:
             return True
-        self._adapt(self._share_since_mark())
+        self._adapt(self._share_since(self._work_mark))
         while not stop.is_set():
             share = await self.measure(stop)
             if share is None or share <= self.limit:
                 self._announce(False, share)
-                counter = waited_us(self.path)
-                now = self.clock()
-                self._work_mark = None if counter is None else (counter, now)
-                self._work_until = now + self.work_seconds
+                self._work_mark = self._mark()
+                self._work_until = self.clock() + self.work_seconds
                 return True
             self._announce(True, share)
         return False
 
-    def _share_since_mark(self) -> float | None:
-        if self._work_mark is None:
+    def _mark(self) -> tuple[int, float] | None:
+        """The counter and the clock now, to measure a share from."""
+        counter = waited_us(self.path)
+        return None if counter is None else (counter, self.clock())
+
+    def _share_since(self, mark: tuple[int, float] | None) -> float | None:
+        """The share of the time since ``mark`` during which some task waited for a CPU."""
+        if mark is None:
             return None
-        counter, since = self._work_mark
+        counter, since = mark
         now, elapsed = waited_us(self.path), self.clock() - since
         if now is None or elapsed <= 0:
             return None
@@ -113,13 +117,10 @@ class Headroom:
 
     async def measure(self, stop: asyncio.Event) -> float | None:
         """The share of a pause during which some task waited for a CPU."""
-        before, started = waited_us(self.path), self.clock()
+        mark = self._mark()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), self.probe_seconds)
-        after, elapsed = waited_us(self.path), self.clock() - started
-        if before is None or after is None or elapsed <= 0:
-            return None
-        return max(0.0, (after - before) / 1e6 / elapsed)
+        return self._share_since(mark)
 
     def _announce(self, waiting: bool, share: float | None) -> None:
         if waiting == self._waiting:

@@ -351,6 +351,11 @@ def backlog_from_rows(rows: Iterable[Row]) -> dict[str, dict[str, int]]:
     return backlog
 
 
+def outcomes_from_rows(rows: Iterable[Row]) -> dict[str, tuple[int, int]]:
+    """``destination_outcomes`` rows as destination → (answered 2xx, every other)."""
+    return {row[0]: (int(row[1]), int(row[2])) for row in rows}
+
+
 def audit_row(entry: AuditEntry) -> tuple[Any, ...]:
     """Column values in the order of ``insert_audit``."""
     return (

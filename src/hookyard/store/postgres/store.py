@@ -63,6 +63,7 @@ from hookyard.store.rows import (
     body_from_row,
     claimed_from_row,
     destination_state_from_row,
+    outcomes_from_rows,
     redaction_row,
     replay_batch_from_row,
     replay_batch_row,
@@ -318,8 +319,7 @@ class PostgresStore(Store):
         return backlog_from_rows(await self.pool.fetch(Q["destination_backlog"]))
 
     async def destination_outcomes(self, *, since_us: int) -> dict[str, tuple[int, int]]:
-        rows = await self.pool.fetch(Q["destination_outcomes"], since_us)
-        return {row[0]: (int(row[1]), int(row[2])) for row in rows}
+        return outcomes_from_rows(await self.pool.fetch(Q["destination_outcomes"], since_us))
 
     async def record_audit(self, entry: AuditEntry) -> None:
         await self.pool.execute(Q["insert_audit"], *audit_row(entry))

@@ -30,6 +30,7 @@ from hookyard.store.rows import (
     backlog_from_rows,
     body_from_row,
     destination_state_from_row,
+    outcomes_from_rows,
     record_from_row,
     redaction_from_row,
     replay_batch_from_row,
@@ -132,8 +133,7 @@ def destination_backlog(conn: sqlite3.Connection) -> dict[str, dict[str, int]]:
 
 
 def destination_outcomes(conn: sqlite3.Connection, since_us: int) -> dict[str, tuple[int, int]]:
-    rows = conn.execute(Q["destination_outcomes"], {"since": since_us})
-    return {row[0]: (int(row[1]), int(row[2])) for row in rows}
+    return outcomes_from_rows(conn.execute(Q["destination_outcomes"], {"since": since_us}))
 
 
 def list_audit(
